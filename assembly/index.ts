@@ -1,0 +1,3 @@
+// Exports of the wasmesh Wasm core: numbers in, numbers out (layout.ts).
+export { xxh32, md5, sha1 } from './hash';
+export * from './ring';

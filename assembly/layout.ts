@@ -1,0 +1,45 @@
+// Memory layout of the Wasm core: everything JavaScript reads or writes is described here.
+//
+// JavaScript talks to the module in numbers only (pointers, lengths, counts, slots). Tables live
+// in blocks from the module's allocator (`alloc`/`free`, TLSF); a call that allocates may grow
+// memory, after which JavaScript must take fresh views of `memory.buffer` (src/core/wasm.ts
+// does so before every read).
+//
+// Ring (one per HashRing, allocated by ringNew; field offsets in bytes):
+//    0 mode      u32  MODE_XXH32 | MODE_KETAMA | MODE_SHA1 (assembly/hash.ts)
+//    4 count     u32  points in the table
+//    8 cap       u32  capacity of pos/slot, not counting the sentinel
+//   12 pos       ptr  u32[cap + 1] point positions, ascending; pos[count] = 0xFFFFFFFF
+//   16 slot      ptr  u32[cap + 1] owning node slot of each point; slot[count] = slot[0]
+//   20 shift     u32  32 - bucket bits
+//   24 index     ptr  u32[(1 << bits) + 1]: index[b] = first point with pos >= b << shift
+//   28 indexCap  u32  entries allocated for index
+//   32 seen      ptr  u32[seenCap] per-slot marks for getN's distinct walk
+//   36 seenCap   u32
+//   40 epoch     u32  current getN mark
+//
+// NOTE: the sentinels let the lookup scan run without a bounds test: a scan that starts at
+// index[b] stops at the latest at pos[count], and slot[count] wraps the ring to its first point.
+//
+// Insert spec (ringInsert), u32 x 4 per node: slot, byte offset of the id in the ids buffer,
+// id length in bytes, point count (for MODE_KETAMA: md5 digests, 4 points each).
+//
+// Batch keys (ringLookupKeys): UTF-8 bytes back to back, and u32 offsets[n + 1] into them.
+// Batch output: i32 per key, the slot, or -1 when the ring is empty.
+
+// @ts-ignore: decorator
+@unmanaged export class Ring {
+  mode: u32;
+  count: u32;
+  cap: u32;
+  pos: usize;
+  slot: usize;
+  shift: u32;
+  index: usize;
+  indexCap: u32;
+  seen: usize;
+  seenCap: u32;
+  epoch: u32;
+}
+
+export const SPEC_WORDS: u32 = 4;

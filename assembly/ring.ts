@@ -1,0 +1,406 @@
+// The consistent-hash ring table: build (insert/remove, on membership change) and pick (lookup,
+// read-only, no allocation). The TypeScript twin is src/core/ring/TsRingTable.ts.
+//
+// Construction (DESIGN.md, "Ring construction"): a node owns `count` points; in MODE_XXH32
+// point i sits at xxh32(id + '_' + i), in MODE_SHA1 at the top 32 bits of sha1(id + ':' + i), in
+// MODE_KETAMA each md5(id + '-' + i) gives four little-endian points (the npm hashring package).
+// Points order by (position, node, i); a key maps to the first point at or after its hash,
+// wrapping to the first point.
+//
+// Lookup: a bucket index over the top `bits` bits of the position narrows the search to the
+// points of one bucket (about one on average, as bits grows with the ring), then a short scan
+// finds the first point >= hash. Measured against a plain binary search (bench/ring.bench.ts,
+// "lookup strategy"), the index wins at every size from 1,600 to 1,000,000 points.
+//
+// Insert: the new points are generated, radix-sorted, and merged into the table from the back,
+// in place: O(points) moves and no re-sort of the ring. Equal positions of different nodes ask
+// JavaScript which node goes first (env.tieBefore), as only JavaScript holds the ids; with 32-bit
+// positions that happens about once per 2^32 / points^2... a handful of times in a million-point
+// ring, never on the request path.
+
+import { Ring, SPEC_WORDS } from './layout';
+import { keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1 } from './hash';
+import { radixSort } from './sort';
+
+// @ts-ignore: decorator
+@external("env", "tieBefore")
+declare function tieBefore(ring: usize, newSlot: u32, oldSlot: u32): bool;
+
+const MIN_BITS: u32 = 4;
+const MAX_BITS: u32 = 20;
+/** Scans longer than this use a binary search within the bucket (adversarial clustering). */
+const SCAN_LIMIT: u32 = 16;
+
+/** heap.realloc, but from nothing too (TLSF's realloc needs a block). */
+function resize(ptr: usize, bytes: usize): usize {
+  return ptr ? heap.realloc(ptr, bytes) : heap.alloc(bytes);
+}
+
+export function alloc(size: usize): usize {
+  return heap.alloc(size);
+}
+
+export function free(ptr: usize): void {
+  heap.free(ptr);
+}
+
+export function ringNew(mode: u32): usize {
+  const r = changetype<Ring>(heap.alloc(offsetof<Ring>()));
+  r.mode = mode;
+  r.count = 0;
+  r.cap = 0;
+  r.pos = heap.alloc(4);
+  r.slot = heap.alloc(4);
+  r.shift = 32 - MIN_BITS;
+  r.indexCap = 0;
+  r.index = 0;
+  r.seen = 0;
+  r.seenCap = 0;
+  r.epoch = 0;
+  store<u32>(r.pos, 0xffffffff);
+  store<u32>(r.slot, 0);
+  rebuildIndex(r);
+  return changetype<usize>(r);
+}
+
+export function ringFree(ring: usize): void {
+  const r = changetype<Ring>(ring);
+  heap.free(r.pos);
+  heap.free(r.slot);
+  heap.free(r.index);
+  if (r.seen) heap.free(r.seen);
+  heap.free(ring);
+}
+
+export function ringCount(ring: usize): u32 {
+  return changetype<Ring>(ring).count;
+}
+
+export function ringPositions(ring: usize): usize {
+  return changetype<Ring>(ring).pos;
+}
+
+export function ringSlots(ring: usize): usize {
+  return changetype<Ring>(ring).slot;
+}
+
+export function ringClear(ring: usize): void {
+  const r = changetype<Ring>(ring);
+  r.count = 0;
+  finish(r);
+}
+
+// ---- build ----------------------------------------------------------------------------------
+
+// Scratch for a batch of new points; grows to the largest batch seen.
+let newCap: u32 = 0;
+let newPos: usize = 0;
+let newSlot: usize = 0;
+let tmpPos: usize = 0;
+let tmpSlot: usize = 0;
+let textCap: usize = 0;
+let text: usize = 0;
+
+function reserveNew(n: u32): void {
+  if (n <= newCap) return;
+  const bytes = <usize>n << 2;
+  newPos = resize(newPos, bytes);
+  newSlot = resize(newSlot, bytes);
+  tmpPos = resize(tmpPos, bytes);
+  tmpSlot = resize(tmpSlot, bytes);
+  newCap = n;
+}
+
+function reserveText(n: usize): void {
+  if (n <= textCap) return;
+  text = resize(text, n);
+  textCap = n;
+}
+
+/** Writes `v` in decimal at `p`; returns the number of digits (as JavaScript's String(v)). */
+function writeDecimal(p: usize, v: u32): u32 {
+  let digits: u32 = 1;
+  for (let t = v; t >= 10; t /= 10) digits++;
+  let at = p + digits;
+  do {
+    at--;
+    store<u8>(at, 48 + v % 10);
+    v /= 10;
+  } while (v);
+  return digits;
+}
+
+/** Points generated for one node, appended at newPos/newSlot[at..]; returns the new `at`. */
+function generate(mode: u32, slot: u32, id: usize, idLen: u32, count: u32, at: u32): u32 {
+  reserveText(<usize>idLen + 12);
+  memory.copy(text, id, idLen);
+  const sep: u8 = mode == MODE_KETAMA ? 45 /* - */ : mode == MODE_SHA1 ? 58 /* : */ : 95 /* _ */;
+  store<u8>(text + <usize>idLen, sep);
+  const digitsAt = text + <usize>idLen + 1;
+  for (let i: u32 = 0; i < count; i++) {
+    const len = idLen + 1 + writeDecimal(digitsAt, i);
+    if (mode == MODE_KETAMA) {
+      const d = md5(text, len);
+      for (let j: usize = 0; j < 4; j++) {
+        store<u32>(newPos + (<usize>at << 2), load<u32>(d + (j << 2)));
+        store<u32>(newSlot + (<usize>at << 2), slot);
+        at++;
+      }
+    } else {
+      const h = mode == MODE_SHA1 ? bswap<u32>(load<u32>(sha1(text, len))) : xxh32(text, len, 0);
+      store<u32>(newPos + (<usize>at << 2), h);
+      store<u32>(newSlot + (<usize>at << 2), slot);
+      at++;
+    }
+  }
+  return at;
+}
+
+/**
+ * Adds the points of `n` nodes described by the specs (layout.ts) and returns how many were
+ * added. Nodes must come in tie order (by id; for MODE_KETAMA in insertion order): points of the
+ * batch that share a position keep that order.
+ */
+export function ringInsert(ring: usize, specs: usize, n: u32, ids: usize): u32 {
+  const r = changetype<Ring>(ring);
+  let total: u32 = 0;
+  let maxSlot: u32 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    const s = specs + ((<usize>k * SPEC_WORDS) << 2);
+    const c = load<u32>(s, 12);
+    total += r.mode == MODE_KETAMA ? c << 2 : c;
+    maxSlot = max(maxSlot, load<u32>(s));
+  }
+  // Every allocation happens before the table changes, so a failed one leaves it intact.
+  reserveNew(total);
+  reserveSeen(r, maxSlot + 1);
+  reserveTable(r, r.count + total);
+  let at: u32 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    const s = specs + ((<usize>k * SPEC_WORDS) << 2);
+    at = generate(r.mode, load<u32>(s), ids + <usize>load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), at);
+  }
+  radixSort(newPos, newSlot, tmpPos, tmpSlot, total);
+  merge(r, total);
+  finish(r);
+  return total;
+}
+
+/** Merges newPos/newSlot[0..k) into the table from the back, in place. */
+function merge(r: Ring, k: u32): void {
+  const pos = r.pos, slot = r.slot;
+  let i = <i64>r.count - 1;
+  let j = <i64>k - 1;
+  let w = <i64>r.count + <i64>k - 1;
+  while (j >= 0) {
+    const np = load<u32>(newPos + (<usize>j << 2));
+    const ns = load<u32>(newSlot + (<usize>j << 2));
+    let takeOld = false;
+    if (i >= 0) {
+      const op = load<u32>(pos + (<usize>i << 2));
+      // NOTE: positions tie by node order; the old point goes last when the new node sorts first.
+      takeOld = op > np || (op == np && tieBefore(changetype<usize>(r), ns, load<u32>(slot + (<usize>i << 2))));
+    }
+    if (takeOld) {
+      store<u32>(pos + (<usize>w << 2), load<u32>(pos + (<usize>i << 2)));
+      store<u32>(slot + (<usize>w << 2), load<u32>(slot + (<usize>i << 2)));
+      i--;
+    } else {
+      store<u32>(pos + (<usize>w << 2), np);
+      store<u32>(slot + (<usize>w << 2), ns);
+      j--;
+    }
+    w--;
+  }
+  r.count += k;
+}
+
+/** Removes every point of `slot`; returns how many. */
+export function ringRemove(ring: usize, slot: u32): u32 {
+  const r = changetype<Ring>(ring);
+  const pos = r.pos, slots = r.slot, n = r.count;
+  let w: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const s = load<u32>(slots + (<usize>i << 2));
+    if (s == slot) continue;
+    store<u32>(pos + (<usize>w << 2), load<u32>(pos + (<usize>i << 2)));
+    store<u32>(slots + (<usize>w << 2), s);
+    w++;
+  }
+  r.count = w;
+  finish(r);
+  return n - w;
+}
+
+function reserveTable(r: Ring, n: u32): void {
+  if (n <= r.cap) return;
+  let cap = max<u32>(r.cap + (r.cap >> 1), n);
+  cap = max<u32>(cap, 64);
+  const bytes = (<usize>cap + 1) << 2;
+  r.pos = resize(r.pos, bytes);
+  r.slot = resize(r.slot, bytes);
+  r.cap = cap;
+}
+
+function reserveSeen(r: Ring, n: u32): void {
+  if (n <= r.seenCap) return;
+  const cap = max<u32>(n, r.seenCap << 1);
+  r.seen = resize(r.seen, <usize>cap << 2);
+  memory.fill(r.seen + (<usize>r.seenCap << 2), 0, <usize>(cap - r.seenCap) << 2);
+  r.seenCap = cap;
+}
+
+/** Restores the sentinels and rebuilds the bucket index after a change. */
+function finish(r: Ring): void {
+  const n = r.count;
+  store<u32>(r.pos + (<usize>n << 2), 0xffffffff);
+  store<u32>(r.slot + (<usize>n << 2), n ? load<u32>(r.slot) : 0);
+  rebuildIndex(r);
+}
+
+function rebuildIndex(r: Ring): void {
+  const n = r.count;
+  // About one point per bucket: 2^bits > n.
+  const bits = min<u32>(MAX_BITS, max<u32>(MIN_BITS, 32 - clz<u32>(n)));
+  const buckets: u32 = 1 << bits;
+  if (buckets + 1 > r.indexCap) {
+    r.index = resize(r.index, (<usize>buckets + 1) << 2);
+    r.indexCap = buckets + 1;
+  }
+  const shift = 32 - bits;
+  r.shift = shift;
+  const pos = r.pos, index = r.index;
+  let j: u32 = 0;
+  for (let b: u32 = 0; b < buckets; b++) {
+    const start = b << shift;
+    while (j < n && load<u32>(pos + (<usize>j << 2)) < start) j++;
+    store<u32>(index + (<usize>b << 2), j);
+  }
+  store<u32>(index + (<usize>buckets << 2), n);
+}
+
+// ---- pick -----------------------------------------------------------------------------------
+
+/** Index of the first point with position >= h; `count` means wrap (slot[count] = slot[0]). */
+// @ts-ignore: decorator
+@inline function find(pos: usize, index: usize, shift: u32, h: u32): u32 {
+  const b = <usize>(h >> shift) << 2;
+  let lo = load<u32>(index + b);
+  const hi = load<u32>(index + b, 4);
+  if (hi - lo > SCAN_LIMIT) {
+    let n = hi - lo;
+    while (n > 0) {
+      const half = n >> 1;
+      if (load<u32>(pos + (<usize>(lo + half) << 2)) < h) {
+        lo += half + 1;
+        n -= half + 1;
+      } else {
+        n = half;
+      }
+    }
+    return lo;
+  }
+  while (load<u32>(pos + (<usize>lo << 2)) < h) lo++;
+  return lo;
+}
+
+/** Slots of pre-hashed keys: out[i] = slot of hashes[i], or -1 on an empty ring. */
+export function ringLookupHashed(ring: usize, hashes: usize, n: u32, out: usize): void {
+  const r = changetype<Ring>(ring);
+  if (r.count == 0) {
+    memory.fill(out, 0xff, <usize>n << 2);
+    return;
+  }
+  const pos = r.pos, slot = r.slot, index = r.index, shift = r.shift;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const at = find(pos, index, shift, load<u32>(hashes + (i << 2)));
+    store<u32>(out + (i << 2), load<u32>(slot + (<usize>at << 2)));
+  }
+}
+
+/** The same by a plain binary search over all points: kept to measure the index against. */
+export function ringLookupHashedBinary(ring: usize, hashes: usize, n: u32, out: usize): void {
+  const r = changetype<Ring>(ring);
+  if (r.count == 0) {
+    memory.fill(out, 0xff, <usize>n << 2);
+    return;
+  }
+  const pos = r.pos, slot = r.slot, count = r.count;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const h = load<u32>(hashes + (i << 2));
+    let lo: u32 = 0;
+    let len = count;
+    while (len > 0) {
+      const half = len >> 1;
+      if (load<u32>(pos + (<usize>(lo + half) << 2)) < h) {
+        lo += half + 1;
+        len -= half + 1;
+      } else {
+        len = half;
+      }
+    }
+    store<u32>(out + (i << 2), load<u32>(slot + (<usize>lo << 2)));
+  }
+}
+
+/** Slots of n keys given as UTF-8 bytes with offsets[n + 1] (layout.ts). */
+export function ringLookupKeys(ring: usize, bytes: usize, offsets: usize, n: u32, out: usize): void {
+  const r = changetype<Ring>(ring);
+  if (r.count == 0) {
+    memory.fill(out, 0xff, <usize>n << 2);
+    return;
+  }
+  const pos = r.pos, slot = r.slot, index = r.index, shift = r.shift, mode = r.mode;
+  let start = load<u32>(offsets);
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const end = load<u32>(offsets + ((i + 1) << 2));
+    const h = keyHash(mode, bytes + <usize>start, end - start);
+    const at = find(pos, index, shift, h);
+    store<u32>(out + (i << 2), load<u32>(slot + (<usize>at << 2)));
+    start = end;
+  }
+}
+
+/** Position of a key in the ring's hash mode. */
+export function ringHashKey(ring: usize, ptr: usize, len: u32): u32 {
+  return keyHash(changetype<Ring>(ring).mode, ptr, len);
+}
+
+/** Slot of one key, or -1 on an empty ring. */
+export function ringLookupKey(ring: usize, ptr: usize, len: u32): i32 {
+  const r = changetype<Ring>(ring);
+  if (r.count == 0) return -1;
+  const at = find(r.pos, r.index, r.shift, keyHash(r.mode, ptr, len));
+  return load<i32>(r.slot + (<usize>at << 2));
+}
+
+/**
+ * Up to `n` distinct slots clockwise from hash `h`, written to `out`; returns how many.
+ * Each slot is marked with the walk's epoch, so no per-call clearing is needed.
+ */
+export function ringWalk(ring: usize, h: u32, n: u32, out: usize): u32 {
+  const r = changetype<Ring>(ring);
+  const count = r.count;
+  if (count == 0 || n == 0) return 0;
+  let epoch = r.epoch + 1;
+  if (epoch == 0) {
+    memory.fill(r.seen, 0, <usize>r.seenCap << 2);
+    epoch = 1;
+  }
+  r.epoch = epoch;
+  const seen = r.seen, slot = r.slot;
+  let at = find(r.pos, r.index, r.shift, h);
+  if (at == count) at = 0;
+  let found: u32 = 0;
+  for (let step: u32 = 0; step < count && found < n; step++) {
+    const s = load<u32>(slot + (<usize>at << 2));
+    const mark = seen + (<usize>s << 2);
+    if (load<u32>(mark) != epoch) {
+      store<u32>(mark, epoch);
+      store<u32>(out + (<usize>found << 2), s);
+      found++;
+    }
+    if (++at == count) at = 0;
+  }
+  return found;
+}

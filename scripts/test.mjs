@@ -1,0 +1,19 @@
+// Runs the uvu suites under tsx and ends with one plain summary line ("N passed, N failed"),
+// so CI logs read the same as any other runner's. Exit code is uvu's.
+import { spawn } from 'node:child_process';
+
+const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', '\\.test\\.ts$', ...process.argv.slice(2)];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+let out = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  out += chunk;
+});
+child.on('close', (code) => {
+  const num = (label) => Number(out.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
+  const total = num('Total');
+  const passed = num('Passed');
+  const skipped = num('Skipped');
+  console.log(`\ntests: ${passed} passed, ${total - passed - skipped} failed, ${skipped} skipped`);
+  process.exit(code ?? 1);
+});

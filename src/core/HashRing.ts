@@ -1,0 +1,354 @@
+// HashRing: the public facade of the consistent-hash ring (DESIGN.md, "Public contract of the
+// core"). It validates, keeps the ids, and forwards to a RingTable engine: Wasm or the TS twin.
+import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
+import { checkKey, encoder, joinKeys } from './keys.js';
+import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
+import { SPEC_WORDS, type RingTable } from './ring/RingTable.js';
+import { TsRingTable } from './ring/TsRingTable.js';
+import { WasmRingTable } from './ring/WasmRingTable.js';
+import { checkOptions, type EngineName } from './options.js';
+import { show, WasmeshError } from './WasmeshError.js';
+
+/** How node ids and keys are placed on the ring. */
+export type HashName = 'xxh32' | 'ketama' | 'sha1';
+
+/** Options of `new HashRing(options)`; every field is optional. */
+export interface HashRingOptions {
+  /**
+   * Points per unit of weight, an integer from 1 to 10000. Default 160; in the 'ketama' mode
+   * default 40, and it means hashring's "vnode count": md5 digests per node, 4 points each.
+   */
+  vnodes?: number;
+  /**
+   * 'xxh32' (default): point i of a node at xxh32(id + '_' + i), the contract construction.
+   * 'ketama': the npm hashring package's mapping, for migration (every change rebuilds, as there).
+   * 'sha1': the textbook ring, sha1(id + ':' + i), top 32 bits.
+   */
+  hash?: HashName;
+  /** 'wasm' (default) or 'ts', the pure-TypeScript twin; both give identical results. */
+  engine?: EngineName;
+}
+
+/** HashRingOptions with every field filled in. */
+export interface FilledHashRingOptions {
+  readonly vnodes: number;
+  readonly hash: HashName;
+  readonly engine: EngineName;
+}
+
+export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vnodes: 160, hash: 'xxh32', engine: 'wasm' });
+const kKetamaVnodes = 40;
+
+/** Options of `ring.add(id, options)`. */
+export interface NodeOptions {
+  /** Relative capacity, a finite number > 0 (fractions allowed: capacity units). Default 1. */
+  weight?: number;
+}
+
+const MODES: Record<HashName, HashMode> = { xxh32: MODE_XXH32, ketama: MODE_KETAMA, sha1: MODE_SHA1 };
+const MAX_ID_BYTES = 1024;
+
+let slotsOut = new Int32Array(1024);
+function outBuffer(n: number): Int32Array {
+  if (slotsOut.length < n) slotsOut = new Int32Array(Math.max(n, slotsOut.length * 2));
+  return slotsOut;
+}
+
+/**
+ * A consistent-hash ring with virtual nodes. Adding or removing a node moves only the keys it
+ * owns; lookups are a bucket-indexed search in Wasm. See DESIGN.md for the exact construction.
+ *
+ * ```ts
+ * const ring = new HashRing({ vnodes: 160 });
+ * ring.add('10.0.0.1:8000', { weight: 2 }).add('10.0.0.2:8000');
+ * ring.get('session-42'); // → '10.0.0.1:8000' or '10.0.0.2:8000', the same on every run
+ * ```
+ */
+export class HashRing {
+  /** The options in force, filled and frozen. */
+  readonly options: FilledHashRingOptions;
+  readonly #table: RingTable;
+  readonly #mode: HashMode;
+  // NOTE: ids by slot; a slot keeps its id while the node is present and is reused after removal.
+  readonly #ids: (string | undefined)[] = [];
+  readonly #slotOf = new Map<string, number>();
+  readonly #weights = new Map<string, number>();
+  readonly #freeSlots: number[] = [];
+
+  constructor(options: HashRingOptions = {}) {
+    const o = checkOptions<HashRingOptions>('HashRing', options, {
+      vnodes: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10000 ? null : 'an integer from 1 to 10000',
+      hash: (v) => (typeof v === 'string' && v in MODES ? null : 'one of "xxh32", "ketama", "sha1"'),
+      engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
+    });
+    const hash = o.hash ?? kDefaultHashRingOptions.hash;
+    this.options = Object.freeze({
+      vnodes: o.vnodes ?? (hash === 'ketama' ? kKetamaVnodes : kDefaultHashRingOptions.vnodes),
+      hash,
+      engine: o.engine ?? kDefaultHashRingOptions.engine,
+    });
+    this.#mode = MODES[hash];
+    const ids = this.#ids;
+    // Ties between nodes order by id (UTF-16 code units, as JavaScript's <); ketama rebuilds
+    // from empty in insertion order and never merges into existing points.
+    const tieBefore = (newSlot: number, oldSlot: number) => ids[newSlot]! < ids[oldSlot]!;
+    this.#table = this.options.engine === 'wasm' ? new WasmRingTable(this.#mode, tieBefore) : new TsRingTable(this.#mode, tieBefore);
+  }
+
+  /** Number of nodes. */
+  get size(): number {
+    return this.#slotOf.size;
+  }
+
+  /** Number of points (virtual nodes) on the ring. */
+  get points(): number {
+    return this.#table.count;
+  }
+
+  /** Node ids in the order they were added. */
+  nodes(): string[] {
+    return [...this.#slotOf.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.#slotOf.has(id);
+  }
+
+  /** The weight a node was added with, or undefined. */
+  weightOf(id: string): number | undefined {
+    return this.#weights.get(id);
+  }
+
+  /** The id of a slot returned by getSlots / getSlotsHashed, or undefined if none. */
+  nodeAt(slot: number): string | undefined {
+    return this.#ids[slot];
+  }
+
+  /** The slot of a present node (stable while it stays), or undefined. */
+  slotOf(id: string): number | undefined {
+    return this.#slotOf.get(id);
+  }
+
+  /** Adds a node; throws DUPLICATE_NODE, INVALID_ID, INVALID_WEIGHT or CAPACITY. */
+  add(id: string, options: NodeOptions = {}): this {
+    return this.addMany([[id, options]]);
+  }
+
+  /**
+   * Adds several nodes in one table change (one merge), all or none: if any entry is bad,
+   * nothing is added. Entries are ids or [id, options].
+   */
+  addMany(entries: Iterable<string | readonly [string, NodeOptions?]>): this {
+    const batch: { id: string; weight: number; bytes: Uint8Array }[] = [];
+    const seen = new Set<string>();
+    let i = 0;
+    for (const entry of entries) {
+      const [id, options] = typeof entry === 'string' ? [entry, undefined] : entry;
+      const where = `node ${i++}`;
+      const bytes = this.#checkId(id, where);
+      if (this.#slotOf.has(id) || seen.has(id)) throw new WasmeshError('DUPLICATE_NODE', `node ${show(id)} is already on the ring`);
+      seen.add(id);
+      batch.push({ id, weight: this.#checkWeight(id, options), bytes });
+    }
+    if (batch.length === 0) return this;
+    if (this.#mode === MODE_KETAMA) {
+      this.#rebuildKetama(batch);
+      return this;
+    }
+    const added = batch.reduce((sum, n) => sum + pointCount(this.options.vnodes, n.weight), 0);
+    checkRingPoints(this.#table.count + added);
+    // Points of one batch that share a position keep spec order, so specs go in id order.
+    const ordered = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const slots = ordered.map((n) => this.#claimSlot(n.id, n.weight));
+    try {
+      this.#insert(ordered.map((n, k) => ({ slot: slots[k]!, bytes: n.bytes, count: pointCount(this.options.vnodes, n.weight) })));
+    } catch (error) {
+      for (const n of ordered) this.#releaseSlot(n.id);
+      throw error;
+    }
+    return this;
+  }
+
+  /** Removes a node; false if it was not on the ring. Only the keys it owned move. */
+  remove(id: string): boolean {
+    const slot = this.#slotOf.get(id);
+    if (slot === undefined) return false;
+    if (this.#mode === MODE_KETAMA) {
+      this.#rebuildKetama([], id);
+      return true;
+    }
+    this.#table.remove(slot);
+    this.#releaseSlot(id);
+    return true;
+  }
+
+  /** The node that owns `key`, or undefined when the ring is empty. */
+  get(key: string): string | undefined {
+    checkKey(key);
+    const slot = this.#table.lookupKey(key);
+    return slot < 0 ? undefined : this.#ids[slot];
+  }
+
+  /** Up to n distinct nodes for `key`, clockwise from its owner (replicas, failover order). */
+  getN(key: string, n: number): string[] {
+    checkKey(key);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new WasmeshError('INVALID_ARGUMENT', `getN n must be an integer >= 1, got ${show(n)}`);
+    }
+    const want = Math.min(n, this.size);
+    const out = outBuffer(want);
+    const found = this.#table.walk(this.#table.hashKey(key), want, out);
+    const ids: string[] = new Array(found);
+    for (let i = 0; i < found; i++) ids[i] = this.#ids[out[i]!]!;
+    return ids;
+  }
+
+  /** The owners of many keys: equal to keys.map(k => ring.get(k)), in one engine call. */
+  getBatch(keys: readonly string[]): (string | undefined)[] {
+    const joined = joinKeys(keys);
+    const n = keys.length;
+    const out = outBuffer(n);
+    this.#table.lookupKeys(keys, joined, out);
+    const result: (string | undefined)[] = new Array(n);
+    const ids = this.#ids;
+    for (let i = 0; i < n; i++) result[i] = out[i]! < 0 ? undefined : ids[out[i]!];
+    return result;
+  }
+
+  /** Slots of many keys (-1 on an empty ring) into `out` or a new array; map with nodeAt. */
+  getSlots(keys: readonly string[], out?: Int32Array): Int32Array {
+    const joined = joinKeys(keys);
+    const target = this.#checkOut(out, keys.length);
+    this.#table.lookupKeys(keys, joined, target);
+    return target;
+  }
+
+  /** Slots of keys already hashed with hashKey (or any u32 hash, for a custom key space). */
+  getSlotsHashed(hashes: Uint32Array, out?: Int32Array): Int32Array {
+    if (!(hashes instanceof Uint32Array)) {
+      throw new WasmeshError('INVALID_KEY', `hashes must be a Uint32Array, got ${show(hashes)}`);
+    }
+    const target = this.#checkOut(out, hashes.length);
+    this.#table.lookupHashed(hashes, target);
+    return target;
+  }
+
+  /** The key's position on the ring (u32), in the ring's hash mode. */
+  hashKey(key: string): number {
+    checkKey(key);
+    return this.#table.hashKey(key);
+  }
+
+  /**
+   * The exact share of the key space each node owns, from its arcs: a point owns the positions
+   * after the previous point up to its own. Shares sum to 1 (0 for a node with no points).
+   */
+  shares(): Map<string, number> {
+    const { pos, slot } = this.#table.points();
+    const arcs = new Map<string, number>();
+    for (const id of this.#slotOf.keys()) arcs.set(id, 0);
+    const n = pos.length;
+    for (let k = 0; k < n; k++) {
+      const arc = k === 0 ? pos[0]! + 2 ** 32 - pos[n - 1]! : pos[k]! - pos[k - 1]!;
+      const id = this.#ids[slot[k]!]!;
+      arcs.set(id, arcs.get(id)! + arc);
+    }
+    for (const [id, arc] of arcs) arcs.set(id, arc / 2 ** 32);
+    return arcs;
+  }
+
+  /** Ring points as [position, node id] in ring order (for inspection and charts). */
+  pointList(): [number, string][] {
+    const { pos, slot } = this.#table.points();
+    return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);
+  }
+
+  /** Frees the engine's memory now rather than at garbage collection; the ring is unusable after. */
+  dispose(): void {
+    this.#table.dispose();
+  }
+
+  #checkId(id: unknown, where: string): Uint8Array {
+    if (typeof id !== 'string' || id.length === 0 || !id.isWellFormed()) {
+      throw new WasmeshError('INVALID_ID', `${where} id must be a non-empty well-formed string, got ${show(id)}`);
+    }
+    const bytes = encoder.encode(id);
+    if (bytes.length > MAX_ID_BYTES) {
+      throw new WasmeshError('INVALID_ID', `${where} id must be at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes.length}`);
+    }
+    return bytes;
+  }
+
+  #checkWeight(id: string, options: NodeOptions | undefined): number {
+    const o = checkOptions<NodeOptions>(`node ${show(id)}`, options ?? {}, {
+      weight: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'a finite number > 0'),
+    }, 'INVALID_WEIGHT');
+    const weight = o.weight ?? 1;
+    if (this.#mode !== MODE_KETAMA && pointCount(this.options.vnodes, weight) > MAX_NODE_POINTS) {
+      throw new WasmeshError(
+        'INVALID_WEIGHT',
+        `node ${show(id)} weight ${weight} x vnodes ${this.options.vnodes} exceeds ${MAX_NODE_POINTS} points per node`,
+      );
+    }
+    return weight;
+  }
+
+  #checkOut(out: Int32Array | undefined, n: number): Int32Array {
+    if (out === undefined) return new Int32Array(n);
+    if (!(out instanceof Int32Array) || out.length < n) {
+      throw new WasmeshError('INVALID_ARGUMENT', `out must be an Int32Array of length >= ${n}, got ${out instanceof Int32Array ? `length ${out.length}` : show(out)}`);
+    }
+    return out;
+  }
+
+  #claimSlot(id: string, weight: number): number {
+    const slot = this.#freeSlots.pop() ?? this.#ids.length;
+    this.#ids[slot] = id;
+    this.#slotOf.set(id, slot);
+    this.#weights.set(id, weight);
+    return slot;
+  }
+
+  #releaseSlot(id: string): void {
+    const slot = this.#slotOf.get(id)!;
+    this.#ids[slot] = undefined;
+    this.#slotOf.delete(id);
+    this.#weights.delete(id);
+    this.#freeSlots.push(slot);
+  }
+
+  #insert(nodes: { slot: number; bytes: Uint8Array; count: number }[]): void {
+    const specs = new Uint32Array(nodes.length * SPEC_WORDS);
+    const ids = new Uint8Array(nodes.reduce((sum, n) => sum + n.bytes.length, 0));
+    let at = 0;
+    nodes.forEach((n, k) => {
+      specs.set([n.slot, at, n.bytes.length, n.count], k * SPEC_WORDS);
+      ids.set(n.bytes, at);
+      at += n.bytes.length;
+    });
+    this.#table.insert(specs, nodes.length, ids);
+  }
+
+  // As hashring does on every membership change: every node's digest count depends on the total
+  // weight, so the table is rebuilt from empty, nodes in insertion order (its tie order).
+  #rebuildKetama(batch: { id: string; weight: number; bytes: Uint8Array }[], without?: string): void {
+    const kept = [...this.#weights].filter(([id]) => id !== without);
+    const before = kept.map(([id, weight]) => ({ id, weight, bytes: encoder.encode(id) }));
+    const after = [...before, ...batch];
+    checkRingPoints(ketamaDigests(this.options.vnodes, after.map((n) => n.weight)).reduce((sum, d) => sum + d * 4, 0));
+    for (const n of batch) this.#claimSlot(n.id, n.weight);
+    const fill = (nodes: typeof after) => {
+      const digests = ketamaDigests(this.options.vnodes, nodes.map((n) => n.weight));
+      this.#table.clear();
+      this.#insert(nodes.map((n, k) => ({ slot: this.#slotOf.get(n.id)!, bytes: n.bytes, count: digests[k]! })));
+    };
+    try {
+      fill(after);
+    } catch (error) {
+      for (const n of batch) this.#releaseSlot(n.id);
+      fill([...this.#weights].map(([id, weight]) => ({ id, weight, bytes: encoder.encode(id) })));
+      throw error;
+    }
+    if (without !== undefined) this.#releaseSlot(without);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The engine behind a HashRing: a sorted table of points and the lookups over it. Two
+ * implementations share these names and argument order: WasmRingTable (assembly/ring.ts) and
+ * TsRingTable, its pure-TypeScript twin. The facade validates; a table trusts its input.
+ */
+export interface RingTable {
+  /** Points in the table. */
+  readonly count: number;
+  /**
+   * Adds the points of `n` nodes: specs holds (slot, id offset, id length, count) per node
+   * (assembly/layout.ts), ids their UTF-8 bytes, in tie order. Returns the points added.
+   */
+  insert(specs: Uint32Array, n: number, ids: Uint8Array): number;
+  /** Removes the points of `slot`; returns how many. */
+  remove(slot: number): number;
+  clear(): void;
+  /** The key's position on the ring in the table's hash mode. */
+  hashKey(key: string): number;
+  /** Slot of the key, or -1 when the table is empty. */
+  lookupKey(key: string): number;
+  /** Slots of the keys into out[0..n) (-1 when empty); `joined` is keys.join(''). */
+  lookupKeys(keys: readonly string[], joined: string, out: Int32Array): void;
+  /** Slots of pre-hashed keys into out[0..hashes.length). */
+  lookupHashed(hashes: Uint32Array, out: Int32Array): void;
+  /** Up to n distinct slots clockwise from `hash` into out; returns how many. */
+  walk(hash: number, n: number, out: Int32Array): number;
+  /** Copies of the positions and their slots, in ring order. */
+  points(): { pos: Uint32Array; slot: Uint32Array };
+  /** Frees what the table holds outside the JavaScript heap. */
+  dispose(): void;
+}
+
+/** Resolves a position tie between a new node's point and an existing one: true if new first. */
+export type TieBefore = (newSlot: number, oldSlot: number) => boolean;
+
+/** Words per node in an insert spec (assembly/layout.ts). */
+export const SPEC_WORDS = 4;

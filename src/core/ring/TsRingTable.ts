@@ -1,0 +1,302 @@
+// The pure-TypeScript twin of assembly/ring.ts, function for function; read them side by side.
+// Typed arrays stand in for linear memory, with the same sentinels and bucket index.
+import { DIGEST, keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1, type HashMode } from '../hash.js';
+import { encodeKeys, encoder } from '../keys.js';
+import { SPEC_WORDS, type RingTable, type TieBefore } from './RingTable.js';
+import { radixSort } from './sort.js';
+
+const MIN_BITS = 4;
+const MAX_BITS = 20;
+const SCAN_LIMIT = 16;
+const digest = new DataView(DIGEST.buffer);
+
+let newPos = new Uint32Array(64);
+let newSlot = new Uint32Array(64);
+let tmpPos = new Uint32Array(64);
+let tmpSlot = new Uint32Array(64);
+let text = new Uint8Array(64);
+let keyBytes = new Uint8Array(256);
+
+function reserveNew(n: number): void {
+  if (n <= newPos.length) return;
+  newPos = new Uint32Array(n);
+  newSlot = new Uint32Array(n);
+  tmpPos = new Uint32Array(n);
+  tmpSlot = new Uint32Array(n);
+}
+
+function reserveKeyBytes(n: number): Uint8Array {
+  if (n > keyBytes.length) keyBytes = new Uint8Array(Math.max(n, keyBytes.length * 2));
+  return keyBytes;
+}
+
+/** Writes `v` in decimal at text[p..]; returns the number of digits (as String(v)). */
+function writeDecimal(p: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+  let at = p + digits;
+  do {
+    at--;
+    text[at] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  } while (v);
+  return digits;
+}
+
+/** Points generated for one node, appended at newPos/newSlot[at..]; returns the new `at`. */
+function generate(mode: HashMode, slot: number, ids: Uint8Array, id: number, idLen: number, count: number, at: number): number {
+  if (text.length < idLen + 12) text = new Uint8Array(idLen + 12);
+  text.set(ids.subarray(id, id + idLen));
+  text[idLen] = mode === MODE_KETAMA ? 45 : mode === MODE_SHA1 ? 58 : 95;
+  const digitsAt = idLen + 1;
+  for (let i = 0; i < count; i++) {
+    const len = idLen + 1 + writeDecimal(digitsAt, i);
+    if (mode === MODE_KETAMA) {
+      md5(text, 0, len);
+      for (let j = 0; j < 4; j++) {
+        newPos[at] = digest.getUint32(j << 2, true);
+        newSlot[at] = slot;
+        at++;
+      }
+    } else {
+      let h: number;
+      if (mode === MODE_SHA1) {
+        sha1(text, 0, len);
+        h = digest.getUint32(0, false);
+      } else {
+        h = xxh32(text, 0, len, 0);
+      }
+      newPos[at] = h;
+      newSlot[at] = slot;
+      at++;
+    }
+  }
+  return at;
+}
+
+export class TsRingTable implements RingTable {
+  readonly mode: HashMode;
+  count = 0;
+  private cap = 0;
+  private pos = new Uint32Array(1).fill(0xffffffff);
+  private slot = new Uint32Array(1);
+  private shift = 32 - MIN_BITS;
+  private index = new Uint32Array(0);
+  private seen = new Uint32Array(0);
+  private epoch = 0;
+  private readonly tieBefore: TieBefore;
+
+  constructor(mode: HashMode, tieBefore: TieBefore) {
+    this.mode = mode;
+    this.tieBefore = tieBefore;
+    this.rebuildIndex();
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.finish();
+  }
+
+  // ---- build ----
+
+  insert(specs: Uint32Array, n: number, ids: Uint8Array): number {
+    let total = 0;
+    let maxSlot = 0;
+    for (let k = 0; k < n; k++) {
+      const c = specs[k * SPEC_WORDS + 3]!;
+      total += this.mode === MODE_KETAMA ? c * 4 : c;
+      maxSlot = Math.max(maxSlot, specs[k * SPEC_WORDS]!);
+    }
+    reserveNew(total);
+    this.reserveSeen(maxSlot + 1);
+    this.reserveTable(this.count + total);
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const s = k * SPEC_WORDS;
+      at = generate(this.mode, specs[s]!, ids, specs[s + 1]!, specs[s + 2]!, specs[s + 3]!, at);
+    }
+    radixSort(newPos, newSlot, tmpPos, tmpSlot, total);
+    this.merge(total);
+    this.finish();
+    return total;
+  }
+
+  /** Merges newPos/newSlot[0..k) into the table from the back, in place. */
+  private merge(k: number): void {
+    const pos = this.pos, slot = this.slot;
+    let i = this.count - 1;
+    let j = k - 1;
+    let w = this.count + k - 1;
+    while (j >= 0) {
+      const np = newPos[j]!;
+      const ns = newSlot[j]!;
+      let takeOld = false;
+      if (i >= 0) {
+        const op = pos[i]!;
+        // NOTE: positions tie by node order; the old point goes last when the new node sorts first.
+        takeOld = op > np || (op === np && this.tieBefore(ns, slot[i]!));
+      }
+      if (takeOld) {
+        pos[w] = pos[i]!;
+        slot[w] = slot[i]!;
+        i--;
+      } else {
+        pos[w] = np;
+        slot[w] = ns;
+        j--;
+      }
+      w--;
+    }
+    this.count += k;
+  }
+
+  remove(slot: number): number {
+    const pos = this.pos, slots = this.slot, n = this.count;
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      if (s === slot) continue;
+      pos[w] = pos[i]!;
+      slots[w] = s;
+      w++;
+    }
+    this.count = w;
+    this.finish();
+    return n - w;
+  }
+
+  private reserveTable(n: number): void {
+    if (n <= this.cap) return;
+    const cap = Math.max(this.cap + (this.cap >>> 1), n, 64);
+    const pos = new Uint32Array(cap + 1);
+    const slot = new Uint32Array(cap + 1);
+    pos.set(this.pos.subarray(0, this.count));
+    slot.set(this.slot.subarray(0, this.count));
+    this.pos = pos;
+    this.slot = slot;
+    this.cap = cap;
+  }
+
+  private reserveSeen(n: number): void {
+    if (n <= this.seen.length) return;
+    const seen = new Uint32Array(Math.max(n, this.seen.length * 2));
+    seen.set(this.seen);
+    this.seen = seen;
+  }
+
+  /** Restores the sentinels and rebuilds the bucket index after a change. */
+  private finish(): void {
+    const n = this.count;
+    this.pos[n] = 0xffffffff;
+    this.slot[n] = n ? this.slot[0]! : 0;
+    this.rebuildIndex();
+  }
+
+  private rebuildIndex(): void {
+    const n = this.count;
+    const bits = Math.min(MAX_BITS, Math.max(MIN_BITS, 32 - Math.clz32(n)));
+    const buckets = 1 << bits;
+    if (buckets + 1 > this.index.length) this.index = new Uint32Array(buckets + 1);
+    const shift = 32 - bits;
+    this.shift = shift;
+    const pos = this.pos, index = this.index;
+    let j = 0;
+    for (let b = 0; b < buckets; b++) {
+      const start = (b << shift) >>> 0;
+      while (j < n && pos[j]! < start) j++;
+      index[b] = j;
+    }
+    index[buckets] = n;
+  }
+
+  // ---- pick ----
+
+  /** Index of the first point with position >= h; `count` means wrap (slot[count] = slot[0]). */
+  private find(h: number): number {
+    const pos = this.pos, index = this.index;
+    const b = h >>> this.shift;
+    let lo = index[b]!;
+    const hi = index[b + 1]!;
+    if (hi - lo > SCAN_LIMIT) {
+      let n = hi - lo;
+      while (n > 0) {
+        const half = n >>> 1;
+        if (pos[lo + half]! < h) {
+          lo += half + 1;
+          n -= half + 1;
+        } else {
+          n = half;
+        }
+      }
+      return lo;
+    }
+    while (pos[lo]! < h) lo++;
+    return lo;
+  }
+
+  lookupHashed(hashes: Uint32Array, out: Int32Array): void {
+    const n = hashes.length;
+    if (this.count === 0) {
+      out.fill(-1, 0, n);
+      return;
+    }
+    const slot = this.slot;
+    for (let i = 0; i < n; i++) out[i] = slot[this.find(hashes[i]!)]!;
+  }
+
+  lookupKeys(keys: readonly string[], joined: string, out: Int32Array): void {
+    const n = keys.length;
+    if (this.count === 0) {
+      out.fill(-1, 0, n);
+      return;
+    }
+    const offsets = encodeKeys(keys, joined, reserveKeyBytes);
+    const bytes = keyBytes, slot = this.slot, mode = this.mode;
+    let start = offsets[0]!;
+    for (let i = 0; i < n; i++) {
+      const end = offsets[i + 1]!;
+      out[i] = slot[this.find(keyHash(mode, bytes, start, end - start))]!;
+      start = end;
+    }
+  }
+
+  hashKey(key: string): number {
+    const bytes = reserveKeyBytes(key.length * 3);
+    return keyHash(this.mode, bytes, 0, encoder.encodeInto(key, bytes).written);
+  }
+
+  lookupKey(key: string): number {
+    if (this.count === 0) return -1;
+    return this.slot[this.find(this.hashKey(key))]!;
+  }
+
+  walk(hash: number, n: number, out: Int32Array): number {
+    const count = this.count;
+    if (count === 0 || n === 0) return 0;
+    let epoch = (this.epoch + 1) >>> 0;
+    if (epoch === 0) {
+      this.seen.fill(0);
+      epoch = 1;
+    }
+    this.epoch = epoch;
+    const seen = this.seen, slot = this.slot;
+    let at = this.find(hash);
+    if (at === count) at = 0;
+    let found = 0;
+    for (let step = 0; step < count && found < n; step++) {
+      const s = slot[at]!;
+      if (seen[s] !== epoch) {
+        seen[s] = epoch;
+        out[found++] = s;
+      }
+      if (++at === count) at = 0;
+    }
+    return found;
+  }
+
+  points(): { pos: Uint32Array; slot: Uint32Array } {
+    return { pos: this.pos.slice(0, this.count), slot: this.slot.slice(0, this.count) };
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,103 @@
+// The Wasm engine: a ring table in the core's linear memory (assembly/ring.ts). Each method
+// copies its input into the shared scratch region, makes one call, and copies the result out:
+// one boundary crossing per batch, never per key.
+import { encodeKeys, encoder } from '../keys.js';
+import type { HashMode } from '../hash.js';
+import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
+import type { RingTable, TieBefore } from './RingTable.js';
+
+// Frees a table's memory when its HashRing is collected without dispose().
+const registry = new FinalizationRegistry<number>((ring) => {
+  tieResolvers.delete(ring);
+  wasmCore().ringFree(ring);
+});
+
+export class WasmRingTable implements RingTable {
+  private readonly core: CoreExports;
+  private readonly ring: number;
+  private readonly token = {};
+
+  constructor(mode: HashMode, tieBefore: TieBefore) {
+    this.core = wasmCore();
+    this.ring = this.core.ringNew(mode);
+    tieResolvers.set(this.ring, tieBefore);
+    registry.register(this, this.ring, this.token);
+  }
+
+  get count(): number {
+    return this.core.ringCount(this.ring);
+  }
+
+  insert(specs: Uint32Array, n: number, ids: Uint8Array): number {
+    const specBytes = n * 16;
+    const ptr = scratch(specBytes + ids.length);
+    heapU32().set(specs.subarray(0, n * 4), ptr >>> 2);
+    heapU8().set(ids, ptr + specBytes);
+    return this.core.ringInsert(this.ring, ptr, n, ptr + specBytes);
+  }
+
+  remove(slot: number): number {
+    return this.core.ringRemove(this.ring, slot);
+  }
+
+  clear(): void {
+    this.core.ringClear(this.ring);
+  }
+
+  hashKey(key: string): number {
+    const ptr = scratch(key.length * 3);
+    const { written } = encoder.encodeInto(key, heapU8().subarray(ptr, ptr + key.length * 3));
+    return this.core.ringHashKey(this.ring, ptr, written) >>> 0;
+  }
+
+  lookupKey(key: string): number {
+    const ptr = scratch(key.length * 3);
+    const { written } = encoder.encodeInto(key, heapU8().subarray(ptr, ptr + key.length * 3));
+    return this.core.ringLookupKey(this.ring, ptr, written);
+  }
+
+  lookupKeys(keys: readonly string[], joined: string, out: Int32Array): void {
+    const n = keys.length;
+    // Layout: offsets u32[n + 1], out i32[n], then the key bytes.
+    const fixed = (2 * n + 1) * 4;
+    let base = 0;
+    const offsets = encodeKeys(keys, joined, (bytes) => {
+      base = scratch(fixed + bytes);
+      return heapU8().subarray(base + fixed, base + fixed + bytes);
+    });
+    heapU32().set(offsets.subarray(0, n + 1), base >>> 2);
+    const outPtr = base + (n + 1) * 4;
+    this.core.ringLookupKeys(this.ring, base + fixed, base, n, outPtr);
+    out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
+  }
+
+  lookupHashed(hashes: Uint32Array, out: Int32Array): void {
+    const n = hashes.length;
+    const ptr = scratch(n * 8);
+    heapU32().set(hashes, ptr >>> 2);
+    const outPtr = ptr + n * 4;
+    this.core.ringLookupHashed(this.ring, ptr, n, outPtr);
+    out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
+  }
+
+  walk(hash: number, n: number, out: Int32Array): number {
+    const ptr = scratch(n * 4);
+    const found = this.core.ringWalk(this.ring, hash, n, ptr);
+    out.set(heapI32().subarray(ptr >>> 2, (ptr >>> 2) + found));
+    return found;
+  }
+
+  points(): { pos: Uint32Array; slot: Uint32Array } {
+    const n = this.count;
+    const pos = this.core.ringPositions(this.ring) >>> 2;
+    const slot = this.core.ringSlots(this.ring) >>> 2;
+    const heap = heapU32();
+    return { pos: heap.slice(pos, pos + n), slot: heap.slice(slot, slot + n) };
+  }
+
+  dispose(): void {
+    registry.unregister(this.token);
+    tieResolvers.delete(this.ring);
+    this.core.ringFree(this.ring);
+  }
+}

@@ -1,0 +1,122 @@
+// Loads the Wasm core once per realm and keeps views of its memory current.
+//
+// Raw instantiation, not @assemblyscript/loader nor asc's generated bindings: our interface is
+// numbers only (assembly/layout.ts), so their string and array marshalling would be dead weight.
+// The bytes are embedded (wasm.bytes.ts) and compiled with top-level await, because browsers
+// refuse synchronous compilation of modules over 4 KB on the main thread; once this module is
+// imported, every constructor can instantiate synchronously.
+import { WASM_BASE64 } from './wasm.bytes.js';
+import { WasmeshError } from './WasmeshError.js';
+
+/** The exports of assembly/index.ts. Pointers and lengths are byte offsets into `memory`. */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  alloc(size: number): number;
+  free(ptr: number): void;
+  xxh32(ptr: number, len: number, seed: number): number;
+  ringNew(mode: number): number;
+  ringFree(ring: number): void;
+  ringCount(ring: number): number;
+  ringPositions(ring: number): number;
+  ringSlots(ring: number): number;
+  ringClear(ring: number): void;
+  ringInsert(ring: number, specs: number, n: number, ids: number): number;
+  ringRemove(ring: number, slot: number): number;
+  ringLookupHashed(ring: number, hashes: number, n: number, out: number): void;
+  ringLookupHashedBinary(ring: number, hashes: number, n: number, out: number): void;
+  ringLookupKeys(ring: number, bytes: number, offsets: number, n: number, out: number): void;
+  ringLookupKey(ring: number, ptr: number, len: number): number;
+  ringHashKey(ring: number, ptr: number, len: number): number;
+  ringWalk(ring: number, hash: number, n: number, out: number): number;
+}
+
+/** Per-ring tie resolvers, called by the core's merge when two nodes' points share a position. */
+export const tieResolvers = new Map<number, (newSlot: number, oldSlot: number) => boolean>();
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+async function load(): Promise<{ core?: CoreExports; error?: unknown }> {
+  const imports = {
+    env: {
+      abort(_msg: number, _file: number, line: number, column: number): never {
+        throw new WasmeshError('CAPACITY', `wasmesh core aborted at ${line}:${column} (out of memory?)`);
+      },
+      tieBefore(ring: number, newSlot: number, oldSlot: number): number {
+        return tieResolvers.get(ring)!(newSlot, oldSlot) ? 1 : 0;
+      },
+    },
+  };
+  try {
+    const module = await WebAssembly.compile(decodeBase64(WASM_BASE64));
+    const instance = await WebAssembly.instantiate(module, imports);
+    return { core: instance.exports as unknown as CoreExports };
+  } catch (error) {
+    return { error };
+  }
+}
+
+const loaded = await load();
+
+/** The Wasm core, or a WasmeshError saying why WebAssembly is unavailable here. */
+export function wasmCore(): CoreExports {
+  if (loaded.core) return loaded.core;
+  throw new WasmeshError('INVALID_OPTION', `engine "wasm" is unavailable here (${String(loaded.error)}); use engine: "ts"`);
+}
+
+let buffer: ArrayBuffer | undefined;
+let u8 = new Uint8Array(0);
+let u32 = new Uint32Array(0);
+let i32 = new Int32Array(0);
+
+// A call that allocates may grow memory and detach the old buffer: views are checked before use.
+function sync(): void {
+  const b = loaded.core!.memory.buffer;
+  if (b !== buffer) {
+    buffer = b;
+    u8 = new Uint8Array(b);
+    u32 = new Uint32Array(b);
+    i32 = new Int32Array(b);
+  }
+}
+
+/** Byte view of the core's memory, current as of this call. */
+export function heapU8(): Uint8Array {
+  sync();
+  return u8;
+}
+
+/** u32 view of the core's memory, current as of this call (index = byte offset >>> 2). */
+export function heapU32(): Uint32Array {
+  sync();
+  return u32;
+}
+
+/** i32 view of the core's memory, current as of this call (index = byte offset >>> 2). */
+export function heapI32(): Int32Array {
+  sync();
+  return i32;
+}
+
+let scratchPtr = 0;
+let scratchSize = 0;
+
+/**
+ * A region of at least `bytes` bytes, 8-aligned, reused by every call on this thread (the core
+ * is synchronous, so no two calls use it at once). Take views after this call.
+ */
+export function scratch(bytes: number): number {
+  if (bytes > scratchSize) {
+    const core = wasmCore();
+    const size = Math.max(bytes, scratchSize * 2, 1 << 16);
+    const ptr = core.alloc(size);
+    if (scratchPtr) core.free(scratchPtr);
+    scratchPtr = ptr;
+    scratchSize = size;
+  }
+  return scratchPtr;
+}

@@ -1,0 +1,3 @@
+export * from './core/HashRing.js';
+export * from './core/WasmeshError.js';
+export type { EngineName } from './core/options.js';

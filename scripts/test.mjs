@@ -2,7 +2,7 @@
 // so CI logs read the same as any other runner's. Exit code is uvu's.
 import { spawn } from 'node:child_process';
 
-const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', '\\.test\\.ts$', ...process.argv.slice(2)];
+const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', '\\.test\\.ts$', '--no-color', ...process.argv.slice(2)];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
 let out = '';
 child.stdout.on('data', (chunk) => {

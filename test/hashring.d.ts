@@ -1,0 +1,14 @@
+declare module 'hashring' {
+  export default class HashRing {
+    constructor(servers: string[] | Record<string, number | { weight?: number }>, algorithm?: string, options?: Record<string, unknown>);
+    get(key: string): string | undefined;
+    range(key: string, size?: number, unique?: boolean): string[];
+    add(servers: string | string[]): this;
+    remove(server: string): this;
+    ring: { value: number; server: string }[];
+  }
+}
+declare module 'xxhashjs' {
+  const XXH: { h32(data: Uint8Array | string, seed: number): { toNumber(): number } };
+  export default XXH;
+}

@@ -16,7 +16,7 @@ for (const engine of ENGINES) {
         ring.add(id, { weight });
         ref.add(id, weight);
       }
-      assert.equal(ring.pointList().map(([p]) => p), ref.positions());
+      assert.equal(ring.pointList(), ref.pointList());
       for (const key of [...keys(2000), '', 'ключ', '🔑-emoji']) {
         assert.is(ring.get(key), ref.get(key), key);
         assert.equal(ring.getN(key, 3), ref.getN(key, 3), key);

@@ -58,7 +58,8 @@ export class ReferenceRing {
     return out;
   }
 
-  positions(): number[] {
-    return this.points.map((p) => p.pos);
+  /** [position, id] in ring order. */
+  pointList(): [number, string][] {
+    return this.points.map((p) => [p.pos, p.id]);
   }
 }

@@ -12,3 +12,11 @@ declare module 'xxhashjs' {
   const XXH: { h32(data: Uint8Array | string, seed: number): { toNumber(): number } };
   export default XXH;
 }
+declare module 'consistent-hash' {
+  export default class ConsistentHash {
+    constructor(options?: Record<string, unknown>);
+    add(node: string, weight?: number): this;
+    remove(node: string): this;
+    get(key: string): string | undefined;
+  }
+}

@@ -3,7 +3,7 @@
 import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
 import { checkKey, encoder, joinKeys } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
-import { SPEC_WORDS, type RingTable } from './ring/RingTable.js';
+import { packSpecs, type NodePoints, type RingTable } from './ring/RingTable.js';
 import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
 import { checkOptions, type EngineName } from './options.js';
@@ -317,15 +317,8 @@ export class HashRing {
     this.#freeSlots.push(slot);
   }
 
-  #insert(nodes: { slot: number; bytes: Uint8Array; count: number }[]): void {
-    const specs = new Uint32Array(nodes.length * SPEC_WORDS);
-    const ids = new Uint8Array(nodes.reduce((sum, n) => sum + n.bytes.length, 0));
-    let at = 0;
-    nodes.forEach((n, k) => {
-      specs.set([n.slot, at, n.bytes.length, n.count], k * SPEC_WORDS);
-      ids.set(n.bytes, at);
-      at += n.bytes.length;
-    });
+  #insert(nodes: NodePoints[]): void {
+    const { specs, ids } = packSpecs(nodes);
     this.#table.insert(specs, nodes.length, ids);
   }
 

@@ -46,3 +46,21 @@ export function encodeKeys(keys: readonly string[], joined: string, reserve: (by
   }
   return offsets;
 }
+
+/**
+ * Writes one key as UTF-8 at bytes[at..] (room for 3 bytes per UTF-16 unit) and returns its
+ * length. Short ASCII keys are copied by a char loop: encodeInto's call and the subarray it
+ * needs cost more than the copy itself for the session ids and user keys routers see.
+ */
+export function encodeKey(key: string, bytes: Uint8Array, at: number): number {
+  const n = key.length;
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return encoder.encodeInto(key, bytes.subarray(at)).written;
+      bytes[at + i] = c;
+    }
+    return n;
+  }
+  return encoder.encodeInto(key, bytes.subarray(at)).written;
+}

@@ -68,20 +68,22 @@ export function wasmCore(): CoreExports {
   throw new WasmeshError('INVALID_OPTION', `engine "wasm" is unavailable here (${String(loaded.error)}); use engine: "ts"`);
 }
 
-let buffer: ArrayBuffer | undefined;
+
+
 let u8 = new Uint8Array(0);
 let u32 = new Uint32Array(0);
 let i32 = new Int32Array(0);
 
-// A call that allocates may grow memory and detach the old buffer: views are checked before use.
+// A call that allocates may grow memory, which detaches the old buffer and empties every view
+// of it: an empty view is the cheap sign to take new ones (reading memory.buffer on every call
+// costs more than many a lookup).
 function sync(): void {
-  const b = loaded.core!.memory.buffer;
-  if (b !== buffer) {
-    buffer = b;
-    u8 = new Uint8Array(b);
-    u32 = new Uint32Array(b);
-    i32 = new Int32Array(b);
-  }
+  if (u8.length !== 0) return;
+  const b = wasmCore().memory.buffer;
+
+  u8 = new Uint8Array(b);
+  u32 = new Uint32Array(b);
+  i32 = new Int32Array(b);
 }
 
 /** Byte view of the core's memory, current as of this call. */

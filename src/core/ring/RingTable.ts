@@ -35,3 +35,23 @@ export type TieBefore = (newSlot: number, oldSlot: number) => boolean;
 
 /** Words per node in an insert spec (assembly/layout.ts). */
 export const SPEC_WORDS = 4;
+
+/** A node's part of an insert: its slot, id bytes and point count (digests for ketama). */
+export interface NodePoints {
+  slot: number;
+  bytes: Uint8Array;
+  count: number;
+}
+
+/** Packs nodes into the insert layout of assembly/layout.ts. */
+export function packSpecs(nodes: readonly NodePoints[]): { specs: Uint32Array; ids: Uint8Array } {
+  const specs = new Uint32Array(nodes.length * SPEC_WORDS);
+  const ids = new Uint8Array(nodes.reduce((sum, n) => sum + n.bytes.length, 0));
+  let at = 0;
+  nodes.forEach((n, k) => {
+    specs.set([n.slot, at, n.bytes.length, n.count], k * SPEC_WORDS);
+    ids.set(n.bytes, at);
+    at += n.bytes.length;
+  });
+  return { specs, ids };
+}

@@ -1,7 +1,7 @@
 // The pure-TypeScript twin of assembly/ring.ts, function for function; read them side by side.
 // Typed arrays stand in for linear memory, with the same sentinels and bucket index.
 import { DIGEST, keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1, type HashMode } from '../hash.js';
-import { encodeKeys, encoder } from '../keys.js';
+import { encodeKey, encodeKeys } from '../keys.js';
 import { SPEC_WORDS, type RingTable, type TieBefore } from './RingTable.js';
 import { radixSort } from './sort.js';
 
@@ -23,6 +23,32 @@ function reserveNew(n: number): void {
   newSlot = new Uint32Array(n);
   tmpPos = new Uint32Array(n);
   tmpSlot = new Uint32Array(n);
+}
+
+/** Index bits for n points: about one point per bucket, 2^bits > n. */
+function bitsFor(n: number): number {
+  return Math.min(MAX_BITS, Math.max(MIN_BITS, 32 - Math.clz32(n)));
+}
+
+/** First index in [lo, hi) whose position is >= h, or hi. */
+function lowerBound(pos: Uint32Array, lo: number, hi: number, h: number): number {
+  let n = hi - lo;
+  while (n > 0) {
+    const half = n >>> 1;
+    if (pos[lo + half]! < h) {
+      lo += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  return lo;
+}
+
+/** First i in [from, n) with slots[i] === slot, or n. */
+function nextOf(slots: Uint32Array, from: number, n: number, slot: number): number {
+  const i = slots.indexOf(slot, from);
+  return i < 0 || i > n ? n : i;
 }
 
 function reserveKeyBytes(n: number): Uint8Array {
@@ -94,7 +120,9 @@ export class TsRingTable implements RingTable {
 
   clear(): void {
     this.count = 0;
-    this.finish();
+    this.pos[0] = 0xffffffff;
+    this.slot[0] = 0;
+    this.rebuildIndex();
   }
 
   // ---- build ----
@@ -117,52 +145,53 @@ export class TsRingTable implements RingTable {
     }
     radixSort(newPos, newSlot, tmpPos, tmpSlot, total);
     this.merge(total);
-    this.finish();
+    this.finish(total, 1);
     return total;
   }
 
-  /** Merges newPos/newSlot[0..k) into the table from the back, in place. */
+  /** Merges the sorted newPos/newSlot[0..k) into the table in place, from the back. */
   private merge(k: number): void {
     const pos = this.pos, slot = this.slot;
-    let i = this.count - 1;
-    let j = k - 1;
-    let w = this.count + k - 1;
-    while (j >= 0) {
+    let end = this.count;
+    for (let j = k - 1; j >= 0; j--) {
       const np = newPos[j]!;
       const ns = newSlot[j]!;
-      let takeOld = false;
-      if (i >= 0) {
-        const op = pos[i]!;
-        // NOTE: positions tie by node order; the old point goes last when the new node sorts first.
-        takeOld = op > np || (op === np && this.tieBefore(ns, slot[i]!));
-      }
-      if (takeOld) {
-        pos[w] = pos[i]!;
-        slot[w] = slot[i]!;
-        i--;
-      } else {
-        pos[w] = np;
-        slot[w] = ns;
-        j--;
-      }
-      w--;
+      let at = lowerBound(pos, 0, end, np);
+      // NOTE: equal positions order by node; the new point goes before the first old point whose
+      // node it precedes (old points of one position are already in node order).
+      while (at < end && pos[at] === np && !this.tieBefore(ns, slot[at]!)) at++;
+      pos.copyWithin(at + j + 1, at, end);
+      slot.copyWithin(at + j + 1, at, end);
+      pos[at + j] = np;
+      slot[at + j] = ns;
+      end = at;
     }
     this.count += k;
   }
 
   remove(slot: number): number {
     const pos = this.pos, slots = this.slot, n = this.count;
+    let k = 0;
+    for (let i = nextOf(slots, 0, n, slot); i < n; i = nextOf(slots, i + 1, n, slot)) k++;
+    if (k === 0) return 0;
+    reserveNew(k);
     let w = 0;
-    for (let i = 0; i < n; i++) {
-      const s = slots[i]!;
-      if (s === slot) continue;
-      pos[w] = pos[i]!;
-      slots[w] = s;
-      w++;
+    let m = 0;
+    let from = 0;
+    while (from < n) {
+      const hit = nextOf(slots, from, n, slot);
+      if (w !== from) {
+        pos.copyWithin(w, from, hit);
+        slots.copyWithin(w, from, hit);
+      }
+      w += hit - from;
+      if (hit === n) break;
+      newPos[m++] = pos[hit]!;
+      from = hit + 1;
     }
     this.count = w;
-    this.finish();
-    return n - w;
+    this.finish(m, -1);
+    return k;
   }
 
   private reserveTable(n: number): void {
@@ -184,29 +213,41 @@ export class TsRingTable implements RingTable {
     this.seen = seen;
   }
 
-  /** Restores the sentinels and rebuilds the bucket index after a change. */
-  private finish(): void {
+  /** Restores the sentinels and patches or rebuilds the index after newPos[0..k) changed. */
+  private finish(k: number, sign: number): void {
     const n = this.count;
     this.pos[n] = 0xffffffff;
     this.slot[n] = n ? this.slot[0]! : 0;
-    this.rebuildIndex();
+    if (bitsFor(n) === 32 - this.shift && this.index.length) this.patchIndex(k, sign);
+    else this.rebuildIndex();
+  }
+
+  private patchIndex(k: number, sign: number): void {
+    const shift = this.shift, index = this.index;
+    const end = (1 << (32 - shift)) + 1;
+    for (let j = 0; j < k; j++) {
+      const from = (newPos[j]! >>> shift) + 1;
+      const to = j + 1 < k ? (newPos[j + 1]! >>> shift) + 1 : end;
+      const delta = sign * (j + 1);
+      for (let b = from; b < to; b++) index[b] = index[b]! + delta;
+    }
   }
 
   private rebuildIndex(): void {
     const n = this.count;
-    const bits = Math.min(MAX_BITS, Math.max(MIN_BITS, 32 - Math.clz32(n)));
+    const bits = bitsFor(n);
     const buckets = 1 << bits;
     if (buckets + 1 > this.index.length) this.index = new Uint32Array(buckets + 1);
     const shift = 32 - bits;
     this.shift = shift;
     const pos = this.pos, index = this.index;
-    let j = 0;
-    for (let b = 0; b < buckets; b++) {
-      const start = (b << shift) >>> 0;
-      while (j < n && pos[j]! < start) j++;
-      index[b] = j;
+    index.fill(0, 0, buckets + 1);
+    for (let j = 0; j < n; j++) index[(pos[j]! >>> shift) + 1]!++;
+    let sum = 0;
+    for (let b = 0; b <= buckets; b++) {
+      sum += index[b]!;
+      index[b] = sum;
     }
-    index[buckets] = n;
   }
 
   // ---- pick ----
@@ -230,6 +271,8 @@ export class TsRingTable implements RingTable {
       }
       return lo;
     }
+    lo += +(pos[lo]! < h);
+    lo += +(pos[lo]! < h);
     while (pos[lo]! < h) lo++;
     return lo;
   }
@@ -262,7 +305,7 @@ export class TsRingTable implements RingTable {
 
   hashKey(key: string): number {
     const bytes = reserveKeyBytes(key.length * 3);
-    return keyHash(this.mode, bytes, 0, encoder.encodeInto(key, bytes).written);
+    return keyHash(this.mode, bytes, 0, encodeKey(key, bytes, 0));
   }
 
   lookupKey(key: string): number {

@@ -1,7 +1,7 @@
 // The Wasm engine: a ring table in the core's linear memory (assembly/ring.ts). Each method
 // copies its input into the shared scratch region, makes one call, and copies the result out:
 // one boundary crossing per batch, never per key.
-import { encodeKeys, encoder } from '../keys.js';
+import { encodeKey, encodeKeys } from '../keys.js';
 import type { HashMode } from '../hash.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
 import type { RingTable, TieBefore } from './RingTable.js';
@@ -14,7 +14,8 @@ const registry = new FinalizationRegistry<number>((ring) => {
 
 export class WasmRingTable implements RingTable {
   private readonly core: CoreExports;
-  private readonly ring: number;
+  /** The table's address in the core's memory (assembly/layout.ts, Ring). */
+  readonly ring: number;
   private readonly token = {};
 
   constructor(mode: HashMode, tieBefore: TieBefore) {
@@ -46,14 +47,12 @@ export class WasmRingTable implements RingTable {
 
   hashKey(key: string): number {
     const ptr = scratch(key.length * 3);
-    const { written } = encoder.encodeInto(key, heapU8().subarray(ptr, ptr + key.length * 3));
-    return this.core.ringHashKey(this.ring, ptr, written) >>> 0;
+    return this.core.ringHashKey(this.ring, ptr, encodeKey(key, heapU8(), ptr)) >>> 0;
   }
 
   lookupKey(key: string): number {
     const ptr = scratch(key.length * 3);
-    const { written } = encoder.encodeInto(key, heapU8().subarray(ptr, ptr + key.length * 3));
-    return this.core.ringLookupKey(this.ring, ptr, written);
+    return this.core.ringLookupKey(this.ring, ptr, encodeKey(key, heapU8(), ptr));
   }
 
   lookupKeys(keys: readonly string[], joined: string, out: Int32Array): void {

@@ -1,0 +1,185 @@
+// Ring lookup, build and balance: Wasm vs the TS twin vs the npm peers, in one run.
+//   npm run bench            (about 3 minutes)      npm run bench -- --quick   (under a minute)
+// Writes bench/results/ring.json and prints the figures and the ratios against the targets of
+// the core-ring issue.
+import HashRingPkg from 'hashring';
+import ConsistentHash from 'consistent-hash';
+import { HashRing } from '../src/index.js';
+import { MODE_XXH32 } from '../src/core/hash.js';
+import { packSpecs } from '../src/core/ring/RingTable.js';
+import { WasmRingTable } from '../src/core/ring/WasmRingTable.js';
+import { heapI32, heapU32, scratch, wasmCore } from '../src/core/wasm.js';
+import { find, machine, measure, quick, ratio, ratioTable, save, table, type Result } from './harness.js';
+import { loadSpread } from '../src/core/stats.js';
+
+const VNODES = 160;
+const BATCH = 1 << 16;
+
+/** xorshift32: seeded, so every run looks up the same keys. */
+function randomU32(n: number, seed = 0x9e3779b9): Uint32Array {
+  const out = new Uint32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x;
+  }
+  return out;
+}
+
+const nodeIds = (n: number) => Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8000`);
+const results: Result[] = [];
+
+// ---- 1. pre-hashed u32 lookups, and the lookup strategy -------------------------------------
+
+const hashes = randomU32(BATCH);
+const out = new Int32Array(BATCH);
+const sizes = quick ? [1_600, 160_000] : [1_600, 16_000, 160_000, 1_000_000];
+for (const points of sizes) {
+  const ids = nodeIds(Math.max(1, points / VNODES));
+  const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
+  const ts = new HashRing({ vnodes: VNODES, engine: 'ts' }).addMany(ids);
+  // The raw core over keys already in linear memory: the index against a plain binary search.
+  const table = new WasmRingTable(MODE_XXH32, () => false);
+  const enc = new TextEncoder();
+  const { specs, ids: idBytes } = packSpecs(ids.map((id, slot) => ({ slot, bytes: enc.encode(id), count: VNODES })));
+  table.insert(specs, ids.length, idBytes);
+  const core = wasmCore();
+  const keysPtr = core.alloc(BATCH * 8);
+  heapU32().set(hashes, keysPtr >>> 2);
+  const outPtr = keysPtr + BATCH * 4;
+  results.push(
+    ...(await measure(`prehashed ${points} points`, [
+      { name: 'wasm', fn: () => wasm.getSlotsHashed(hashes, out), items: BATCH },
+      { name: 'ts twin', fn: () => ts.getSlotsHashed(hashes, out), items: BATCH },
+      { name: 'wasm core, bucket index', fn: () => core.ringLookupHashed(table.ring, keysPtr, BATCH, outPtr), items: BATCH },
+      { name: 'wasm core, binary search', fn: () => core.ringLookupHashedBinary(table.ring, keysPtr, BATCH, outPtr), items: BATCH },
+    ])),
+  );
+  // Same answers from both strategies, or the comparison means nothing.
+  core.ringLookupHashedBinary(table.ring, keysPtr, BATCH, outPtr);
+  const binary = heapI32().slice(outPtr >>> 2, (outPtr >>> 2) + BATCH);
+  core.ringLookupHashed(table.ring, keysPtr, BATCH, outPtr);
+  if (heapI32().slice(outPtr >>> 2, (outPtr >>> 2) + BATCH).some((s, i) => s !== binary[i])) throw new Error('strategies disagree');
+  core.free(keysPtr);
+  table.dispose();
+  wasm.dispose();
+}
+
+// ---- 2. string keys, 1,000 servers ----------------------------------------------------------
+
+const SERVERS = 1000;
+const WINDOW = 8192;
+const POOL = quick ? 1 << 16 : 1 << 18;
+const pool = Array.from({ length: POOL }, (_, i) => `user:${100000 + i}`);
+const windows = Array.from({ length: POOL / WINDOW }, (_, w) => pool.slice(w * WINDOW, (w + 1) * WINDOW));
+let turn = 0;
+// Distinct keys on every operation: each call takes the next window of the pool.
+const next = () => windows[turn++ % windows.length]!;
+{
+  const ids = nodeIds(SERVERS);
+  const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
+  const ts = new HashRing({ vnodes: VNODES, engine: 'ts' }).addMany(ids);
+  const theirs = new HashRingPkg(ids);
+  const ch = new ConsistentHash();
+  ids.forEach((id) => ch.add(id));
+  const slots = new Int32Array(WINDOW);
+  const each = (get: (k: string) => unknown) => () => {
+    const w = next();
+    for (let i = 0; i < w.length; i++) get(w[i]!);
+  };
+  results.push(
+    ...(await measure(`string keys, ${SERVERS} servers`, [
+      { name: 'wasm getSlots', fn: () => wasm.getSlots(next(), slots), items: WINDOW },
+      { name: 'ts twin getSlots', fn: () => ts.getSlots(next(), slots), items: WINDOW },
+      { name: 'wasm getBatch', fn: () => wasm.getBatch(next()), items: WINDOW },
+      { name: 'ts twin getBatch', fn: () => ts.getBatch(next()), items: WINDOW },
+      { name: 'wasm get', fn: each((k) => wasm.get(k)), items: WINDOW },
+      { name: 'ts twin get', fn: each((k) => ts.get(k)), items: WINDOW },
+      { name: 'consistent-hash get', fn: each((k) => ch.get(k)), items: WINDOW },
+      { name: 'hashring get', fn: each((k) => theirs.get(k)), items: WINDOW },
+    ])),
+  );
+}
+
+// ---- 3. build: one node added vs the ring rebuilt --------------------------------------------
+
+for (const engine of ['wasm', 'ts'] as const) {
+  const ids = nodeIds(SERVERS + 1);
+  const ring = new HashRing({ vnodes: VNODES, engine }).addMany(ids.slice(0, SERVERS));
+  const extra = ids[SERVERS]!;
+  results.push(
+    ...(await measure(`build ${engine}, ${SERVERS} nodes x ${VNODES}`, [
+      // NOTE: add and remove are timed together, so the ratio understates add alone.
+      { name: 'add + remove 1 node', fn: () => ring.add(extra).remove(extra) },
+      { name: 'rebuild 1,001 nodes', fn: () => new HashRing({ vnodes: VNODES, engine }).addMany(ids).dispose() },
+    ])),
+  );
+}
+
+// ---- 4. balance and movement ----------------------------------------------------------------
+
+const KEYS = quick ? 200_000 : 1_000_000;
+const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`);
+const balanceIds = nodeIds(100);
+const balance: Record<string, unknown>[] = [];
+function movement(name: string, before: (string | undefined)[], after: (string | undefined)[], added: string): void {
+  let moved = 0;
+  let elsewhere = 0;
+  for (let i = 0; i < KEYS; i++) {
+    if (before[i] === after[i]) continue;
+    moved++;
+    if (after[i] !== added) elsewhere++;
+  }
+  const owned = after.filter((id) => id === added).length;
+  const row = balance.find((r) => r.implementation === name)!;
+  Object.assign(row, { movedOnAdd: moved / KEYS, movedElsewhere: elsewhere, exactlyNewOwner: moved === owned && elsewhere === 0 });
+}
+{
+  const ours = new HashRing({ vnodes: VNODES }).addMany(balanceIds);
+  const before = ours.getBatch(keys);
+  balance.push({ implementation: 'wasmesh xxh32', ...loadSpread(before) });
+  ours.add('10.9.9.9:8000');
+  movement('wasmesh xxh32', before, ours.getBatch(keys), '10.9.9.9:8000');
+
+  const theirs = new HashRingPkg(balanceIds);
+  const hb = keys.map((k) => theirs.get(k));
+  balance.push({ implementation: 'hashring (ketama)', ...loadSpread(hb) });
+  theirs.add('10.9.9.9:8000');
+  movement('hashring (ketama)', hb, keys.map((k) => theirs.get(k)), '10.9.9.9:8000');
+
+  const ch = new ConsistentHash();
+  balanceIds.forEach((id) => ch.add(id));
+  const cb = keys.map((k) => ch.get(k) as string);
+  balance.push({ implementation: 'consistent-hash', ...loadSpread(cb) });
+  ch.add('10.9.9.9:8000');
+  movement('consistent-hash', cb, keys.map((k) => ch.get(k) as string), '10.9.9.9:8000');
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+const pre = (n: number, name: string) => find(results, `prehashed ${n} points`, name);
+const str = (name: string) => find(results, `string keys, ${SERVERS} servers`, name);
+const ratios = [
+  ratio('prehashed 1,600 points: wasm / ts twin', pre(1600, 'wasm'), pre(1600, 'ts twin'), 1.5),
+  ratio('prehashed 160,000 points: wasm / ts twin', pre(160000, 'wasm'), pre(160000, 'ts twin'), 1.25),
+  ratio('prehashed 1,600 points: bucket index / binary search (core)', pre(1600, 'wasm core, bucket index'), pre(1600, 'wasm core, binary search')),
+  ratio('prehashed 160,000 points: bucket index / binary search (core)', pre(160000, 'wasm core, bucket index'), pre(160000, 'wasm core, binary search')),
+  ratio('string keys: wasm getSlots / ts twin getSlots', str('wasm getSlots'), str('ts twin getSlots'), 1.3),
+  ratio('string keys: wasm getBatch / hashring get', str('wasm getBatch'), str('hashring get'), 30),
+  ratio('string keys: wasm getBatch / consistent-hash get', str('wasm getBatch'), str('consistent-hash get'), 1.5),
+  ...(['wasm', 'ts'] as const).map((e) => {
+    const s = `build ${e}, ${SERVERS} nodes x ${VNODES}`;
+    return ratio(`add 1 node vs rebuild (${e})`, find(results, s, 'add + remove 1 node'), find(results, s, 'rebuild 1,001 nodes'), e === 'wasm' ? 10 : undefined);
+  }),
+];
+
+console.log('\n' + table(results) + '\n\n' + ratioTable(ratios));
+console.log(`\nwasm core, pre-hashed, 1,600 points: ${(pre(1600, 'wasm core, bucket index').median / 1e6).toFixed(0)} M lookups/s (median)`);
+console.log(`\nBalance, 100 nodes, ${KEYS} keys; then a 101st node added:`);
+console.table(balance);
+const file = save('ring', { machine: machine(), results, ratios, balance });
+console.log(`\nwrote ${file}`);

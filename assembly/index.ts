@@ -1,3 +1,4 @@
 // Exports of the wasmesh Wasm core: numbers in, numbers out (layout.ts).
 export { xxh32, md5, sha1 } from './hash';
 export * from './ring';
+export * from './wrr';

@@ -43,3 +43,44 @@
 }
 
 export const SPEC_WORDS: u32 = 4;
+
+// Wrr (one per SmoothWrr, allocated by wrrNew; assembly/wrr.ts). Peer arrays are indexed by
+// insertion order, capacity a multiple of 4 (padding peers: all zero, mask 0):
+//    0 n          u32  peers
+//    4 cap        u32
+//    8 weight     ptr  i32[cap]  integer weights (scaled by the facade)
+//   12 effective  ptr  i32[cap]  nginx effective_weight
+//   16 current    ptr  i64[cap]  nginx current_weight
+//   20 mask       ptr  i32[cap]  -1 eligible, 0 not
+//   24 total      i32  W: sum of the weights of eligible peers
+//   28 mode       u32  0 stepping, 1 recording a cycle, 2 serving the cycle
+//   32 steady     u32  1 when after the last step every eligible effective_weight == weight
+//   36 pos        u32  position in the recording or the cycle
+//   40 cycle      ptr  i32[cycleCap] recorded picks
+//   44 cycleCap   u32
+//   48 snapshot   ptr  i64[cap] current weights where the recording began
+//   52 counts     ptr  u32[cap] scratch for wrrSync
+//   56 cycleMax   u32  longest cycle kept (0: never)
+//   60 simdFrom   u32  peers from which the v128 step is used
+//
+// Batch picks (wrrPickBatch): i32 per pick, the peer index, or -1 when none is eligible.
+
+// @ts-ignore: decorator
+@unmanaged export class Wrr {
+  n: u32;
+  cap: u32;
+  weight: usize;
+  effective: usize;
+  current: usize;
+  mask: usize;
+  total: i32;
+  mode: u32;
+  steady: u32;
+  pos: u32;
+  cycle: usize;
+  cycleCap: u32;
+  snapshot: usize;
+  counts: usize;
+  cycleMax: u32;
+  simdFrom: u32;
+}

@@ -28,6 +28,21 @@ export interface CoreExports {
   ringLookupKey(ring: number, ptr: number, len: number): number;
   ringHashKey(ring: number, ptr: number, len: number): number;
   ringWalk(ring: number, hash: number, n: number, out: number): number;
+  wrrNew(cycleMax: number, simdFrom: number): number;
+  wrrFree(table: number): void;
+  wrrCount(table: number): number;
+  wrrWeights(table: number): number;
+  wrrEffective(table: number): number;
+  wrrCurrent(table: number): number;
+  wrrMask(table: number): number;
+  wrrSync(table: number): void;
+  wrrSet(table: number, i: number, weight: number): void;
+  wrrRemove(table: number, i: number): void;
+  wrrFail(table: number, i: number, maxFails: number): void;
+  wrrSetEligible(table: number, i: number, eligible: number): void;
+  wrrRescale(table: number, factor: number): void;
+  wrrPick(table: number): number;
+  wrrPickBatch(table: number, out: number, n: number): void;
 }
 
 /** Per-ring tie resolvers, called by the core's merge when two nodes' points share a position. */

@@ -1,7 +1,7 @@
 // HashRing: the public facade of the consistent-hash ring (DESIGN.md, "Public contract of the
 // core"). It validates, keeps the ids, and forwards to a RingTable engine: Wasm or the TS twin.
 import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
-import { checkKey, checkKeys, encoder } from './keys.js';
+import { checkKey, checkKeyArray, encoder, unitsOf } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
 import { packSpecs, type NodePoints, type RingTable } from './ring/RingTable.js';
 import { TsRingTable } from './ring/TsRingTable.js';
@@ -205,10 +205,11 @@ export class HashRing {
 
   /** The owners of many keys: equal to keys.map(k => ring.get(k)), in one engine call. */
   getBatch(keys: readonly string[]): (string | undefined)[] {
-    const units = checkKeys(keys);
+    checkKeyArray(keys);
+    if (this.#table.count === 0) unitsOf(keys);
     const n = keys.length;
     const out = outBuffer(n);
-    this.#table.lookupKeys(keys, units, out);
+    this.#table.lookupKeys(keys, out);
     const result: (string | undefined)[] = new Array(n);
     const ids = this.#ids;
     for (let i = 0; i < n; i++) result[i] = out[i]! < 0 ? undefined : ids[out[i]!];
@@ -217,9 +218,10 @@ export class HashRing {
 
   /** Slots of many keys (-1 on an empty ring) into `out` or a new array; map with nodeAt. */
   getSlots(keys: readonly string[], out?: Int32Array): Int32Array {
-    const units = checkKeys(keys);
+    checkKeyArray(keys);
+    if (this.#table.count === 0) unitsOf(keys);
     const target = this.#checkOut(out, keys.length);
-    this.#table.lookupKeys(keys, units, target);
+    this.#table.lookupKeys(keys, target);
     return target;
   }
 

@@ -98,3 +98,23 @@ for (const engine of ENGINES) {
 
   t.run();
 }
+
+const empty = suite('HashRing bad keys on an empty ring');
+empty('keys are checked even when there is nothing to look up', () => {
+  for (const engine of ENGINES) {
+    const ring = new HashRing({ engine });
+    throwsCode(() => ring.getBatch(['a', 7] as never), 'INVALID_KEY', /keys\[1\] must be a string, got 7/);
+    throwsCode(() => ring.getSlots([null] as never), 'INVALID_KEY', /keys\[0\] must be a string, got null/);
+    throwsCode(() => ring.get(undefined as never), 'INVALID_KEY', /key must be a string, got undefined/);
+  }
+});
+empty('a long or non-ASCII key late in a batch restarts the encoding and still checks every key', () => {
+  for (const engine of ENGINES) {
+    const ring = new HashRing({ engine }).add('a').add('b');
+    const long = 'x'.repeat(5000);
+    const ks = ['k1', 'k2', long, 'ключ', 'k3'];
+    assert.equal(ring.getBatch(ks), ks.map((k) => ring.get(k)));
+    throwsCode(() => ring.getBatch(['k', long, {}] as never), 'INVALID_KEY', /keys\[2\] must be a string, got an object/);
+  }
+});
+empty.run();

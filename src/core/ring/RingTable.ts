@@ -18,8 +18,8 @@ export interface RingTable {
   hashKey(key: string): number;
   /** Slot of the key, or -1 when the table is empty. */
   lookupKey(key: string): number;
-  /** Slots of the keys into out[0..n) (-1 when empty); `units` is their total length (checkKeys). */
-  lookupKeys(keys: readonly string[], units: number, out: Int32Array): void;
+  /** Slots of the keys into out[0..n) (-1 when empty); throws INVALID_KEY for a non-string. */
+  lookupKeys(keys: readonly string[], out: Int32Array): void;
   /** Slots of pre-hashed keys into out[0..hashes.length). */
   lookupHashed(hashes: Uint32Array, out: Int32Array): void;
   /** Up to n distinct slots clockwise from `hash` into out; returns how many. */

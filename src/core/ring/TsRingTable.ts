@@ -287,13 +287,13 @@ export class TsRingTable implements RingTable {
     for (let i = 0; i < n; i++) out[i] = slot[this.find(hashes[i]!)]!;
   }
 
-  lookupKeys(keys: readonly string[], units: number, out: Int32Array): void {
+  lookupKeys(keys: readonly string[], out: Int32Array): void {
     const n = keys.length;
     if (this.count === 0) {
       out.fill(-1, 0, n);
       return;
     }
-    const offsets = encodeKeys(keys, units, reserveKeyBytes);
+    const offsets = encodeKeys(keys, reserveKeyBytes);
     const bytes = keyBytes, slot = this.slot, mode = this.mode;
     let start = offsets[0]!;
     for (let i = 0; i < n; i++) {

@@ -55,12 +55,12 @@ export class WasmRingTable implements RingTable {
     return this.core.ringLookupKey(this.ring, ptr, encodeKey(key, heapU8(), ptr));
   }
 
-  lookupKeys(keys: readonly string[], units: number, out: Int32Array): void {
+  lookupKeys(keys: readonly string[], out: Int32Array): void {
     const n = keys.length;
     // Layout: offsets u32[n + 1], out i32[n], then the key bytes.
     const fixed = (2 * n + 1) * 4;
     let base = 0;
-    const offsets = encodeKeys(keys, units, (bytes) => {
+    const offsets = encodeKeys(keys, (bytes) => {
       base = scratch(fixed + bytes);
       return heapU8().subarray(base + fixed, base + fixed + bytes);
     });

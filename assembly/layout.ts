@@ -55,13 +55,15 @@ export const SPEC_WORDS: u32 = 4;
 //   24 total      i32  W: sum of the weights of eligible peers
 //   28 mode       u32  0 stepping, 1 recording a cycle, 2 serving the cycle
 //   32 steady     u32  1 when after the last step every eligible effective_weight == weight
-//   36 pos        u32  position in the recording or the cycle
+//   36 pos        u32  position in the recording or the cycle buffer
 //   40 cycle      ptr  i32[cycleCap] recorded picks
 //   44 cycleCap   u32
 //   48 snapshot   ptr  i64[cap] current weights where the recording began
 //   52 counts     ptr  u32[cap] scratch for wrrSync
 //   56 cycleMax   u32  longest cycle kept (0: never)
 //   60 simdFrom   u32  peers from which the v128 step is used
+//   64 ineligible u32  peers with mask 0
+//   68 cycleLen   u32  picks in the cycle buffer: W, or W repeated to at least 256
 //
 // Batch picks (wrrPickBatch): i32 per pick, the peer index, or -1 when none is eligible.
 
@@ -83,4 +85,6 @@ export const SPEC_WORDS: u32 = 4;
   counts: usize;
   cycleMax: u32;
   simdFrom: u32;
+  ineligible: u32;
+  cycleLen: u32;
 }

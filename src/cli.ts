@@ -2,6 +2,7 @@
 // The `wasmesh` command. Each subcommand lives in src/cli/<name>.ts.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ringCommand } from './cli/ring.js';
+import { wrrCommand } from './cli/wrr.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -27,15 +28,24 @@ program
   .option('--weights <list>', 'comma-separated weights, cycled over the nodes (e.g. 4,1,0.25 for H100/L4/CPU)')
   .action(ringCommand);
 
+program
+  .command('wrr')
+  .description('print the nginx smooth weighted round robin sequence and the share of each peer')
+  .requiredOption('--weights <list>', 'comma-separated weights, e.g. 5,1,1 (fractions allowed)')
+  .addOption(new Option('--picks <n>', 'picks to make').default(14).argParser(integer(0, 1_000_000)))
+  .option('--names <list>', 'comma-separated peer names (default a, b, c, ...)')
+  .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
+  .action(wrrCommand);
+
 program.addHelpText(
   'after',
   `
-Coming in later releases: demo (a simulated GPU fleet), wrr (smooth weighted round robin),
-bench, proxy (sidecar data plane), validate (mesh config), route (batch routing), register (etcd),
+Coming in later releases: demo (a simulated GPU fleet), bench, proxy (sidecar data plane), validate (mesh config), route (batch routing), register (etcd),
 explore (browser ring explorer).
 
-Example:
-  npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000`,
+Examples:
+  npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
+  npx wasmesh wrr --weights 5,1,1 --picks 14`,
 );
 
 try {

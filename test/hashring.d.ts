@@ -20,3 +20,9 @@ declare module 'consistent-hash' {
     get(key: string): string | undefined;
   }
 }
+declare module 'weighted-round-robin' {
+  export default class Peers {
+    add(peer: { id?: string; weight?: number }): string;
+    get(): { id: string } | null;
+  }
+}

@@ -7,6 +7,8 @@ const MODE_STEP = 0;
 const MODE_RECORD = 1;
 const MODE_CYCLE = 2;
 const one = new Int32Array(1);
+/** Short cycles are laid end to end up to this many picks, so a batch copies long runs. */
+const REPEAT_TO = 256;
 
 export class TsWrrTable implements WrrTable {
   count = 0;
@@ -21,6 +23,7 @@ export class TsWrrTable implements WrrTable {
   private mode = MODE_STEP;
   private steady = 0;
   private pos = 0;
+  private cycleLen = 0;
 
   constructor(private readonly cycleMax: number) {}
 
@@ -152,11 +155,10 @@ export class TsWrrTable implements WrrTable {
     let i = 0;
     while (i < n) {
       if (this.mode === MODE_CYCLE) {
-        const W = this.total;
-        const k = Math.min(n - i, W - this.pos);
+        const k = Math.min(n - i, this.cycleLen - this.pos);
         out.set(this.cycle.subarray(this.pos, this.pos + k), i);
         this.pos += k;
-        if (this.pos === W) this.pos = 0;
+        if (this.pos === this.cycleLen) this.pos = 0;
         i += k;
         continue;
       }
@@ -171,13 +173,22 @@ export class TsWrrTable implements WrrTable {
           for (let k = 0; k < this.count && same; k++) same = this.current[k] === this.snapshot[k];
           this.mode = same ? MODE_CYCLE : MODE_STEP;
           this.pos = 0;
+          if (same) this.repeatCycle();
         }
       }
     }
   }
 
+  private repeatCycle(): void {
+    const W = this.total;
+    const len = W >= REPEAT_TO ? W : W * Math.ceil(REPEAT_TO / W);
+    for (let at = W; at < len; at += W) this.cycle.copyWithin(at, 0, W);
+    this.cycleLen = len;
+  }
+
   private startRecording(): void {
-    if (this.total > this.cycle.length) this.cycle = new Int32Array(this.total);
+    const need = Math.max(this.total, REPEAT_TO + this.total);
+    if (need > this.cycle.length) this.cycle = new Int32Array(need);
     this.snapshot.set(this.current.subarray(0, this.count));
     this.mode = MODE_RECORD;
     this.pos = 0;

@@ -3,32 +3,57 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ratioTable, si, type Ratio, type Result } from './harness.js';
 
-interface RingResults {
+interface Results {
   machine: Record<string, string | number>;
   results: Result[];
   ratios: Ratio[];
   balance: Record<string, number | string | boolean>[];
 }
 
-const data = JSON.parse(readFileSync(new URL('./results/ring.json', import.meta.url), 'utf8')) as RingResults;
+const load = (name: string) => JSON.parse(readFileSync(new URL(`./results/${name}.json`, import.meta.url), 'utf8')) as Results;
+const data = load('ring');
+const wrr = load('wrr');
 const m = data.machine;
-const rows = ['| case | implementation | median | slowest sample | fastest sample | samples |', '|---|---|---:|---:|---:|---:|'];
-for (const r of data.results) rows.push(`| ${r.suite} | ${r.name} | ${si(r.median)}/s | ${si(r.min)}/s | ${si(r.max)}/s | ${r.samples} |`);
+const figures = (results: Result[]) => {
+  const rows = ['| case | implementation | median | slowest sample | fastest sample | samples |', '|---|---|---:|---:|---:|---:|'];
+  for (const r of results) rows.push(`| ${r.suite} | ${r.name} | ${si(r.median)}/s | ${si(r.min)}/s | ${si(r.max)}/s | ${r.samples} |`);
+  return rows.join('\n');
+};
 const balance = ['| implementation | max/mean load | min share | max share | keys moved by a 101st node | moved only to the new node |', '|---|---:|---:|---:|---:|---|'];
 for (const b of data.balance) {
   balance.push(`| ${b.implementation} | ${Number(b.maxOverMean).toFixed(3)} | ${(Number(b.minShare) * 100).toFixed(3)}% | ${(Number(b.maxShare) * 100).toFixed(3)}% | ${(Number(b.movedOnAdd) * 100).toFixed(2)}% | ${b.exactlyNewOwner ? 'yes' : 'no'} |`);
 }
 const section = `Measured by \`npm run bench\` (${m.mode} run) on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${String(m.date).slice(0, 10)}.
-Ratios compare medians within the same run; a shared 2-core machine makes absolute figures noisy,
-so each row gives the spread of the samples too. Items are lookups (or table changes for build).
+Ratios compare medians within the same run (benny, after a warm-up); a shared 2-core machine makes
+absolute figures noisy, so each row gives the spread of the samples too.
+
+### Ring (\`bench/ring.bench.ts\`)
+
+Items are lookups, or table changes for the build rows.
 
 ${ratioTable(data.ratios)}
 
-${rows.join('\n')}
+<details><summary>All ring figures</summary>
+
+${figures(data.results)}
+
+</details>
 
 Balance: 100 nodes x 160 points, ${data.balance[0]?.keys} keys \`user:0..\`; then a 101st node is added.
 
 ${balance.join('\n')}
+
+### Smooth weighted round robin (\`bench/wrr.bench.ts\`)
+
+Items are picks, in batches of 1,000 (ids out unless the row says core). Weights 1..5 cycled.
+
+${ratioTable(wrr.ratios)}
+
+<details><summary>All round-robin figures</summary>
+
+${figures(wrr.results)}
+
+</details>
 
 Regenerate with \`npm run bench && npm run bench:report\`.`;
 
@@ -36,4 +61,4 @@ const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');
 const next = text.replace(/<!-- perf:start -->[\s\S]*<!-- perf:end -->/, `<!-- perf:start -->\n${section}\n<!-- perf:end -->`);
 writeFileSync(readme, next);
-console.log('README performance section written from bench/results/ring.json');
+console.log('README performance section written from bench/results/ring.json and wrr.json');

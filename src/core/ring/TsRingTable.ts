@@ -51,6 +51,12 @@ function nextOf(slots: Uint32Array, from: number, n: number, slot: number): numb
   return i < 0 || i > n ? n : i;
 }
 
+let hashScratch = new Uint32Array(1024);
+function reserveHashes(n: number): Uint32Array {
+  if (n > hashScratch.length) hashScratch = new Uint32Array(Math.max(n, hashScratch.length * 2));
+  return hashScratch;
+}
+
 function reserveKeyBytes(n: number): Uint8Array {
   if (n > keyBytes.length) keyBytes = new Uint8Array(Math.max(n, keyBytes.length * 2));
   return keyBytes;
@@ -294,13 +300,16 @@ export class TsRingTable implements RingTable {
       return;
     }
     const offsets = encodeKeys(keys, reserveKeyBytes);
-    const bytes = keyBytes, slot = this.slot, mode = this.mode;
+    const bytes = keyBytes, mode = this.mode;
+    // Two passes, all hashes then all lookups, as the Wasm core does (see its comment).
+    const hashes = reserveHashes(n);
     let start = offsets[0]!;
     for (let i = 0; i < n; i++) {
       const end = offsets[i + 1]!;
-      out[i] = slot[this.find(keyHash(mode, bytes, start, end - start))]!;
+      hashes[i] = keyHash(mode, bytes, start, end - start);
       start = end;
     }
+    this.lookupHashed(hashes.subarray(0, n), out);
   }
 
   hashKey(key: string): number {

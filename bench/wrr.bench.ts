@@ -54,11 +54,13 @@ for (const n of sizes) {
   ids.forEach((id, i) => plain.add(id, weightOf(i)));
   const peers = new Peers();
   ids.forEach((id, i) => peers.add({ id, weight: weightOf(i) }));
-  // The step strategies of the Wasm core, forced: v128 from 0 peers, or never.
+  // The step strategies of the Wasm core: its own choice (SIMD_FROM), and forced: v128 from 0
+  // peers, or never.
+  const engine = new WasmWrrTable(0);
   const simd = new WasmWrrTable(0, 0);
   const scalar = new WasmWrrTable(0, 1 << 30);
   const twin = new TsWrrTable(0);
-  ids.forEach((_, i) => [simd, scalar, twin].forEach((t) => t.set(i, weightOf(i))));
+  ids.forEach((_, i) => [engine, simd, scalar, twin].forEach((t) => t.set(i, weightOf(i))));
   const slots = new Int32Array(BATCH);
   let turn = 0;
   // Same answers, or the comparison means nothing.
@@ -72,6 +74,7 @@ for (const n of sizes) {
       { name: 'weighted-round-robin get', fn: () => { for (let i = 0; i < BATCH; i++) peers.get(); }, items: BATCH },
       { name: 'wasm pickBatch, no cycle', fn: () => wasmStep.pickBatch(BATCH), items: BATCH },
       { name: 'ts twin pickBatch, no cycle', fn: () => tsStep.pickBatch(BATCH), items: BATCH },
+      { name: 'wasm core step', fn: () => engine.pickBatch(slots, BATCH), items: BATCH },
       { name: 'wasm core step, v128', fn: () => simd.pickBatch(slots, BATCH), items: BATCH },
       { name: 'wasm core step, scalar', fn: () => scalar.pickBatch(slots, BATCH), items: BATCH },
       { name: 'ts twin core step', fn: () => twin.pickBatch(slots, BATCH), items: BATCH },
@@ -82,7 +85,7 @@ for (const n of sizes) {
 }
 
 // Where the v128 step starts to win, for SIMD_FROM (src/core/wrr/WrrTable.ts).
-for (const n of quick ? [8, 16] : [4, 8, 12, 16, 24, 32]) {
+for (const n of quick ? [8, 24] : [4, 8, 12, 16, 20, 24, 32]) {
   const simd = new WasmWrrTable(0, 0);
   const scalar = new WasmWrrTable(0, 1 << 30);
   for (let i = 0; i < n; i++) [simd, scalar].forEach((t) => t.set(i, weightOf(i)));
@@ -101,10 +104,11 @@ const ratios = [
   ratio('16 peers: wasm pickBatch / plain JS nginx loop', r(16, 'wasm pickBatch'), r(16, 'plain JS nginx loop'), 2),
   ratio('256 peers: wasm pickBatch / plain JS nginx loop', r(256, 'wasm pickBatch'), r(256, 'plain JS nginx loop'), 4),
   ratio('16 peers: wasm pickBatch / weighted-round-robin', r(16, 'wasm pickBatch'), r(16, 'weighted-round-robin get'), 10),
-  ratio('16 peers, step path: wasm / ts twin', r(16, 'wasm core step, v128'), r(16, 'ts twin core step'), 2),
-  ratio('256 peers, step path: wasm / ts twin', r(256, 'wasm core step, v128'), r(256, 'ts twin core step'), 4),
-  ratio('1024 peers, step path: wasm / ts twin', r(1024, 'wasm core step, v128'), r(1024, 'ts twin core step')),
-  ...(quick ? [8, 16] : [4, 8, 12, 16, 24, 32]).map((n) => ratio(`${n} peers: v128 / scalar step`, find(results, `step strategy, ${n} peers`, 'v128'), find(results, `step strategy, ${n} peers`, 'scalar'))),
+  ratio('3 peers, step path: wasm / ts twin', r(3, 'wasm core step'), r(3, 'ts twin core step')),
+  ratio('16 peers, step path: wasm / ts twin', r(16, 'wasm core step'), r(16, 'ts twin core step'), 2),
+  ratio('256 peers, step path: wasm / ts twin', r(256, 'wasm core step'), r(256, 'ts twin core step'), 4),
+  ratio('1024 peers, step path: wasm / ts twin', r(1024, 'wasm core step'), r(1024, 'ts twin core step')),
+  ...(quick ? [8, 24] : [4, 8, 12, 16, 20, 24, 32]).map((n) => ratio(`${n} peers: v128 / scalar step`, find(results, `step strategy, ${n} peers`, 'v128'), find(results, `step strategy, ${n} peers`, 'scalar'))),
 ];
 
 console.log('\n' + table(results) + '\n\n' + ratioTable(ratios));

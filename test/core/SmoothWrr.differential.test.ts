@@ -72,3 +72,35 @@ t('large tables: 300 peers, long runs through the cycle and out of it', () => {
 });
 
 t.run();
+
+const core = suite('SmoothWrr core steps agree at every size');
+core('v128 (forced from 0 peers), scalar (never) and the twin: random changes and picks', async () => {
+  const { WasmWrrTable } = await import('../../src/core/wrr/WasmWrrTable.js');
+  const { TsWrrTable } = await import('../../src/core/wrr/TsWrrTable.js');
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.nat(30), fc.integer({ min: 1, max: 9 })), { maxLength: 80 }),
+      fc.constantFrom(0, 64),
+      (ops, cycleMax) => {
+        const tables = [new WasmWrrTable(cycleMax, 0), new WasmWrrTable(cycleMax, 1 << 30), new TsWrrTable(cycleMax)];
+        const out = tables.map(() => new Int32Array(64));
+        for (const [kind, at, w] of ops) {
+          const n = tables[0]!.count;
+          if (kind === 0 || n === 0) tables.forEach((t) => t.set(n === 0 ? 0 : Math.min(at, n), w));
+          else if (kind === 1) tables.forEach((t) => t.fail(at % n, 1 + (w % 3)));
+          else if (kind === 2) tables.forEach((t) => t.setEligible(at % n, w % 2 === 0));
+          else if (kind === 3 && n > 1) tables.forEach((t) => t.remove(at % n));
+          else {
+            tables.forEach((t, k) => t.pickBatch(out[k]!, 3 * w));
+            out.forEach((o) => assert.equal(Array.from(o.subarray(0, 3 * w)), Array.from(out[0]!.subarray(0, 3 * w))));
+          }
+        }
+        const states = tables.map((t) => t.peers());
+        states.forEach((s) => assert.equal(s, states[0]));
+        tables.forEach((t) => t.dispose());
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+core.run();

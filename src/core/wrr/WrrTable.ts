@@ -23,7 +23,9 @@ export interface WrrTable {
 /** Longest cycle kept (W = sum of eligible scaled weights); 256 KiB of picks. */
 export const CYCLE_MAX = 1 << 16;
 /**
- * Peers from which the Wasm engine uses its v128 step. Measured in one run (bench/wrr.bench.ts,
- * "step strategy"), v128 over scalar: about 1.0x at 4 peers, 1.4x at 8, 2x at 16, 3.5x at 256.
+ * Peers from which the Wasm engine uses its v128 step. Measured in one run of
+ * bench/wrr.bench.ts ("step strategy"), v128 over scalar: 0.45x at 4 peers, 0.62x at 8, 0.90x
+ * at 16, 1.10x at 24, 1.28x at 32, 2.3x at 256: the vector step's fixed cost (reductions and the
+ * search for the first maximum) pays off from about 20 peers.
  */
-export const SIMD_FROM = 8;
+export const SIMD_FROM = 20;

@@ -1,0 +1,56 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+
+// The wasmesh command, run as a user would (from source, through tsx).
+function wasmesh(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('--help lists the commands, those here and those to come', () => {
+  const { code, out } = wasmesh('--help');
+  assert.is(code, 0);
+  for (const word of ['ring', 'wrr', 'demo', 'proxy', 'validate']) assert.match(out, word);
+});
+
+test('ring prints the spread and both engines\' speed, and the engines agree', () => {
+  const { code, out } = wasmesh('ring', '--nodes', '20', '--vnodes', '100', '--keys', '20000');
+  assert.is(code, 0);
+  assert.match(out, 'ring: 20 nodes, vnodes 100, 2000 points, hash xxh32, 20000 keys');
+  assert.match(out, 'engines agree on every key');
+  const spread = out.match(/min ([\d.]+)%\s+mean ([\d.]+)%\s+max ([\d.]+)%\s+max\/mean ([\d.]+)/);
+  assert.ok(spread, out);
+  assert.is(Number(spread![2]), 5);
+  assert.ok(Number(spread![1]) < 5 && Number(spread![3]) > 5);
+});
+
+test('ring with weights compares key share with weight share per class', () => {
+  const { code, out } = wasmesh('ring', '--nodes', '12', '--keys', '50000', '--weights', '4,1');
+  assert.is(code, 0);
+  assert.match(out, /weight 4 .*of keys, 80\.000% of weight/);
+});
+
+test('wrr prints the nginx sequence and the shares', () => {
+  const { code, out } = wasmesh('wrr', '--weights', '5,1,1', '--picks', '14');
+  assert.is(code, 0);
+  assert.match(out, 'a a b a c a a a a b a c a a');
+  assert.match(out, '10 picks, 71.4% (71.4%)');
+});
+
+test('bad input exits 2 with the error code and what is allowed', () => {
+  let r = wasmesh('wrr', '--weights', '5,x');
+  assert.is(r.code, 2);
+  assert.match(r.err, 'weight must be a finite number from 0.001 to 1000000, got NaN [INVALID_WEIGHT]');
+  r = wasmesh('wrr', '--weights', '5,1', '--names', 'a');
+  assert.is(r.code, 2);
+  assert.match(r.err, '--names has 1 names for 2 weights [INVALID_ARGUMENT]');
+  r = wasmesh('ring', '--nodes', '0');
+  assert.ok(r.code !== 0);
+  assert.match(r.err, 'must be an integer from 1 to 100000, got 0');
+  r = wasmesh('ring', '--nodes', '3', '--keys', '10', '--weights', '1,-2');
+  assert.is(r.code, 2);
+  assert.match(r.err, '[INVALID_WEIGHT]');
+});
+
+test.run();

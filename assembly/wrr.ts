@@ -199,7 +199,7 @@ function stepScalar(r: Wrr): i32 {
   const n = r.n;
   let total: i32 = 0;
   let best: i32 = -1;
-  let bestCurrent: i64 = 0;
+  let bestCurrent: i64 = i64.MIN_VALUE;
   let recovering: i32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     if (!load<i32>(w32(r.mask, i))) continue;
@@ -212,10 +212,11 @@ function stepScalar(r: Wrr): i32 {
       store<i32>(w32(r.effective, i), effective + 1);
       recovering |= <i32>(effective + 1 < weight);
     }
-    if (best < 0 || current > bestCurrent) {
-      best = <i32>i;
-      bestCurrent = current;
-    }
+    // Selects, not a branch: over the periodic sequence a "new maximum" branch is predicted
+    // well in some runs and badly in others, which made this step's speed bimodal.
+    const better = current > bestCurrent;
+    best = select<i32>(<i32>i, best, better);
+    bestCurrent = select<i64>(current, bestCurrent, better);
   }
   if (best >= 0) store<i64>(w64(r.current, <u32>best), bestCurrent - <i64>total);
   r.steady = recovering ? 0 : 1;

@@ -123,7 +123,7 @@ export class TsWrrTable implements WrrTable {
     const { mask, weight, effective: eff, current } = this;
     let total = 0;
     let best = -1;
-    let bestCurrent = 0;
+    let bestCurrent = -Infinity;
     let recovering = 0;
     for (let i = 0; i < n; i++) {
       if (!mask[i]) continue;
@@ -136,7 +136,7 @@ export class TsWrrTable implements WrrTable {
         eff[i] = effective + 1;
         recovering |= +(effective + 1 < w);
       }
-      if (best < 0 || c > bestCurrent) {
+      if (c > bestCurrent) {
         best = i;
         bestCurrent = c;
       }

@@ -23,13 +23,13 @@ export interface WrrTable {
 /** Longest cycle kept (W = sum of eligible scaled weights); 256 KiB of picks. */
 export const CYCLE_MAX = 1 << 16;
 /**
- * Peers from which the Wasm engine uses its v128 step. bench/wrr.bench.ts ("step strategy")
- * measures v128 over scalar in one run. The v128 step is branch-free and steady from run to run;
- * the scalar step's speed is bimodal (its "is this the new maximum" branch over a periodic
- * sequence is learnt by the branch predictor in some runs and not in others). Two runs here:
- *   peers            4      8      12     16     20     24     32
- *   scalar fast     0.45x  0.62x  0.75x  0.90x   -     1.10x  1.28x
- *   scalar slow     0.90x  1.41x  1.73x  1.90x  2.03x  2.24x  2.57x
- * From 16 peers v128 loses at most 10% and often wins by 2x.
+ * Peers from which the Wasm engine uses its v128 step. Both steps are branch-free in the
+ * maximum (the scalar one selects; with a branch its speed was bimodal between runs, as the
+ * branch predictor learnt the periodic pattern only sometimes). Measured in one run, picks/s:
+ *   peers       4      8      12     16     24     32     256
+ *   v128       52 M   44 M   39 M   34 M   29 M   23 M   5.4 M
+ *   scalar    103 M   65 M   46 M   35 M   25 M   18 M   2.5 M
+ * The vector step's fixed cost (reductions, the search for the first maximum) pays off from
+ * about 20 peers. bench/wrr.bench.ts ("step strategy") measures it again.
  */
-export const SIMD_FROM = 16;
+export const SIMD_FROM = 20;

@@ -369,19 +369,7 @@ function rebuildIndex(r: Ring): void {
   const b = <usize>(h >> shift) << 2;
   let lo = load<u32>(index + b);
   const hi = load<u32>(index + b, 4);
-  if (hi - lo > SCAN_LIMIT) {
-    let n = hi - lo;
-    while (n > 0) {
-      const half = n >> 1;
-      if (load<u32>(pos + (<usize>(lo + half) << 2)) < h) {
-        lo += half + 1;
-        n -= half + 1;
-      } else {
-        n = half;
-      }
-    }
-    return lo;
-  }
+  if (hi - lo > SCAN_LIMIT) return lowerBound(pos, lo, hi, h);
   // Two branch-free steps settle almost every bucket (one point on average); the loop after
   // them runs only for a crowded bucket, so its branch is well predicted.
   lo += <u32>(load<u32>(pos + (<usize>lo << 2)) < h);
@@ -413,19 +401,8 @@ export function ringLookupHashedBinary(ring: usize, hashes: usize, n: u32, out: 
   }
   const pos = r.pos, slot = r.slot, count = r.count;
   for (let i: usize = 0; i < <usize>n; i++) {
-    const h = load<u32>(hashes + (i << 2));
-    let lo: u32 = 0;
-    let len = count;
-    while (len > 0) {
-      const half = len >> 1;
-      if (load<u32>(pos + (<usize>(lo + half) << 2)) < h) {
-        lo += half + 1;
-        len -= half + 1;
-      } else {
-        len = half;
-      }
-    }
-    store<u32>(out + (i << 2), load<u32>(slot + (<usize>lo << 2)));
+    const at = lowerBound(pos, 0, count, load<u32>(hashes + (i << 2)));
+    store<u32>(out + (i << 2), load<u32>(slot + (<usize>at << 2)));
   }
 }
 

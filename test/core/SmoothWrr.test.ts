@@ -1,21 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { SmoothWrr, WasmeshError, type WasmeshErrorCode } from '../../src/index.js';
+import { SmoothWrr } from '../../src/index.js';
 import { NginxRoundRobin } from '../support/nginx.js';
+import { throwsCode } from '../support/assert.js';
 import { ENGINES } from '../support/engines.js';
 
-function throwsCode(fn: () => unknown, code: WasmeshErrorCode, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WasmeshError);
-    assert.is((error as WasmeshError).code, code);
-    assert.match((error as WasmeshError).message, message);
-    return;
-  }
-  assert.unreachable(`expected WasmeshError ${code}`);
-}
 
 for (const engine of ENGINES) {
   for (const cycle of [true, false]) {

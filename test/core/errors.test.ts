@@ -1,19 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HashRing, WasmeshError, type WasmeshErrorCode } from '../../src/index.js';
+import { HashRing, type WasmeshErrorCode } from '../../src/index.js';
+import { throwsCode } from '../support/assert.js';
 import { ENGINES, keys } from '../support/engines.js';
-
-function throwsCode(fn: () => unknown, code: WasmeshErrorCode, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WasmeshError);
-    assert.is((error as WasmeshError).code, code);
-    assert.match((error as WasmeshError).message, message);
-    return;
-  }
-  assert.unreachable(`expected WasmeshError ${code}`);
-}
 
 test_options();
 

@@ -264,19 +264,7 @@ export class TsRingTable implements RingTable {
     const b = h >>> this.shift;
     let lo = index[b]!;
     const hi = index[b + 1]!;
-    if (hi - lo > SCAN_LIMIT) {
-      let n = hi - lo;
-      while (n > 0) {
-        const half = n >>> 1;
-        if (pos[lo + half]! < h) {
-          lo += half + 1;
-          n -= half + 1;
-        } else {
-          n = half;
-        }
-      }
-      return lo;
-    }
+    if (hi - lo > SCAN_LIMIT) return lowerBound(pos, lo, hi, h);
     lo += +(pos[lo]! < h);
     lo += +(pos[lo]! < h);
     while (pos[lo]! < h) lo++;

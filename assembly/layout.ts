@@ -88,3 +88,14 @@ export const SPEC_WORDS: u32 = 4;
   ineligible: u32;
   cycleLen: u32;
 }
+
+/** Address of element i of an i32 array. */
+// @ts-ignore: decorator
+@inline export function w32(base: usize, i: u32): usize {
+  return base + (<usize>i << 2);
+}
+/** Address of element i of an i64 array. */
+// @ts-ignore: decorator
+@inline export function w64(base: usize, i: u32): usize {
+  return base + (<usize>i << 3);
+}

@@ -1,4 +1,4 @@
-// The pure-TypeScript twin of assembly/ring.ts, function for function; read them side by side.
+// The pure-TypeScript twin of assembly/ring.ts and ringLookup.ts, function for function.
 // Typed arrays stand in for linear memory, with the same sentinels and bucket index.
 import { DIGEST, keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1, type HashMode } from '../hash.js';
 import { encodeKey, encodeKeys } from '../keys.js';

@@ -1,6 +1,6 @@
-// The pure-TypeScript twin of assembly/wrr.ts, function for function (its comments explain the
-// algorithm). Current weights are doubles, exact as integers below 2^53, where Wasm uses i64;
-// the v128 step has no twin: it computes the same pick as the scalar one.
+// The pure-TypeScript twin of assembly/wrr.ts and wrrStep.ts, function for function (their
+// comments explain the algorithm). Current weights are doubles, exact as integers below 2^53,
+// where Wasm uses i64; the v128 steps have no twin: they compute the same pick as the scalar one.
 import type { WrrTable } from './WrrTable.js';
 
 const MODE_STEP = 0;

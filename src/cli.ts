@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ringCommand } from './cli/ring.js';
 import { wrrCommand } from './cli/wrr.js';
+import { exploreCommand } from './cli/explore.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -37,15 +38,23 @@ program
   .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
   .action(wrrCommand);
 
+program
+  .command('explore')
+  .description('serve the ring explorer (an interactive page) on loopback')
+  .option('--host <host>', 'interface to bind', '127.0.0.1')
+  .addOption(new Option('--port <n>', 'port (0: any free one)').default(8080).argParser(integer(0, 65535)))
+  .action(exploreCommand);
+
 program.addHelpText(
   'after',
   `
-Coming in later releases: demo (a simulated GPU fleet), bench, proxy (sidecar data plane), validate (mesh config), route (batch routing), register (etcd),
-explore (browser ring explorer).
+Coming in later releases: demo (a simulated GPU fleet), bench, proxy (sidecar data plane),
+validate (mesh config), route (batch routing), register (etcd).
 
 Examples:
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
-  npx wasmesh wrr --weights 5,1,1 --picks 14`,
+  npx wasmesh wrr --weights 5,1,1 --picks 14
+  npx wasmesh explore --port 8080`,
 );
 
 try {

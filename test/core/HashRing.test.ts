@@ -133,3 +133,25 @@ for (const engine of ENGINES) {
 
   t.run();
 }
+
+const moved = suite('movedShare');
+moved('is exact: an add moves the new node\'s share, the reverse change the same, and sampling agrees', async () => {
+  const { movedShare } = await import('../../src/index.js');
+  for (const hash of ['xxh32', 'ketama', 'sha1'] as const) {
+    const ids = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const a = new HashRing({ hash }).addMany(ids.map((id, i) => [id, { weight: 1 + (i % 3) }] as const));
+    const b = new HashRing({ hash }).addMany([...ids.map((id, i) => [id, { weight: 1 + (i % 3) }] as const), ['n12', { weight: 2 }]]);
+    const share = movedShare(a, b);
+    if (hash !== 'ketama') assert.is(share, b.shares().get('n12'), `${hash}: add moves exactly the new node's arcs`);
+    else assert.ok(share >= b.shares().get('n12')!, 'ketama may also rescale the other nodes: at least the new share moves');
+    assert.is(movedShare(b, a), share, 'symmetric');
+    assert.is(movedShare(a, a), 0);
+    const ks = keys(100_000);
+    const ka = a.getBatch(ks), kb = b.getBatch(ks);
+    const sampled = ka.filter((id, i) => id !== kb[i]).length / ks.length;
+    assert.ok(Math.abs(sampled - share) < 0.01, `${hash}: sampled ${sampled} vs exact ${share}`);
+  }
+  assert.is(movedShare(new HashRing(), new HashRing().add('x')), 1);
+  assert.is(movedShare(new HashRing(), new HashRing()), 0);
+});
+moved.run();

@@ -1,0 +1,6 @@
+// The browser entry: the core only, no Node built-ins (bundled to dist/browser/wasmesh.js).
+export * from './core/HashRing.js';
+export * from './core/SmoothWrr.js';
+export * from './core/WasmeshError.js';
+export type { EngineName } from './core/options.js';
+export { movedShare } from './core/ring/disruption.js';

@@ -1,7 +1,7 @@
 // The consistent-hash ring table and its build (insert/remove, on membership change); picks from
 // it are in ringLookup.ts. The TypeScript twin of both is src/core/ring/TsRingTable.ts.
 //
-// Construction (DESIGN.md, "Ring construction"): a node owns `count` points; in MODE_XXH32
+// Construction (README, "Ring construction"): a node owns `count` points; in MODE_XXH32
 // point i sits at xxh32(id + '_' + i), in MODE_SHA1 at the top 32 bits of sha1(id + ':' + i), in
 // MODE_KETAMA each md5(id + '-' + i) gives four little-endian points (the npm hashring package).
 // Points order by (position, node, i); a key maps to the first point at or after its hash,

@@ -1,5 +1,5 @@
-// HashRing: the public facade of the consistent-hash ring (DESIGN.md, "Public contract of the
-// core"). It validates, keeps the ids, and forwards to a RingTable engine: Wasm or the TS twin.
+// HashRing: the public facade of the consistent-hash ring (a stable contract; README, "Ring
+// construction"). It validates, keeps the ids, and forwards to a RingTable engine: Wasm or twin.
 import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
 import { checkKey, checkKeyArray, encoder, unitsOf } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
@@ -56,7 +56,8 @@ function outBuffer(n: number): Int32Array {
 
 /**
  * A consistent-hash ring with virtual nodes. Adding or removing a node moves only the keys it
- * owns; lookups are a bucket-indexed search in Wasm. See DESIGN.md for the exact construction.
+ * owns; lookups are a bucket-indexed search in Wasm. README, "Ring construction", gives the
+ * exact mapping, which is stable across releases.
  *
  * ```ts
  * const ring = new HashRing({ vnodes: 160 });

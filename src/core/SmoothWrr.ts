@@ -1,5 +1,5 @@
-// SmoothWrr: the public facade of smooth weighted round robin (DESIGN.md, "Public contract of
-// the core"). It validates, keeps the ids and the weight scale, and forwards to a WrrTable.
+// SmoothWrr: the public facade of smooth weighted round robin (a stable contract; README, "API").
+// It validates, keeps the ids and the weight scale, and forwards to a WrrTable.
 import { checkOptions, type EngineName } from './options.js';
 import { CYCLE_MAX, type WrrTable } from './wrr/WrrTable.js';
 import { TsWrrTable } from './wrr/TsWrrTable.js';

@@ -1,4 +1,4 @@
-// A deliberately slow ring built straight from DESIGN.md's construction, with hashes from
+// A deliberately slow ring built straight from the published construction (README), with hashes from
 // independent implementations (xxhashjs from npm, node:crypto): the oracle the engines are
 // checked against. It shares no code with src/.
 import { createHash } from 'node:crypto';

@@ -7,7 +7,7 @@ export const MAX_NODE_POINTS = 1 << 24;
 export const MAX_RING_POINTS = 1 << 26;
 
 /**
- * Points of a node in the 'xxh32' and 'sha1' modes (DESIGN.md): max(1, round(vnodes * weight)),
+ * Points of a node in the 'xxh32' and 'sha1' modes (README, "Ring construction"): max(1, round(vnodes * weight)),
  * so a weight-0.25 node on a 160-vnode ring owns 40 points.
  */
 export function pointCount(vnodes: number, weight: number): number {

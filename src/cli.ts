@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ringCommand } from './cli/ring.js';
 import { wrrCommand } from './cli/wrr.js';
 import { exploreCommand } from './cli/explore.js';
+import { validateCommand } from './cli/validate.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -45,11 +46,17 @@ program
   .addOption(new Option('--port <n>', 'port (0: any free one)').default(8080).argParser(integer(0, 65535)))
   .action(exploreCommand);
 
+program
+  .command('validate')
+  .description('check a mesh config file (YAML or JSON) and list every problem with its path')
+  .argument('<file>', 'mesh config, e.g. examples/mesh.yaml')
+  .action(validateCommand);
+
 program.addHelpText(
   'after',
   `
 Coming in later releases: demo (a simulated GPU fleet), bench, proxy (sidecar data plane),
-validate (mesh config), route (batch routing), register (etcd).
+route (batch routing), register (etcd).
 
 Examples:
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000

@@ -11,7 +11,7 @@ function wasmesh(...args: string[]) {
 test('--help lists the commands, those here and those to come', () => {
   const { code, out } = wasmesh('--help');
   assert.is(code, 0);
-  for (const word of ['ring', 'wrr', 'demo', 'proxy', 'validate']) assert.match(out, word);
+  for (const word of ['ring', 'wrr', 'explore', 'validate', 'demo', 'proxy']) assert.match(out, word);
 });
 
 test('ring prints the spread and both engines\' speed, and the engines agree', () => {
@@ -51,6 +51,17 @@ test('bad input exits 2 with the error code and what is allowed', () => {
   r = wasmesh('ring', '--nodes', '3', '--keys', '10', '--weights', '1,-2');
   assert.is(r.code, 2);
   assert.match(r.err, '[INVALID_WEIGHT]');
+});
+
+test('validate reports a good file and lists every problem of a bad one', () => {
+  let r = wasmesh('validate', 'examples/mesh.yaml');
+  assert.is(r.code, 0);
+  assert.match(r.out, 'examples/mesh.yaml: valid (2 services, 5 endpoints)');
+  r = wasmesh('validate', 'test/mesh/fixtures/bad.yaml');
+  assert.is(r.code, 2);
+  assert.match(r.err, 'invalid mesh config (2 problems)');
+  assert.match(r.err, 'services[0].policy: expected one of "ring-hash", "swrr", "p2c"');
+  assert.match(r.err, 'services[0].endpoints[0].resources.count: expected integer >= 1');
 });
 
 test.run();

@@ -1,0 +1,153 @@
+// MeshConfig: the control plane's input, validated in one place with zod, every problem
+// reported with its path (`services[2].endpoints[0].resources.count: expected integer >= 1`).
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import * as z from 'zod';
+import { kAcceleratorCatalog } from './catalog.js';
+import { WasmeshError } from '../core/WasmeshError.js';
+
+const positive = (what: string) => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+const id = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' });
+
+const resources = z.strictObject({
+  accelerator: id,
+  count: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }),
+  memoryGiB: positive('number > 0').optional(),
+  /** Measured throughput of the whole endpoint, in capacity units: overrides count x catalog. */
+  throughput: positive('number > 0').optional(),
+});
+
+const endpoint = z.strictObject({
+  id,
+  address: z.string({ error: 'expected "host:port"' }).regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/, { error: 'expected "host:port"' }),
+  zone: id.optional(),
+  labels: z.record(z.string(), z.string({ error: 'expected a string' })).optional(),
+  resources,
+});
+
+const hashKey = z.union(
+  [
+    z.strictObject({ header: id }),
+    z.strictObject({ cookie: id }),
+    z.strictObject({ jsonField: id, prefixChars: z.number().int().min(1).max(1 << 20).optional() }),
+  ],
+  { error: 'expected one of { header }, { cookie }, { jsonField, prefixChars? }' },
+);
+
+const service = z.strictObject({
+  name: id,
+  policy: z.enum(['ring-hash', 'swrr', 'p2c'], { error: 'expected one of "ring-hash", "swrr", "p2c"' }),
+  hashKey: hashKey.optional(),
+  ring: z
+    .strictObject({
+      vnodes: z.number({ error: 'expected integer from 1 to 10000' }).int({ error: 'expected integer from 1 to 10000' }).min(1, { error: 'expected integer from 1 to 10000' }).max(10000, { error: 'expected integer from 1 to 10000' }).optional(),
+      hash: z.enum(['xxh32', 'ketama', 'sha1'], { error: 'expected one of "xxh32", "ketama", "sha1"' }).optional(),
+      /** Bounded loads: an endpoint takes at most c times its fair share of the in-flight cost. */
+      boundedLoad: z.number({ error: 'expected number >= 1' }).min(1, { error: 'expected number >= 1' }).optional(),
+    })
+    .optional(),
+  endpoints: z.array(endpoint, { error: 'expected an array of endpoints' }).optional(),
+});
+
+const catalogEntry = z.strictObject({ capacity: positive('number > 0'), memoryGiB: z.number().min(0, { error: 'expected number >= 0' }) });
+
+export const meshConfigSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'expected 1' }).optional(),
+    engine: z.enum(['wasm', 'ts'], { error: 'expected one of "wasm", "ts"' }).optional(),
+    catalog: z.record(z.string(), catalogEntry).optional(),
+    services: z.array(service, { error: 'expected an array of services' }),
+  });
+
+/**
+ * What a per-field schema cannot see: names unique, accelerators known. Written against the
+ * raw input, tolerant of its shape, so these problems are reported together with the schema's
+ * (zod runs refinements only on input that already parsed).
+ */
+function crossChecks(input: unknown): { path: PropertyKey[]; message: string }[] {
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const config = input as { catalog?: unknown; services?: unknown };
+  if (!config || typeof config !== 'object' || !Array.isArray(config.services)) return problems;
+  const extra = config.catalog && typeof config.catalog === 'object' ? Object.keys(config.catalog) : [];
+  const known = new Set([...Object.keys(kAcceleratorCatalog), ...extra]);
+  const names = new Set<unknown>();
+  config.services.forEach((s: { name?: unknown; endpoints?: unknown }, i) => {
+    if (!s || typeof s !== 'object') return;
+    if (typeof s.name === 'string' && names.has(s.name)) problems.push({ path: ['services', i, 'name'], message: `duplicate service name "${s.name}"` });
+    names.add(s.name);
+    if (!Array.isArray(s.endpoints)) return;
+    const ids = new Set<unknown>();
+    s.endpoints.forEach((e: { id?: unknown; resources?: { accelerator?: unknown } }, j) => {
+      if (!e || typeof e !== 'object') return;
+      if (typeof e.id === 'string' && ids.has(e.id)) problems.push({ path: ['services', i, 'endpoints', j, 'id'], message: `duplicate endpoint id "${e.id}"` });
+      ids.add(e.id);
+      const acc = e.resources?.accelerator;
+      if (typeof acc === 'string' && acc !== '' && !known.has(acc)) {
+        problems.push({ path: ['services', i, 'endpoints', j, 'resources', 'accelerator'], message: `unknown accelerator "${acc}"; known: ${[...known].join(', ')}` });
+      }
+    });
+  });
+  return problems;
+}
+
+/** A mesh configuration, as written in a file or in code. */
+export type MeshConfig = z.input<typeof meshConfigSchema>;
+/** One service of a MeshConfig. */
+export type ServiceConfig = MeshConfig['services'][number];
+/** One endpoint of a service. */
+export type EndpointConfig = NonNullable<ServiceConfig['endpoints']>[number];
+
+/** Document order: indexes numerically, so services[2] comes before services[10]. */
+function comparePaths(a: readonly PropertyKey[], b: readonly PropertyKey[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** `services[2].endpoints[0].resources.count` */
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(root)';
+}
+
+/**
+ * Validates a configuration and returns it frozen (deeply). Throws INVALID_CONFIG listing every
+ * problem, one line each, with its path; the list is also on `error.cause.problems`.
+ */
+export function validateConfig(input: unknown): Readonly<MeshConfig> {
+  const result = meshConfigSchema.safeParse(input);
+  const issues = [...(result.success ? [] : result.error.issues), ...crossChecks(input)];
+  if (issues.length) {
+    const problems = [...issues].sort((a, b) => comparePaths(a.path, b.path)).map((issue) => `${pathOf(issue.path)}: ${issue.message}`);
+    throw new WasmeshError('INVALID_CONFIG', `invalid mesh config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`, { cause: { problems } });
+  }
+  return deepFreeze(structuredClone(input as MeshConfig));
+}
+
+/** Reads a config file (YAML, or JSON, which is YAML too) and validates it. */
+export async function loadConfigFile(file: string): Promise<Readonly<MeshConfig>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new WasmeshError('INVALID_CONFIG', `cannot read mesh config ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new WasmeshError('INVALID_CONFIG', `mesh config ${file} is not valid YAML/JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return validateConfig(data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,122 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigFile, validateConfig, type MeshConfig } from '../../src/mesh/config.js';
+import { kAcceleratorCatalog } from '../../src/mesh/catalog.js';
+import { WasmeshError } from '../../src/index.js';
+
+const good: MeshConfig = {
+  version: 1,
+  catalog: { MI300X: { capacity: 1307, memoryGiB: 192 } },
+  services: [
+    {
+      name: 'chat',
+      policy: 'ring-hash',
+      hashKey: { jsonField: 'prompt', prefixChars: 256 },
+      ring: { vnodes: 160, hash: 'xxh32', boundedLoad: 1.25 },
+      endpoints: [
+        { id: 'h100-1', address: '10.0.0.1:9000', zone: 'a', labels: { pool: 'gold' }, resources: { accelerator: 'H100', count: 8, memoryGiB: 80 } },
+        { id: 'mi-1', address: '[::1]:9000', resources: { accelerator: 'MI300X', count: 8, throughput: 9000 } },
+      ],
+    },
+    { name: 'embed', policy: 'p2c', endpoints: [] },
+  ],
+};
+
+/** The problems an invalid config reports, one string each. */
+function problems(config: unknown): string[] {
+  try {
+    validateConfig(config);
+  } catch (error) {
+    assert.instance(error, WasmeshError);
+    assert.is((error as WasmeshError).code, 'INVALID_CONFIG');
+    const list = ((error as WasmeshError).cause as { problems: string[] }).problems;
+    for (const p of list) assert.ok((error as WasmeshError).message.includes(p), 'the message lists every problem');
+    return list;
+  }
+  assert.unreachable('expected INVALID_CONFIG');
+  return [];
+}
+
+const mutate = (fn: (c: any) => void) => {
+  const c = structuredClone(good);
+  fn(c);
+  return c;
+};
+
+test('a good config validates and comes back deeply frozen, equal to the input', () => {
+  const config = validateConfig(good);
+  assert.equal(config, good);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.services[0]!.endpoints![0]!.resources));
+  assert.not.ok(Object.isFrozen(good), 'the caller\'s object is not frozen');
+});
+
+test('every error path names its field and what is allowed', () => {
+  const cases: [(c: any) => void, string][] = [
+    [(c) => (c.services[0].endpoints[0].resources.count = 0), 'services[0].endpoints[0].resources.count: expected integer >= 1'],
+    [(c) => (c.services[0].endpoints[0].resources.count = 1.5), 'services[0].endpoints[0].resources.count: expected integer >= 1'],
+    [(c) => (c.services[0].endpoints[0].resources.memoryGiB = -1), 'services[0].endpoints[0].resources.memoryGiB: expected number > 0'],
+    [(c) => (c.services[0].endpoints[1].resources.throughput = 0), 'services[0].endpoints[1].resources.throughput: expected number > 0'],
+    [(c) => (c.services[0].endpoints[0].resources.accelerator = 'B300'), 'services[0].endpoints[0].resources.accelerator: unknown accelerator "B300"; known: H200, H100'],
+    [(c) => (c.services[0].endpoints[0].address = 'no-port'), 'services[0].endpoints[0].address: expected "host:port"'],
+    [(c) => (c.services[0].endpoints[0].id = ''), 'services[0].endpoints[0].id: expected a non-empty string'],
+    [(c) => (c.services[0].endpoints[1].id = 'h100-1'), 'services[0].endpoints[1].id: duplicate endpoint id "h100-1"'],
+    [(c) => (c.services[1].name = 'chat'), 'services[1].name: duplicate service name "chat"'],
+    [(c) => (c.services[0].policy = 'round-robin'), 'services[0].policy: expected one of "ring-hash", "swrr", "p2c"'],
+    [(c) => (c.services[0].ring.vnodes = 0), 'services[0].ring.vnodes: expected integer from 1 to 10000'],
+    [(c) => (c.services[0].ring.hash = 'md5'), 'services[0].ring.hash: expected one of "xxh32", "ketama", "sha1"'],
+    [(c) => (c.services[0].ring.boundedLoad = 0.5), 'services[0].ring.boundedLoad: expected number >= 1'],
+    [(c) => (c.services[0].hashKey = { query: 'x' }), 'services[0].hashKey: expected one of { header }, { cookie }, { jsonField, prefixChars? }'],
+    [(c) => (c.services[0].endpoints[0].labels = { a: 1 }), 'services[0].endpoints[0].labels.a: expected a string'],
+    [(c) => (c.catalog.MI300X.capacity = -3), 'catalog.MI300X.capacity: expected number > 0'],
+    [(c) => (c.version = 2), 'version: expected 1'],
+    [(c) => (c.services = 'all'), 'services: expected an array of services'],
+    [(c) => (c.services[0].endpoints[0].weight = 3), 'services[0].endpoints[0]: Unrecognized key: "weight"'],
+  ];
+  for (const [fn, expected] of cases) {
+    const list = problems(mutate(fn));
+    assert.ok(list.some((p) => p.startsWith(expected)), `${expected}\n  got: ${list.join(' | ')}`);
+  }
+});
+
+test('all problems are reported at once, in document order', () => {
+  const list = problems(
+    mutate((c) => {
+      c.services[1].policy = 'x';
+      c.services[0].endpoints[1].resources.count = 0;
+      c.services[0].endpoints[0].resources.accelerator = 'Z';
+    }),
+  );
+  assert.equal(list.map((p) => p.split(':')[0]), ['services[0].endpoints[0].resources.accelerator', 'services[0].endpoints[1].resources.count', 'services[1].policy']);
+  assert.equal(problems(null), ['(root): Invalid input: expected object, received null']);
+});
+
+test('files: YAML and JSON load; unreadable and malformed files are INVALID_CONFIG with the reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-config-'));
+  writeFileSync(join(dir, 'mesh.json'), JSON.stringify(good));
+  assert.equal(await loadConfigFile(join(dir, 'mesh.json')), good);
+  assert.is((await loadConfigFile('examples/mesh.yaml')).services.length, 2);
+  writeFileSync(join(dir, 'bad.yaml'), 'services: [ {name: a\n');
+  for (const [file, message] of [[join(dir, 'bad.yaml'), /is not valid YAML\/JSON/], [join(dir, 'missing.yaml'), /cannot read mesh config/]] as const) {
+    try {
+      await loadConfigFile(file);
+      assert.unreachable();
+    } catch (error) {
+      assert.is((error as WasmeshError).code, 'INVALID_CONFIG');
+      assert.match((error as Error).message, message);
+    }
+  }
+});
+
+test('the catalog gives every device a positive capacity, memory and a source', () => {
+  for (const [name, spec] of Object.entries(kAcceleratorCatalog)) {
+    assert.ok(spec.capacity > 0 && spec.memoryGiB >= 0 && spec.source.length > 10, name);
+  }
+  assert.ok(kAcceleratorCatalog.H100!.capacity > kAcceleratorCatalog.A100!.capacity);
+  assert.ok(kAcceleratorCatalog.A100!.capacity > kAcceleratorCatalog.L4!.capacity);
+  assert.ok(Object.isFrozen(kAcceleratorCatalog));
+});
+
+test.run();

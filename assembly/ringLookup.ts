@@ -128,3 +128,41 @@ export function ringWalk(ring: usize, h: u32, n: u32, out: usize): u32 {
   }
   return found;
 }
+
+/**
+ * Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, 2018), weighted by
+ * capacity: clockwise from `h`, the first eligible node whose in-flight cost after this request
+ * stays within ceil(c * (total + cost) * capacity / totalCapacity). Returns its slot, or -1 when
+ * no node has room (the caller's admission control decides). Per-slot arrays: load and
+ * capacity f64, eligible u8 (0 skips the node).
+ *
+ * Each node is examined once (epoch marks), so the walk is O(points) at worst and usually stops
+ * at the key's owner. A node over its bound passes the key to its clockwise neighbours, so an
+ * overload spreads along the ring instead of cascading onto one node.
+ */
+export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64): i32 {
+  const r = changetype<Ring>(ring);
+  const count = r.count;
+  if (count == 0) return -1;
+  let epoch = r.epoch + 1;
+  if (epoch == 0) {
+    memory.fill(r.seen, 0, <usize>r.seenCap << 2);
+    epoch = 1;
+  }
+  r.epoch = epoch;
+  // NOTE: the bound is ceil(share * capacity), share computed once; the TS twin does the same.
+  const share = c * (total + cost) / totalCapacity;
+  const seen = r.seen, slot = r.slot;
+  let at = find(r.pos, r.index, r.shift, h);
+  if (at == count) at = 0;
+  for (let step: u32 = 0; step < count; step++) {
+    const s = load<u32>(slot + (<usize>at << 2));
+    const mark = seen + (<usize>s << 2);
+    if (load<u32>(mark) != epoch) {
+      store<u32>(mark, epoch);
+      if (load<u8>(eligible + <usize>s) && load<f64>(loads + (<usize>s << 3)) + cost <= Math.ceil(share * load<f64>(capacities + (<usize>s << 3)))) return <i32>s;
+    }
+    if (++at == count) at = 0;
+  }
+  return -1;
+}

@@ -3,7 +3,7 @@
 import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
 import { checkKey, checkKeyArray, encoder, unitsOf } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
-import { packSpecs, type NodePoints, type RingTable } from './ring/RingTable.js';
+import { packSpecs, type LoadArrays, type NodePoints, type RingTable } from './ring/RingTable.js';
 import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
 import { checkOptions, type EngineName } from './options.js';
@@ -75,6 +75,7 @@ export class HashRing {
   readonly #slotOf = new Map<string, number>();
   readonly #weights = new Map<string, number>();
   readonly #freeSlots: number[] = [];
+  #version = 0;
 
   constructor(options: HashRingOptions = {}) {
     const o = checkOptions<HashRingOptions>('HashRing', options, {
@@ -94,6 +95,11 @@ export class HashRing {
     // from empty in insertion order and never merges into existing points.
     const tieBefore = (newSlot: number, oldSlot: number) => ids[newSlot]! < ids[oldSlot]!;
     this.#table = this.options.engine === 'wasm' ? new WasmRingTable(this.#mode, tieBefore) : new TsRingTable(this.#mode, tieBefore);
+  }
+
+  /** Counts membership changes: decorators (BoundedLoad) resync their per-slot state on a change. */
+  get version(): number {
+    return this.#version;
   }
 
   /** Number of nodes. */
@@ -260,6 +266,24 @@ export class HashRing {
     return arcs;
   }
 
+  /**
+   * Per-slot load, capacity and eligibility arrays in this ring's engine, for walkBounded. Low
+   * level: BoundedLoad is the decorator that keeps them.
+   */
+  loadArrays(): LoadArrays {
+    return this.#table.loadArrays();
+  }
+
+  /**
+   * The slot of the first eligible node clockwise from the key whose load + cost stays within
+   * ceil(c * (total + cost) / totalCapacity * capacity), or -1: one engine call. Low level;
+   * see BoundedLoad.
+   */
+  walkBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
+    checkKey(key);
+    return this.#table.walkBounded(this.#table.hashKey(key), arrays, c, total, totalCapacity, cost);
+  }
+
   /** Ring points as [position, node id] in ring order (for inspection and charts). */
   pointList(): [number, string][] {
     const { pos, slot } = this.#table.points();
@@ -305,6 +329,7 @@ export class HashRing {
   }
 
   #claimSlot(id: string, weight: number): number {
+    this.#version++;
     const slot = this.#freeSlots.pop() ?? this.#ids.length;
     this.#ids[slot] = id;
     this.#slotOf.set(id, slot);
@@ -313,6 +338,7 @@ export class HashRing {
   }
 
   #releaseSlot(id: string): void {
+    this.#version++;
     const slot = this.#slotOf.get(id)!;
     this.#ids[slot] = undefined;
     this.#slotOf.delete(id);

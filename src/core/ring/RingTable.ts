@@ -24,6 +24,13 @@ export interface RingTable {
   lookupHashed(hashes: Uint32Array, out: Int32Array): void;
   /** Up to n distinct slots clockwise from `hash` into out; returns how many. */
   walk(hash: number, n: number, out: Int32Array): number;
+  /** Per-slot arrays for the bounded walk, in this engine's memory. */
+  loadArrays(): LoadArrays;
+  /**
+   * Clockwise from `hash`, the first eligible node whose load + cost stays within
+   * ceil(c * (total + cost) / totalCapacity * capacity); its slot, or -1 (ringWalkBounded).
+   */
+  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number;
   /** Copies of the positions and their slots, in ring order. */
   points(): { pos: Uint32Array; slot: Uint32Array };
   /** Frees what the table holds outside the JavaScript heap. */
@@ -54,4 +61,38 @@ export function packSpecs(nodes: readonly NodePoints[]): { specs: Uint32Array; i
     at += n.bytes.length;
   });
   return { specs, ids };
+}
+
+/**
+ * Per-slot load, capacity and eligibility, where the engine's bounded walk can read them. The
+ * getters return current views (memory growth replaces them); slots start at load 0,
+ * capacity 0, eligible 1.
+ */
+export interface LoadArrays {
+  reserve(slots: number): void;
+  readonly load: Float64Array;
+  readonly capacity: Float64Array;
+  readonly eligible: Uint8Array;
+  dispose(): void;
+}
+
+/** LoadArrays in plain typed arrays (the TS engine). */
+export class HeapLoadArrays implements LoadArrays {
+  load = new Float64Array(0);
+  capacity = new Float64Array(0);
+  eligible = new Uint8Array(0);
+
+  reserve(slots: number): void {
+    if (slots <= this.load.length) return;
+    const n = Math.max(slots, this.load.length * 2, 16);
+    const load = new Float64Array(n), capacity = new Float64Array(n), eligible = new Uint8Array(n).fill(1);
+    load.set(this.load);
+    capacity.set(this.capacity);
+    eligible.set(this.eligible);
+    this.load = load;
+    this.capacity = capacity;
+    this.eligible = eligible;
+  }
+
+  dispose(): void {}
 }

@@ -2,7 +2,7 @@
 // Typed arrays stand in for linear memory, with the same sentinels and bucket index.
 import { DIGEST, keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1, type HashMode } from '../hash.js';
 import { encodeKey, encodeKeys } from '../keys.js';
-import { SPEC_WORDS, type RingTable, type TieBefore } from './RingTable.js';
+import { HeapLoadArrays, SPEC_WORDS, type LoadArrays, type RingTable, type TieBefore } from './RingTable.js';
 import { radixSort } from './sort.js';
 
 const MIN_BITS = 4;
@@ -332,6 +332,36 @@ export class TsRingTable implements RingTable {
       if (++at === count) at = 0;
     }
     return found;
+  }
+
+  loadArrays(): LoadArrays {
+    return new HeapLoadArrays();
+  }
+
+  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
+    const count = this.count;
+    if (count === 0) return -1;
+    let epoch = (this.epoch + 1) >>> 0;
+    if (epoch === 0) {
+      this.seen.fill(0);
+      epoch = 1;
+    }
+    this.epoch = epoch;
+    // NOTE: the bound is ceil(share * capacity), share computed once, as in the Wasm core.
+    const share = (c * (total + cost)) / totalCapacity;
+    const { load, capacity, eligible } = arrays;
+    const seen = this.seen, slot = this.slot;
+    let at = this.find(hash);
+    if (at === count) at = 0;
+    for (let step = 0; step < count; step++) {
+      const s = slot[at]!;
+      if (seen[s] !== epoch) {
+        seen[s] = epoch;
+        if (eligible[s] && load[s]! + cost <= Math.ceil(share * capacity[s]!)) return s;
+      }
+      if (++at === count) at = 0;
+    }
+    return -1;
   }
 
   points(): { pos: Uint32Array; slot: Uint32Array } {

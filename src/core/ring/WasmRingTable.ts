@@ -4,7 +4,7 @@
 import { encodeKey, encodeKeys } from '../keys.js';
 import type { HashMode } from '../hash.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
-import type { RingTable, TieBefore } from './RingTable.js';
+import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
 
 // Frees a table's memory when its HashRing is collected without dispose().
 const registry = new FinalizationRegistry<number>((ring) => {
@@ -86,6 +86,15 @@ export class WasmRingTable implements RingTable {
     return found;
   }
 
+  loadArrays(): LoadArrays {
+    return new WasmLoadArrays(this.core);
+  }
+
+  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
+    const a = arrays as WasmLoadArrays;
+    return this.core.ringWalkBounded(this.ring, hash, a.loadPtr, a.capacityPtr, a.eligiblePtr, c, total, totalCapacity, cost);
+  }
+
   points(): { pos: Uint32Array; slot: Uint32Array } {
     const n = this.count;
     const pos = this.core.ringPositions(this.ring) >>> 2;
@@ -98,5 +107,75 @@ export class WasmRingTable implements RingTable {
     registry.unregister(this.token);
     tieResolvers.delete(this.ring);
     this.core.ringFree(this.ring);
+  }
+}
+
+/** LoadArrays in the core's memory, so the walk reads them in place. */
+class WasmLoadArrays implements LoadArrays {
+  loadPtr = 0;
+  capacityPtr = 0;
+  eligiblePtr = 0;
+  private slots = 0;
+  private views?: { load: Float64Array; capacity: Float64Array; eligible: Uint8Array };
+
+  constructor(private readonly core: CoreExports) {
+    this.reserve(16);
+  }
+
+  reserve(slots: number): void {
+    if (slots <= this.slots) return;
+    const n = Math.max(slots, this.slots * 2);
+    // Allocate all three before freeing any, so a failure leaves the old ones intact; views are
+    // taken after, as an allocation may grow memory.
+    const loadPtr = this.core.alloc(n * 8), capacityPtr = this.core.alloc(n * 8), eligiblePtr = this.core.alloc(n);
+    const buffer = this.core.memory.buffer;
+    const load = new Float64Array(buffer, loadPtr, n), capacity = new Float64Array(buffer, capacityPtr, n), eligible = new Uint8Array(buffer, eligiblePtr, n);
+    load.fill(0);
+    capacity.fill(0);
+    eligible.fill(1);
+    if (this.slots) {
+      load.set(new Float64Array(buffer, this.loadPtr, this.slots));
+      capacity.set(new Float64Array(buffer, this.capacityPtr, this.slots));
+      eligible.set(new Uint8Array(buffer, this.eligiblePtr, this.slots));
+      this.free();
+    }
+    Object.assign(this, { loadPtr, capacityPtr, eligiblePtr, slots: n });
+    this.views = undefined;
+  }
+
+  // Memory growth detaches the old buffer and empties its views: then take new ones.
+  private current(): { load: Float64Array; capacity: Float64Array; eligible: Uint8Array } {
+    if (!this.views || this.views.load.length === 0) {
+      const buffer = this.core.memory.buffer;
+      this.views = {
+        load: new Float64Array(buffer, this.loadPtr, this.slots),
+        capacity: new Float64Array(buffer, this.capacityPtr, this.slots),
+        eligible: new Uint8Array(buffer, this.eligiblePtr, this.slots),
+      };
+    }
+    return this.views;
+  }
+
+  get load(): Float64Array {
+    return this.current().load;
+  }
+
+  get capacity(): Float64Array {
+    return this.current().capacity;
+  }
+
+  get eligible(): Uint8Array {
+    return this.current().eligible;
+  }
+
+  private free(): void {
+    this.core.free(this.loadPtr);
+    this.core.free(this.capacityPtr);
+    this.core.free(this.eligiblePtr);
+  }
+
+  dispose(): void {
+    if (this.slots) this.free();
+    this.slots = 0;
   }
 }

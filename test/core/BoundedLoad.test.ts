@@ -1,0 +1,101 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { BoundedLoad, HashRing } from '../../src/index.js';
+import { throwsCode } from '../support/assert.js';
+import { ENGINES, keys } from '../support/engines.js';
+
+/** The walk written out: clockwise distinct nodes, the first eligible one whose load fits. */
+function expectedPick(b: BoundedLoad, key: string, cost: number, skip: Set<string>): string | undefined {
+  for (const id of b.ring.getN(key, b.ring.size)) if (!skip.has(id) && b.load(id) + cost <= b.bound(id, cost)) return id;
+  return undefined;
+}
+
+for (const engine of ENGINES) {
+  const t = suite(`BoundedLoad (${engine})`);
+  const ring = () => new HashRing({ engine }).addMany([['h100', { weight: 4 }], ['a100', { weight: 2 }], ['l4', { weight: 1 }], ['cpu', { weight: 0.25 }], ['l4b', { weight: 1 }]]);
+
+  t('with nothing in flight, every key goes to its ring owner', () => {
+    const b = new BoundedLoad(ring());
+    for (const k of keys(2000)) assert.is(b.pick(k), b.ring.get(k));
+  });
+
+  t('the bounded-load invariant: no node past its bound, and a refusal only when none has room', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(10_000), fc.constantFrom(1, 1, 2, 5), fc.boolean()), { maxLength: 300 }), fc.constantFrom(1, 1.25, 2), (ops, c) => {
+        const b = new BoundedLoad(ring(), { c });
+        const held: [string, number][] = [];
+        const skip = new Set<string>();
+        for (const [n, cost, release] of ops) {
+          if (release && held.length) {
+            const [id, x] = held.splice(n % held.length, 1)[0]!;
+            b.release(id, x);
+            continue;
+          }
+          const key = `session-${n}`;
+          const expected = expectedPick(b, key, cost, skip);
+          const before = expected === undefined ? 0 : b.load(expected);
+          const bound = expected === undefined ? 0 : b.bound(expected, cost);
+          const id = b.acquire(key, cost);
+          assert.is(id, expected);
+          if (id === undefined) {
+            for (const other of b.ring.nodes()) assert.ok(b.load(other) + cost > b.bound(other, cost), 'refused while a node had room');
+          } else {
+            assert.ok(before + cost <= bound && b.load(id) === before + cost);
+            held.push([id, cost]);
+          }
+        }
+        assert.is(b.total, held.reduce((s, [, x]) => s + x, 0));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  t('an overloaded owner passes its keys clockwise, spread over the ring', () => {
+    const b = new BoundedLoad(ring(), { c: 1.25 });
+    const owners = new Map<string, number>();
+    for (const k of keys(4000)) {
+      const id = b.acquire(k)!;
+      owners.set(id, (owners.get(id) ?? 0) + 1);
+    }
+    const cap = 4 + 2 + 1 + 0.25 + 1;
+    for (const [id, n] of owners) assert.ok(n <= Math.ceil((1.25 * 4000 * b.capacity(id)) / cap), `${id} holds ${n}`);
+  });
+
+  t('ineligible nodes are skipped; capacities override weights; membership changes resync', () => {
+    const b = new BoundedLoad(ring());
+    const key = keys(100).find((k) => b.pick(k) === 'h100')!;
+    b.setEligible('h100', false);
+    assert.is.not(b.pick(key), 'h100');
+    b.setEligible('h100', true).setCapacity('cpu', 3);
+    assert.is(b.capacity('cpu'), 3);
+    b.add('l4', 3);
+    assert.is(b.total, 3);
+    b.ring.remove('l4');
+    assert.is(b.total, 0, 'the cost of the departed node left the total');
+    b.ring.add('gpu-new', { weight: 2 });
+    assert.is(b.load('gpu-new'), 0);
+    assert.is(b.capacity('gpu-new'), 2);
+  });
+
+  t('bad input is refused with a stable code', () => {
+    const b = new BoundedLoad(ring());
+    throwsCode(() => new BoundedLoad(b.ring, { c: 0.9 }), 'INVALID_OPTION', /options\.c must be a number from 1 to 100, got 0\.9/);
+    throwsCode(() => b.add('zz'), 'UNKNOWN_NODE', /add: no node "zz" on the ring/);
+    throwsCode(() => b.pick('k', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
+    throwsCode(() => b.release('l4', 1), 'INVALID_ARGUMENT', /release of 1 on node "l4" exceeds its in-flight cost 0/);
+    throwsCode(() => b.setCapacity('l4', -1), 'INVALID_WEIGHT', /capacity must be a finite number > 0, got -1/);
+    assert.is(b.total, 0);
+  });
+
+  t.run();
+}
+
+const both = suite('BoundedLoad engines');
+both('Wasm and the TS twin walk alike, request for request', () => {
+  const a = new BoundedLoad(new HashRing({ engine: 'wasm' }).addMany(['a', 'b', 'c', 'd']), { c: 1.1 });
+  const b = new BoundedLoad(new HashRing({ engine: 'ts' }).addMany(['a', 'b', 'c', 'd']), { c: 1.1 });
+  for (const k of keys(3000)) assert.is(a.acquire(k, 1 + (k.length % 3)), b.acquire(k, 1 + (k.length % 3)));
+  assert.is(a.total, b.total);
+});
+both.run();

@@ -4,3 +4,8 @@ export type { EngineName } from './core/options.js';
 export * from './core/SmoothWrr.js';
 export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
+export * from './mesh/Mesh.js';
+export { validateConfig, loadConfigFile, type MeshConfig, type ServiceConfig, type EndpointConfig } from './mesh/config.js';
+export { kAcceleratorCatalog, type AcceleratorSpec } from './mesh/catalog.js';
+export type { Endpoint, Requirements } from './mesh/endpoints.js';
+export { seededRandom, type Random } from './mesh/random.js';

@@ -1,0 +1,205 @@
+// Mesh: the control plane's versioned snapshots and the route/report calls of the data plane.
+// Data flows one way: config -> endpoints and capacity -> balancers -> route -> report.
+import { movedShare } from '../core/ring/disruption.js';
+import type { EngineName } from '../core/options.js';
+import { checkOptions } from '../core/options.js';
+import { show, WasmeshError } from '../core/WasmeshError.js';
+import { capacityUnit, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type Policy } from './balancers.js';
+import { validateConfig, type MeshConfig } from './config.js';
+import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
+import { seededRandom, type Random } from './random.js';
+
+/** Options of `new Mesh(options)`; every field optional. */
+export interface MeshOptions {
+  /** Engine of the rings and round robins, unless the config names one. Default 'wasm'. */
+  engine?: EngineName;
+  /** Randomness for p2c; default seeded, so runs repeat. */
+  random?: Random;
+}
+
+/** A request to route. */
+export interface RouteRequest {
+  service: string;
+  /** Affinity key (session, prompt prefix): required by ring-hash services. */
+  key?: string;
+  /** Cost units the request holds while in flight (tokens, or 1 a request). Default 1. */
+  cost?: number;
+  requires?: Requirements;
+}
+
+/** Where a request goes, and why. Hand it back to report() when the request ends. */
+export interface Route {
+  readonly service: string;
+  readonly endpoint: Endpoint;
+  readonly policy: Policy;
+  readonly reason: string;
+  readonly cost: number;
+  /** Snapshot version that routed it. */
+  readonly version: number;
+}
+
+/** What apply() changed in one service. */
+export interface ServiceChange {
+  policy: Policy;
+  added: string[];
+  removed: string[];
+  updated: string[];
+  /** ring-hash: exact share of the key space whose endpoint changes (from the arcs). */
+  movedShare?: number;
+  /** swrr: each endpoint's new traffic share minus its old one. */
+  shareChange?: Record<string, number>;
+}
+
+/** The result of apply(). */
+export interface ApplyResult {
+  version: number;
+  services: Record<string, ServiceChange>;
+}
+
+interface ServiceState {
+  readonly policy: Policy;
+  /** Ring weight unit, fixed when the service first appears (RingHashSettings.unit). */
+  readonly unit: number;
+  readonly endpoints: ReadonlyMap<string, Endpoint>;
+  readonly balancer: Balancer & { carry(id: string, cost: number): void };
+}
+
+interface Snapshot {
+  readonly version: number;
+  readonly config: Readonly<MeshConfig>;
+  readonly services: ReadonlyMap<string, ServiceState>;
+}
+
+export class Mesh {
+  readonly options: Readonly<Required<Pick<MeshOptions, 'engine'>>>;
+  readonly #random: Random;
+  #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map() };
+  readonly #reported = new WeakSet<Route>();
+
+  constructor(options: MeshOptions = {}) {
+    const o = checkOptions<MeshOptions>('Mesh', options, {
+      engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
+      random: (v) => (typeof v === 'function' ? null : 'a function returning numbers in [0, 1)'),
+    });
+    this.options = Object.freeze({ engine: o.engine ?? 'wasm' });
+    this.#random = o.random ?? seededRandom();
+  }
+
+  /** Version of the running snapshot: 0 before the first apply. */
+  get version(): number {
+    return this.#snapshot.version;
+  }
+
+  /** The running configuration (frozen). */
+  get config(): Readonly<MeshConfig> {
+    return this.#snapshot.config;
+  }
+
+  /** Service names. */
+  services(): string[] {
+    return [...this.#snapshot.services.keys()];
+  }
+
+  /** A service's endpoints, with their capacity and in-flight cost. */
+  endpoints(service: string): (Endpoint & { load: number })[] {
+    const s = this.#service(service);
+    return [...s.endpoints.values()].map((e) => ({ ...e, load: s.balancer.load(e.id) }));
+  }
+
+  /**
+   * Validates `config`, builds every balancer, then swaps: all or nothing. A bad config throws
+   * INVALID_CONFIG and the running snapshot keeps serving. In-flight cost carries over.
+   */
+  apply(config: MeshConfig | unknown): ApplyResult {
+    const valid = validateConfig(config);
+    const catalog = catalogOf(valid);
+    const engine = valid.engine ?? this.options.engine;
+    const built = new Map<string, ServiceState>();
+    try {
+      for (const s of valid.services) {
+        const endpoints = new Map((s.endpoints ?? []).map((e) => [e.id, endpointOf(e, catalog)] as const));
+        const list = [...endpoints.values()];
+        const unit = this.#snapshot.services.get(s.name)?.unit ?? capacityUnit(list);
+        const balancer =
+          s.policy === 'ring-hash'
+            ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
+            : s.policy === 'swrr'
+              ? new SwrrBalancer(list, engine)
+              : new P2cBalancer(list, this.#random);
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer });
+      }
+    } catch (error) {
+      for (const s of built.values()) s.balancer.dispose();
+      throw error;
+    }
+    const old = this.#snapshot;
+    const changes: Record<string, ServiceChange> = {};
+    for (const [name, next] of built) {
+      const prev = old.services.get(name);
+      changes[name] = describe(prev, next);
+      // The requests in flight are still on their endpoints: their cost stays counted.
+      if (prev) for (const id of next.endpoints.keys()) if (prev.endpoints.has(id)) next.balancer.carry(id, prev.balancer.load(id));
+    }
+    this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built });
+    for (const s of old.services.values()) s.balancer.dispose();
+    return { version: this.#snapshot.version, services: changes };
+  }
+
+  /**
+   * Picks an endpoint for the request and counts its cost there, synchronously. Throws
+   * NO_ENDPOINT when no endpoint meets the requirements, OVERLOADED when none has room.
+   */
+  route(request: RouteRequest): Route {
+    const { service, key, cost = 1, requires } = request ?? ({} as RouteRequest);
+    const s = this.#service(service);
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
+      throw new WasmeshError('INVALID_ARGUMENT', `route cost must be a finite number > 0, got ${show(cost)}`);
+    }
+    const allowed = requires ? (e: Endpoint) => meets(e, requires) : undefined;
+    if (allowed && ![...s.endpoints.values()].some(allowed)) {
+      throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
+    }
+    if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
+    const pick = s.balancer.pick(key, cost, allowed);
+    if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its bound for cost ${cost}`);
+    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason: pick.reason, cost, version: this.#snapshot.version });
+  }
+
+  /** The request of a route ended: its cost leaves the endpoint. Each route reports once. */
+  report(route: Route): void {
+    if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
+    this.#reported.add(route);
+    const s = this.#snapshot.services.get(route.service);
+    // An endpoint removed since the route was made has nothing left to release.
+    if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
+  }
+
+  #service(name: string): ServiceState {
+    const s = this.#snapshot.services.get(name);
+    if (!s) throw new WasmeshError('NO_ENDPOINT', `no service ${show(name)}; services: ${this.services().join(', ') || 'none'}`);
+    return s;
+  }
+}
+
+function describe(prev: ServiceState | undefined, next: ServiceState): ServiceChange {
+  const before = prev?.endpoints ?? new Map<string, Endpoint>();
+  const change: ServiceChange = {
+    policy: next.policy,
+    added: [...next.endpoints.keys()].filter((id) => !before.has(id)),
+    removed: [...before.keys()].filter((id) => !next.endpoints.has(id)),
+    updated: [...next.endpoints.keys()].filter((id) => before.has(id) && JSON.stringify(before.get(id)) !== JSON.stringify(next.endpoints.get(id))),
+  };
+  if (next.balancer instanceof RingHashBalancer && prev?.balancer instanceof RingHashBalancer) {
+    change.movedShare = movedShare(prev.balancer.ring, next.balancer.ring);
+  }
+  if (next.policy === 'swrr') {
+    const share = (m: ReadonlyMap<string, Endpoint>) => {
+      const total = [...m.values()].reduce((s, e) => s + e.capacity, 0);
+      return new Map([...m.values()].map((e) => [e.id, e.capacity / total]));
+    };
+    const a = prev?.policy === 'swrr' ? share(before) : new Map<string, number>();
+    const b = share(next.endpoints);
+    change.shareChange = Object.fromEntries([...new Set([...a.keys(), ...b.keys()])].map((id) => [id, (b.get(id) ?? 0) - (a.get(id) ?? 0)]));
+  }
+  return change;
+}

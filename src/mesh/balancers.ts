@@ -1,0 +1,193 @@
+// Per-service balancers: one small interface, three policies. Each keeps the in-flight cost
+// of its endpoints; the mesh swaps whole balancers on apply and carries that cost over.
+import { BoundedLoad } from '../core/BoundedLoad.js';
+import { HashRing, type HashName } from '../core/HashRing.js';
+import type { EngineName } from '../core/options.js';
+import { SmoothWrr } from '../core/SmoothWrr.js';
+import { WasmeshError } from '../core/WasmeshError.js';
+import type { Endpoint } from './endpoints.js';
+import type { Random } from './random.js';
+
+export type Policy = 'ring-hash' | 'swrr' | 'p2c';
+
+/** A pick and why it was made. */
+export interface Pick {
+  endpoint: Endpoint;
+  reason: string;
+}
+
+export interface Balancer {
+  readonly policy: Policy;
+  /**
+   * Picks among the endpoints that pass `allowed` and counts `cost` on the one picked;
+   * undefined when none may take it (admission control's cue).
+   */
+  pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined;
+  release(id: string, cost: number): void;
+  /** In-flight cost of an endpoint. */
+  load(id: string): number;
+  dispose(): void;
+}
+
+export interface RingHashSettings {
+  /**
+   * Capacity units per unit of ring weight. Kept for a service's lifetime, so that a change of
+   * membership changes no other endpoint's points (a mean-based weight would move them all).
+   */
+  unit: number;
+  vnodes: number;
+  hash: HashName;
+  /** Bounded-load factor c (>= 1). */
+  boundedLoad: number;
+  engine: EngineName;
+}
+
+/** Key affinity (KV-cache reuse) with bounded loads: an overloaded owner passes keys clockwise. */
+export class RingHashBalancer implements Balancer {
+  readonly policy = 'ring-hash';
+  readonly ring: HashRing;
+  readonly #bounded: BoundedLoad;
+  readonly #byId: Map<string, Endpoint>;
+
+  constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
+    this.#byId = new Map(endpoints.map((e) => [e.id, e]));
+    // Ring weight = capacity / unit; the bounds use the capacities themselves.
+    this.ring = new HashRing({ vnodes: s.vnodes, hash: s.hash, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity / s.unit }] as const));
+    this.#bounded = new BoundedLoad(this.ring, { c: s.boundedLoad });
+    for (const e of endpoints) this.#bounded.setCapacity(e.id, e.capacity);
+  }
+
+  pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
+    if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a ring-hash service routes by key: route() needs request.key');
+    const excluded = allowed ? [...this.#byId.values()].filter((e) => !allowed(e)) : [];
+    for (const e of excluded) this.#bounded.setEligible(e.id, false);
+    try {
+      const id = this.#bounded.acquire(key, cost);
+      if (id === undefined) return undefined;
+      const owner = this.ring.get(key);
+      const reason = id === owner ? 'ring owner' : excluded.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements` : `bounded load: owner ${owner} is over its bound`;
+      return { endpoint: this.#byId.get(id)!, reason };
+    } finally {
+      for (const e of excluded) this.#bounded.setEligible(e.id, true);
+    }
+  }
+
+  release(id: string, cost: number): void {
+    this.#bounded.release(id, cost);
+  }
+
+  load(id: string): number {
+    return this.#bounded.load(id);
+  }
+
+  /** In-flight cost carried over from the balancer this one replaces. */
+  carry(id: string, cost: number): void {
+    if (cost > 0) this.#bounded.add(id, cost);
+  }
+
+  dispose(): void {
+    this.#bounded.dispose();
+    this.ring.dispose();
+  }
+}
+
+/** Stateless requests spread by capacity, nginx's smooth weighted round robin. */
+export class SwrrBalancer implements Balancer {
+  readonly policy = 'swrr';
+  readonly wrr: SmoothWrr;
+  readonly #byId: Map<string, Endpoint>;
+  readonly #load = new Map<string, number>();
+
+  constructor(endpoints: readonly Endpoint[], engine: EngineName) {
+    this.#byId = new Map(endpoints.map((e) => [e.id, e]));
+    this.wrr = new SmoothWrr({ engine });
+    for (const e of endpoints) this.wrr.set(e.id, e.capacity);
+  }
+
+  pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
+    const excluded = allowed ? [...this.#byId.values()].filter((e) => !allowed(e)) : [];
+    for (const e of excluded) this.wrr.setEligible(e.id, false);
+    try {
+      const id = this.wrr.pick();
+      if (id === undefined) return undefined;
+      this.#load.set(id, (this.#load.get(id) ?? 0) + cost);
+      return { endpoint: this.#byId.get(id)!, reason: 'smooth weighted round robin by capacity' };
+    } finally {
+      for (const e of excluded) this.wrr.setEligible(e.id, true);
+    }
+  }
+
+  release(id: string, cost: number): void {
+    this.#load.set(id, Math.max(0, (this.#load.get(id) ?? 0) - cost));
+  }
+
+  load(id: string): number {
+    return this.#load.get(id) ?? 0;
+  }
+
+  carry(id: string, cost: number): void {
+    if (cost > 0) this.#load.set(id, (this.#load.get(id) ?? 0) + cost);
+  }
+
+  dispose(): void {
+    this.wrr.dispose();
+  }
+}
+
+/**
+ * Power of two choices: two distinct endpoints drawn at random, the one with the lower
+ * in-flight cost per capacity unit wins (Mitzenmacher; Envoy's least-request with choice 2).
+ */
+export class P2cBalancer implements Balancer {
+  readonly policy = 'p2c';
+  readonly #endpoints: readonly Endpoint[];
+  readonly #load = new Map<string, number>();
+  readonly #random: Random;
+
+  constructor(endpoints: readonly Endpoint[], random: Random) {
+    this.#endpoints = endpoints;
+    this.#random = random;
+  }
+
+  pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
+    const pool = allowed ? this.#endpoints.filter(allowed) : this.#endpoints;
+    if (pool.length === 0) return undefined;
+    const a = pool[Math.floor(this.#random() * pool.length)]!;
+    let chosen = a;
+    let reason = 'power of two choices: only one candidate';
+    if (pool.length > 1) {
+      let j = Math.floor(this.#random() * (pool.length - 1));
+      if (pool[j] === a) j = pool.length - 1;
+      const b = pool[j]!;
+      const score = (e: Endpoint) => (this.load(e.id) + cost) / e.capacity;
+      chosen = score(b) < score(a) ? b : a;
+      const other = chosen === a ? b : a;
+      reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) in-flight per capacity`;
+    }
+    this.#load.set(chosen.id, this.load(chosen.id) + cost);
+    return { endpoint: chosen, reason };
+  }
+
+  release(id: string, cost: number): void {
+    this.#load.set(id, Math.max(0, this.load(id) - cost));
+  }
+
+  load(id: string): number {
+    return this.#load.get(id) ?? 0;
+  }
+
+  carry(id: string, cost: number): void {
+    if (cost > 0) this.#load.set(id, this.load(id) + cost);
+  }
+
+  dispose(): void {}
+}
+
+/**
+ * The ring weight unit of a new service: its mean endpoint capacity rounded to a power of two,
+ * so `vnodes` means about "points of an average endpoint".
+ */
+export function capacityUnit(endpoints: readonly Endpoint[]): number {
+  const mean = endpoints.reduce((sum, e) => sum + e.capacity, 0) / Math.max(1, endpoints.length);
+  return mean > 0 ? 2 ** Math.round(Math.log2(mean)) : 1;
+}

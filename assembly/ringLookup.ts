@@ -131,16 +131,17 @@ export function ringWalk(ring: usize, h: u32, n: u32, out: usize): u32 {
 
 /**
  * Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, 2018), weighted by
- * capacity: clockwise from `h`, the first eligible node whose in-flight cost after this request
- * stays within ceil(c * (total + cost) * capacity / totalCapacity). Returns its slot, or -1 when
- * no node has room (the caller's admission control decides). Per-slot arrays: load and
- * capacity f64, eligible u8 (0 skips the node).
+ * capacity: clockwise from `h`, the first eligible node whose in-flight cost is still below its
+ * bound ceil(c * (total + cost) * capacity / totalCapacity) (for unit costs: the paper's "load
+ * + 1 within the bound") and whose load + cost stays within its absolute limit. Returns its
+ * slot, or -1 when no node may take it (the caller's admission control decides). Per-slot
+ * arrays: load, capacity and limit f64, eligible u8 (0 skips the node).
  *
  * Each node is examined once (epoch marks), so the walk is O(points) at worst and usually stops
  * at the key's owner. A node over its bound passes the key to its clockwise neighbours, so an
  * overload spreads along the ring instead of cascading onto one node.
  */
-export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64): i32 {
+export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: usize, limits: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64): i32 {
   const r = changetype<Ring>(ring);
   const count = r.count;
   if (count == 0) return -1;
@@ -160,7 +161,8 @@ export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: u
     const mark = seen + (<usize>s << 2);
     if (load<u32>(mark) != epoch) {
       store<u32>(mark, epoch);
-      if (load<u8>(eligible + <usize>s) && load<f64>(loads + (<usize>s << 3)) + cost <= Math.ceil(share * load<f64>(capacities + (<usize>s << 3)))) return <i32>s;
+      const used = load<f64>(loads + (<usize>s << 3));
+      if (load<u8>(eligible + <usize>s) && used < Math.ceil(share * load<f64>(capacities + (<usize>s << 3))) && used + cost <= load<f64>(limits + (<usize>s << 3))) return <i32>s;
     }
     if (++at == count) at = 0;
   }

@@ -9,3 +9,4 @@ export { validateConfig, loadConfigFile, type MeshConfig, type ServiceConfig, ty
 export { kAcceleratorCatalog, type AcceleratorSpec } from './mesh/catalog.js';
 export type { Endpoint, Requirements } from './mesh/endpoints.js';
 export { seededRandom, type Random } from './mesh/random.js';
+export * from './mesh/discovery.js';

@@ -8,17 +8,22 @@ import { show, WasmeshError } from './WasmeshError.js';
 export interface BoundedLoadOptions {
   /**
    * How far above its fair share a node may go: a node takes a request only while its
-   * in-flight cost after it stays within ceil(c * (total + cost) * capacity / totalCapacity).
+   * in-flight cost is below ceil(c * (total + cost) * capacity / totalCapacity).
    * A number from 1 to 100; default 1.25 (Envoy's and the paper's usual choice).
    */
   c?: number;
 }
 
 /**
- * Keys go to their ring owner unless it is over its bound; then to the next node clockwise that
+ * Keys go to their ring owner unless it is at its bound; then to the next node clockwise that
  * has room (Mirrokni, Thorup, Zadimoghaddam, "Consistent Hashing with Bounded Loads", 2018),
- * bounds in proportion to capacity. The walk runs in the ring's engine (Wasm: one call); this
- * class keeps the per-node in-flight cost and capacity, which default to the ring weights.
+ * bounds in proportion to capacity: a node has room while its in-flight cost is below
+ * ceil(c * (total + cost) * capacity / totalCapacity), which for unit costs is the paper's rule.
+ * With c >= 1 some node always has room; with limits (setLimit), a key whose bound-fitting
+ * nodes are all at their limit goes to the first node clockwise within its limit, and pick
+ * refuses only when every node is at its limit.
+ * The walk runs in the ring's engine (Wasm: one call); this class keeps the per-node in-flight
+ * cost, capacity (default: the ring weight) and limit (default: none).
  *
  * ```ts
  * const bounded = new BoundedLoad(ring, { c: 1.25 });
@@ -66,7 +71,7 @@ export class BoundedLoad {
     return this.#arrays.capacity[slot]!;
   }
 
-  /** The most in-flight cost the node may hold after taking a request of `cost`. */
+  /** The in-flight cost below which the node takes a request of `cost`. */
   bound(id: string, cost = 1): number {
     const slot = this.#slot(id, 'bound');
     return Math.ceil(((this.c * (this.#total + cost)) / this.#totalCapacity) * this.#arrays.capacity[slot]!);
@@ -84,6 +89,16 @@ export class BoundedLoad {
     return this;
   }
 
+  /** An absolute limit on the node's in-flight cost (admission control); Infinity for none. */
+  setLimit(id: string, limit: number): this {
+    const slot = this.#slot(id, 'setLimit');
+    if (typeof limit !== 'number' || Number.isNaN(limit) || limit <= 0) {
+      throw new WasmeshError('INVALID_ARGUMENT', `node ${show(id)} limit must be a number > 0 (Infinity for none), got ${show(limit)}`);
+    }
+    this.#arrays.limit[slot] = limit;
+    return this;
+  }
+
   /** Takes a node out of the walk (health, requirements) or back; its load is kept. */
   setEligible(id: string, eligible: boolean): this {
     const slot = this.#slot(id, 'setEligible');
@@ -91,11 +106,15 @@ export class BoundedLoad {
     return this;
   }
 
-  /** The node a request of `cost` for `key` should go to, or undefined if none has room. */
+  /** The node a request of `cost` for `key` should go to, or undefined if none may take it. */
   pick(key: string, cost = 1): string | undefined {
     this.#sync();
     checkCost(cost);
-    const slot = this.ring.walkBounded(key, this.#arrays, this.c, this.#total, this.#totalCapacity, cost);
+    let slot = this.ring.walkBounded(key, this.#arrays, this.c, this.#total, this.#totalCapacity, cost);
+    // Bounds spread load; limits protect endpoints. When the bounds and the limits together
+    // leave no node (a node with bound room is at its limit), the first node clockwise within
+    // its limit takes it: a request is refused only when every node is at its limit.
+    if (slot < 0) slot = this.ring.walkBounded(key, this.#arrays, Infinity, this.#total, this.#totalCapacity, cost);
     return slot < 0 ? undefined : this.ring.nodeAt(slot);
   }
 
@@ -150,12 +169,13 @@ export class BoundedLoad {
     let slots = 0;
     for (const id of ids) slots = Math.max(slots, this.ring.slotOf(id)! + 1);
     this.#arrays.reserve(Math.max(slots, this.#idAt.length, 1));
-    const { load, capacity, eligible } = this.#arrays;
+    const { load, capacity, limit, eligible } = this.#arrays;
     for (let s = 0; s < Math.max(slots, this.#idAt.length); s++) {
       const now = this.ring.nodeAt(s);
       if (now === this.#idAt[s]) continue;
       this.#total -= load[s]!;
       load[s] = 0;
+      limit[s] = Infinity;
       eligible[s] = 1;
       capacity[s] = now === undefined ? 0 : this.#capacity.get(now) ?? this.ring.weightOf(now)!;
       this.#idAt[s] = now;

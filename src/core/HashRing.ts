@@ -275,9 +275,9 @@ export class HashRing {
   }
 
   /**
-   * The slot of the first eligible node clockwise from the key whose load + cost stays within
-   * ceil(c * (total + cost) / totalCapacity * capacity), or -1: one engine call. Low level;
-   * see BoundedLoad.
+   * The slot of the first eligible node clockwise from the key whose load is below
+   * ceil(c * (total + cost) / totalCapacity * capacity) and whose load + cost is within its
+   * limit, or -1: one engine call. Low level; see BoundedLoad.
    */
   walkBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     checkKey(key);

@@ -28,7 +28,7 @@ export interface CoreExports {
   ringLookupKey(ring: number, ptr: number, len: number): number;
   ringHashKey(ring: number, ptr: number, len: number): number;
   ringWalk(ring: number, hash: number, n: number, out: number): number;
-  ringWalkBounded(ring: number, hash: number, loads: number, capacities: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number): number;
+  ringWalkBounded(ring: number, hash: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number): number;
   wrrNew(cycleMax: number, simdFrom: number): number;
   wrrFree(table: number): void;
   wrrCount(table: number): number;

@@ -5,7 +5,9 @@ import type { EngineName } from '../core/options.js';
 import { checkOptions } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
 import { capacityUnit, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type Policy } from './balancers.js';
-import { validateConfig, type MeshConfig } from './config.js';
+import { validateConfig, validateEndpoint, type MeshConfig } from './config.js';
+import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
+import { movedShareOf } from '../core/ring/disruption.js';
 import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
 import { seededRandom, type Random } from './random.js';
 
@@ -61,7 +63,7 @@ interface ServiceState {
   /** Ring weight unit, fixed when the service first appears (RingHashSettings.unit). */
   readonly unit: number;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
-  readonly balancer: Balancer & { carry(id: string, cost: number): void };
+  readonly balancer: Balancer;
 }
 
 interface Snapshot {
@@ -161,8 +163,59 @@ export class Mesh {
     }
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
     const pick = s.balancer.pick(key, cost, allowed);
-    if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its bound for cost ${cost}`);
+    if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason: pick.reason, cost, version: this.#snapshot.version });
+  }
+
+  /**
+   * Applies one discovery event to the running snapshot: the service's balancer is patched in
+   * place (ring add/remove, round-robin set/remove), not rebuilt, and the version moves on.
+   * Returns what changed, with the exact moved share for ring-hash services. A bad endpoint
+   * throws INVALID_CONFIG and changes nothing.
+   */
+  patch(event: DiscoveryEvent): ApplyResult {
+    const s = this.#service(event.service);
+    const endpoints = new Map(s.endpoints);
+    const change: ServiceChange = { policy: s.policy, added: [], removed: [], updated: [] };
+    let next: Endpoint | undefined;
+    if (event.type === 'remove') {
+      if (!endpoints.has(event.id)) return { version: this.version, services: { [event.service]: change } };
+      endpoints.delete(event.id);
+      change.removed.push(event.id);
+    } else {
+      const config = validateEndpoint(event.endpoint, `${event.service}.endpoints[${JSON.stringify(event.endpoint?.id)}]`);
+      const catalog = catalogOf(this.#snapshot.config);
+      if (!catalog[config.resources.accelerator]) {
+        throw new WasmeshError('INVALID_CONFIG', `endpoint ${show(config.id)}: unknown accelerator ${show(config.resources.accelerator)}; known: ${Object.keys(catalog).join(', ')}`);
+      }
+      next = endpointOf(config, catalog);
+      (endpoints.has(next.id) ? change.updated : change.added).push(next.id);
+      endpoints.set(next.id, next);
+    }
+    const ring = s.balancer instanceof RingHashBalancer ? s.balancer.ring : undefined;
+    const before = ring?.pointList();
+    if (next) s.balancer.upsert(next);
+    else s.balancer.remove((event as { id: string }).id);
+    if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
+    const services = new Map(this.#snapshot.services);
+    services.set(event.service, { ...s, endpoints });
+    this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services });
+    return { version: this.#snapshot.version, services: { [event.service]: change } };
+  }
+
+  /**
+   * Follows a discovery source: each event is patched in as it comes. An event the mesh
+   * refuses (unknown service, bad endpoint) goes to `onError` and changes nothing. Returns
+   * the function that stops following.
+   */
+  attach(source: DiscoverySource, onError: (error: unknown, event: DiscoveryEvent) => void = () => {}): () => void {
+    return source.watch((event) => {
+      try {
+        this.patch(event);
+      } catch (error) {
+        onError(error, event);
+      }
+    });
   }
 
   /** The request of a route ended: its cost leaves the endpoint. Each route reports once. */

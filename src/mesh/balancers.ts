@@ -26,6 +26,11 @@ export interface Balancer {
   release(id: string, cost: number): void;
   /** In-flight cost of an endpoint. */
   load(id: string): number;
+  /** Counts in-flight cost carried over from the balancer this one replaces. */
+  carry(id: string, cost: number): void;
+  /** Patches: a new endpoint, or new resources for one (its in-flight cost stays). */
+  upsert(e: Endpoint): void;
+  remove(id: string): void;
   dispose(): void;
 }
 
@@ -48,13 +53,15 @@ export class RingHashBalancer implements Balancer {
   readonly ring: HashRing;
   readonly #bounded: BoundedLoad;
   readonly #byId: Map<string, Endpoint>;
+  readonly #unit: number;
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
+    this.#unit = s.unit;
     // Ring weight = capacity / unit; the bounds use the capacities themselves.
     this.ring = new HashRing({ vnodes: s.vnodes, hash: s.hash, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity / s.unit }] as const));
     this.#bounded = new BoundedLoad(this.ring, { c: s.boundedLoad });
-    for (const e of endpoints) this.#bounded.setCapacity(e.id, e.capacity);
+    for (const e of endpoints) this.#bounded.setCapacity(e.id, e.capacity).setLimit(e.id, e.maxInflight);
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -65,7 +72,12 @@ export class RingHashBalancer implements Balancer {
       const id = this.#bounded.acquire(key, cost);
       if (id === undefined) return undefined;
       const owner = this.ring.get(key);
-      const reason = id === owner ? 'ring owner' : excluded.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements` : `bounded load: owner ${owner} is over its bound`;
+      const full = this.#bounded.load(owner!) + cost > this.#byId.get(owner!)!.maxInflight;
+      const reason =
+        id === owner ? 'ring owner'
+        : excluded.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
+        : full ? `admission: owner ${owner} is at its in-flight limit`
+        : `bounded load: owner ${owner} is at its bound`;
       return { endpoint: this.#byId.get(id)!, reason };
     } finally {
       for (const e of excluded) this.#bounded.setEligible(e.id, true);
@@ -80,9 +92,24 @@ export class RingHashBalancer implements Balancer {
     return this.#bounded.load(id);
   }
 
-  /** In-flight cost carried over from the balancer this one replaces. */
   carry(id: string, cost: number): void {
     if (cost > 0) this.#bounded.add(id, cost);
+  }
+
+  upsert(e: Endpoint): void {
+    // A weight change is a remove and an add: the node takes its freed slot back, so the
+    // in-flight cost BoundedLoad keeps by slot stays with it.
+    const load = this.#byId.has(e.id) ? this.#bounded.load(e.id) : 0;
+    if (this.#byId.has(e.id)) this.ring.remove(e.id);
+    this.ring.add(e.id, { weight: e.capacity / this.#unit });
+    this.#byId.set(e.id, e);
+    this.#bounded.setCapacity(e.id, e.capacity).setLimit(e.id, e.maxInflight);
+    if (this.#bounded.load(e.id) !== load) this.#bounded.add(e.id, load);
+  }
+
+  remove(id: string): void {
+    this.ring.remove(id);
+    this.#byId.delete(id);
   }
 
   dispose(): void {
@@ -105,7 +132,7 @@ export class SwrrBalancer implements Balancer {
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const excluded = allowed ? [...this.#byId.values()].filter((e) => !allowed(e)) : [];
+    const excluded = [...this.#byId.values()].filter((e) => (allowed && !allowed(e)) || this.load(e.id) + cost > e.maxInflight);
     for (const e of excluded) this.wrr.setEligible(e.id, false);
     try {
       const id = this.wrr.pick();
@@ -129,6 +156,17 @@ export class SwrrBalancer implements Balancer {
     if (cost > 0) this.#load.set(id, (this.#load.get(id) ?? 0) + cost);
   }
 
+  upsert(e: Endpoint): void {
+    this.#byId.set(e.id, e);
+    this.wrr.set(e.id, e.capacity);
+  }
+
+  remove(id: string): void {
+    this.#byId.delete(id);
+    this.#load.delete(id);
+    this.wrr.remove(id);
+  }
+
   dispose(): void {
     this.wrr.dispose();
   }
@@ -140,17 +178,17 @@ export class SwrrBalancer implements Balancer {
  */
 export class P2cBalancer implements Balancer {
   readonly policy = 'p2c';
-  readonly #endpoints: readonly Endpoint[];
+  #endpoints: Endpoint[];
   readonly #load = new Map<string, number>();
   readonly #random: Random;
 
   constructor(endpoints: readonly Endpoint[], random: Random) {
-    this.#endpoints = endpoints;
+    this.#endpoints = [...endpoints];
     this.#random = random;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const pool = allowed ? this.#endpoints.filter(allowed) : this.#endpoints;
+    const pool = this.#endpoints.filter((e) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight);
     if (pool.length === 0) return undefined;
     const a = pool[Math.floor(this.#random() * pool.length)]!;
     let chosen = a;
@@ -178,6 +216,17 @@ export class P2cBalancer implements Balancer {
 
   carry(id: string, cost: number): void {
     if (cost > 0) this.#load.set(id, this.load(id) + cost);
+  }
+
+  upsert(e: Endpoint): void {
+    const at = this.#endpoints.findIndex((x) => x.id === e.id);
+    if (at < 0) this.#endpoints.push(e);
+    else this.#endpoints[at] = e;
+  }
+
+  remove(id: string): void {
+    this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
+    this.#load.delete(id);
   }
 
   dispose(): void {}

@@ -17,12 +17,14 @@ const resources = z.strictObject({
   throughput: positive('number > 0').optional(),
 });
 
-const endpoint = z.strictObject({
+export const endpointSchema = z.strictObject({
   id,
   address: z.string({ error: 'expected "host:port"' }).regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/, { error: 'expected "host:port"' }),
   zone: id.optional(),
   labels: z.record(z.string(), z.string({ error: 'expected a string' })).optional(),
   resources,
+  /** Admission control: the most in-flight cost the endpoint takes; unlimited when absent. */
+  maxInflight: positive('number > 0').optional(),
 });
 
 const hashKey = z.union(
@@ -46,7 +48,7 @@ const service = z.strictObject({
       boundedLoad: z.number({ error: 'expected number >= 1' }).min(1, { error: 'expected number >= 1' }).optional(),
     })
     .optional(),
-  endpoints: z.array(endpoint, { error: 'expected an array of endpoints' }).optional(),
+  endpoints: z.array(endpointSchema, { error: 'expected an array of endpoints' }).optional(),
 });
 
 const catalogEntry = z.strictObject({ capacity: positive('number > 0'), memoryGiB: z.number().min(0, { error: 'expected number >= 0' }) });
@@ -106,6 +108,16 @@ function comparePaths(a: readonly PropertyKey[], b: readonly PropertyKey[]): num
     return String(x) < String(y) ? -1 : 1;
   }
   return a.length - b.length;
+}
+
+/** Validates one endpoint (a discovery event's): INVALID_CONFIG naming each problem. */
+export function validateEndpoint(input: unknown, where: string): EndpointConfig {
+  const result = endpointSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${where}${issue.path.length ? '.' + pathOf(issue.path) : ''}: ${issue.message}`);
+    throw new WasmeshError('INVALID_CONFIG', `invalid endpoint (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`, { cause: { problems } });
+  }
+  return deepFreeze(structuredClone(input as EndpointConfig));
 }
 
 /** `services[2].endpoints[0].resources.count` */

@@ -14,6 +14,8 @@ export interface Endpoint {
   readonly capacity: number;
   /** Memory of one device, GiB (config, else the catalog). */
   readonly memoryGiB: number;
+  /** Most in-flight cost it takes (admission control); Infinity when unlimited. */
+  readonly maxInflight: number;
 }
 
 /** What a request needs from an endpoint. */
@@ -40,6 +42,7 @@ export function endpointOf(e: EndpointConfig, catalog: Readonly<Record<string, A
     count: e.resources.count,
     capacity: e.resources.throughput ?? e.resources.count * spec.capacity,
     memoryGiB: e.resources.memoryGiB ?? spec.memoryGiB,
+    maxInflight: e.maxInflight ?? Infinity,
   });
 }
 

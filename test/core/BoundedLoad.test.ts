@@ -5,10 +5,11 @@ import { BoundedLoad, HashRing } from '../../src/index.js';
 import { throwsCode } from '../support/assert.js';
 import { ENGINES, keys } from '../support/engines.js';
 
-/** The walk written out: clockwise distinct nodes, the first eligible one whose load fits. */
-function expectedPick(b: BoundedLoad, key: string, cost: number, skip: Set<string>): string | undefined {
-  for (const id of b.ring.getN(key, b.ring.size)) if (!skip.has(id) && b.load(id) + cost <= b.bound(id, cost)) return id;
-  return undefined;
+/** The walk written out: clockwise distinct nodes, the first eligible one below its bound and limit. */
+function expectedPick(b: BoundedLoad, key: string, cost: number, limits: Map<string, number>): string | undefined {
+  const order = b.ring.getN(key, b.ring.size);
+  const fits = (id: string) => b.load(id) + cost <= (limits.get(id) ?? Infinity);
+  return order.find((id) => b.load(id) < b.bound(id, cost) && fits(id)) ?? order.find(fits);
 }
 
 for (const engine of ENGINES) {
@@ -20,12 +21,13 @@ for (const engine of ENGINES) {
     for (const k of keys(2000)) assert.is(b.pick(k), b.ring.get(k));
   });
 
-  t('the bounded-load invariant: no node past its bound, and a refusal only when none has room', () => {
+  t('the bounded-load invariant: below the bound first, limits never exceeded, a refusal only when all are at their limit', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(10_000), fc.constantFrom(1, 1, 2, 5), fc.boolean()), { maxLength: 300 }), fc.constantFrom(1, 1.25, 2), (ops, c) => {
+      fc.property(fc.array(fc.tuple(fc.nat(10_000), fc.constantFrom(1, 1, 2, 5), fc.boolean()), { maxLength: 300 }), fc.constantFrom(1, 1.25, 2), fc.boolean(), (ops, c, limited) => {
         const b = new BoundedLoad(ring(), { c });
+        const limits = new Map<string, number>(limited ? [['h100', 12], ['a100', 6], ['l4', 3], ['cpu', 2], ['l4b', 3]] : []);
+        for (const [id, limit] of limits) b.setLimit(id, limit);
         const held: [string, number][] = [];
-        const skip = new Set<string>();
         for (const [n, cost, release] of ops) {
           if (release && held.length) {
             const [id, x] = held.splice(n % held.length, 1)[0]!;
@@ -33,15 +35,18 @@ for (const engine of ENGINES) {
             continue;
           }
           const key = `session-${n}`;
-          const expected = expectedPick(b, key, cost, skip);
+          const expected = expectedPick(b, key, cost, limits);
           const before = expected === undefined ? 0 : b.load(expected);
           const bound = expected === undefined ? 0 : b.bound(expected, cost);
           const id = b.acquire(key, cost);
           assert.is(id, expected);
           if (id === undefined) {
-            for (const other of b.ring.nodes()) assert.ok(b.load(other) + cost > b.bound(other, cost), 'refused while a node had room');
+            assert.ok(limited, 'without limits some node always has room (c >= 1)');
+            for (const other of b.ring.nodes()) assert.ok(b.load(other) + cost > limits.get(other)!, 'refused while a node was within its limit');
           } else {
-            assert.ok(before + cost <= bound && b.load(id) === before + cost);
+            const anyBelow = b.ring.nodes().some((x) => x !== id && b.load(x) < b.bound(x, cost) && b.load(x) + cost <= (limits.get(x) ?? Infinity));
+            assert.ok(before < bound || !anyBelow, 'past its bound only when no node below its bound could take it');
+            assert.ok(b.load(id) === before + cost && b.load(id) <= (limits.get(id) ?? Infinity));
             held.push([id, cost]);
           }
         }
@@ -60,6 +65,7 @@ for (const engine of ENGINES) {
     }
     const cap = 4 + 2 + 1 + 0.25 + 1;
     for (const [id, n] of owners) assert.ok(n <= Math.ceil((1.25 * 4000 * b.capacity(id)) / cap), `${id} holds ${n}`);
+    assert.is(owners.size, 5, 'the overflow reached every node');
   });
 
   t('ineligible nodes are skipped; capacities override weights; membership changes resync', () => {
@@ -85,6 +91,7 @@ for (const engine of ENGINES) {
     throwsCode(() => b.pick('k', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
     throwsCode(() => b.release('l4', 1), 'INVALID_ARGUMENT', /release of 1 on node "l4" exceeds its in-flight cost 0/);
     throwsCode(() => b.setCapacity('l4', -1), 'INVALID_WEIGHT', /capacity must be a finite number > 0, got -1/);
+    throwsCode(() => b.setLimit('l4', 0), 'INVALID_ARGUMENT', /limit must be a number > 0 \(Infinity for none\), got 0/);
     assert.is(b.total, 0);
   });
 

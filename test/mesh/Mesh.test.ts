@@ -124,15 +124,20 @@ for (const engine of ENGINES) {
     throwsCode(() => mesh.route({ service: 'chat', key: 'k', requires: { minMemoryGiB: 200 } }), 'NO_ENDPOINT', /no endpoint meeting \{"minMemoryGiB":200\}/);
   });
 
-  t('admission control: when no endpoint has room the request is refused with OVERLOADED', () => {
-    const mesh = new Mesh({ engine });
-    const config = fleet();
-    config.services[0]!.ring = { boundedLoad: 1 };
-    config.services[0]!.endpoints = config.services[0]!.endpoints!.slice(0, 2).map((e) => ({ ...e, resources: { accelerator: 'A100', count: 1 } }));
-    mesh.apply(config);
-    // Two equal endpoints, c = 1: a request of cost 10 may take at most ceil(10 / 2) = 5 on either.
-    throwsCode(() => mesh.route({ service: 'chat', key: 'k', cost: 10 }), 'OVERLOADED', /every eligible endpoint is at its bound for cost 10/);
-    assert.ok(mesh.endpoints('chat').every((e) => e.load === 0), 'nothing counted');
+  t('admission control: when every eligible endpoint is at its limit the request is refused with OVERLOADED', () => {
+    for (const service of ['chat', 'embed', 'batch']) {
+      const mesh = new Mesh({ engine });
+      const config = fleet();
+      for (const s of config.services) s.endpoints = s.endpoints!.map((e) => ({ ...e, maxInflight: 4 }));
+      mesh.apply(config);
+      const n = mesh.endpoints(service).length;
+      const held = Array.from({ length: 2 * n }, (_, i) => mesh.route({ service, key: `k${i}`, cost: 2 }));
+      assert.ok(mesh.endpoints(service).every((e) => e.load === 4), 'filled to the limit, not past it');
+      throwsCode(() => mesh.route({ service, key: 'k', cost: 1 }), 'OVERLOADED', /every eligible endpoint is at its in-flight limit for cost 1/);
+      assert.ok(mesh.endpoints(service).every((e) => e.load === 4), 'a refusal counts nothing');
+      mesh.report(held[0]!);
+      assert.is(mesh.route({ service, key: 'k', cost: 2 }).endpoint.id, held[0]!.endpoint.id, 'room again where cost was released');
+    }
   });
 
   t('swrr spreads by capacity; apply reports each endpoint\'s share change', () => {

@@ -27,8 +27,9 @@ export interface RingTable {
   /** Per-slot arrays for the bounded walk, in this engine's memory. */
   loadArrays(): LoadArrays;
   /**
-   * Clockwise from `hash`, the first eligible node whose load + cost stays within
-   * ceil(c * (total + cost) / totalCapacity * capacity); its slot, or -1 (ringWalkBounded).
+   * Clockwise from `hash`, the first eligible node whose load is below
+   * ceil(c * (total + cost) / totalCapacity * capacity) and whose load + cost is within its
+   * limit; its slot, or -1 (ringWalkBounded).
    */
   walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number;
   /** Copies of the positions and their slots, in ring order. */
@@ -64,14 +65,15 @@ export function packSpecs(nodes: readonly NodePoints[]): { specs: Uint32Array; i
 }
 
 /**
- * Per-slot load, capacity and eligibility, where the engine's bounded walk can read them. The
- * getters return current views (memory growth replaces them); slots start at load 0,
- * capacity 0, eligible 1.
+ * Per-slot load, capacity, limit and eligibility, where the engine's bounded walk can read
+ * them. The getters return current views (memory growth replaces them); slots start at load 0,
+ * capacity 0, limit Infinity, eligible 1.
  */
 export interface LoadArrays {
   reserve(slots: number): void;
   readonly load: Float64Array;
   readonly capacity: Float64Array;
+  readonly limit: Float64Array;
   readonly eligible: Uint8Array;
   dispose(): void;
 }
@@ -80,18 +82,18 @@ export interface LoadArrays {
 export class HeapLoadArrays implements LoadArrays {
   load = new Float64Array(0);
   capacity = new Float64Array(0);
+  limit = new Float64Array(0);
   eligible = new Uint8Array(0);
 
   reserve(slots: number): void {
     if (slots <= this.load.length) return;
     const n = Math.max(slots, this.load.length * 2, 16);
-    const load = new Float64Array(n), capacity = new Float64Array(n), eligible = new Uint8Array(n).fill(1);
+    const load = new Float64Array(n), capacity = new Float64Array(n), limit = new Float64Array(n).fill(Infinity), eligible = new Uint8Array(n).fill(1);
     load.set(this.load);
     capacity.set(this.capacity);
+    limit.set(this.limit);
     eligible.set(this.eligible);
-    this.load = load;
-    this.capacity = capacity;
-    this.eligible = eligible;
+    Object.assign(this, { load, capacity, limit, eligible });
   }
 
   dispose(): void {}

@@ -349,7 +349,7 @@ export class TsRingTable implements RingTable {
     this.epoch = epoch;
     // NOTE: the bound is ceil(share * capacity), share computed once, as in the Wasm core.
     const share = (c * (total + cost)) / totalCapacity;
-    const { load, capacity, eligible } = arrays;
+    const { load, capacity, limit, eligible } = arrays;
     const seen = this.seen, slot = this.slot;
     let at = this.find(hash);
     if (at === count) at = 0;
@@ -357,7 +357,8 @@ export class TsRingTable implements RingTable {
       const s = slot[at]!;
       if (seen[s] !== epoch) {
         seen[s] = epoch;
-        if (eligible[s] && load[s]! + cost <= Math.ceil(share * capacity[s]!)) return s;
+        const used = load[s]!;
+        if (eligible[s] && used < Math.ceil(share * capacity[s]!) && used + cost <= limit[s]!) return s;
       }
       if (++at === count) at = 0;
     }

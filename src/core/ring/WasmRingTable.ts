@@ -92,7 +92,7 @@ export class WasmRingTable implements RingTable {
 
   walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     const a = arrays as WasmLoadArrays;
-    return this.core.ringWalkBounded(this.ring, hash, a.loadPtr, a.capacityPtr, a.eligiblePtr, c, total, totalCapacity, cost);
+    return this.core.ringWalkBounded(this.ring, hash, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost);
   }
 
   points(): { pos: Uint32Array; slot: Uint32Array } {
@@ -114,9 +114,10 @@ export class WasmRingTable implements RingTable {
 class WasmLoadArrays implements LoadArrays {
   loadPtr = 0;
   capacityPtr = 0;
+  limitPtr = 0;
   eligiblePtr = 0;
   private slots = 0;
-  private views?: { load: Float64Array; capacity: Float64Array; eligible: Uint8Array };
+  private views?: { load: Float64Array; capacity: Float64Array; limit: Float64Array; eligible: Uint8Array };
 
   constructor(private readonly core: CoreExports) {
     this.reserve(16);
@@ -125,34 +126,39 @@ class WasmLoadArrays implements LoadArrays {
   reserve(slots: number): void {
     if (slots <= this.slots) return;
     const n = Math.max(slots, this.slots * 2);
-    // Allocate all three before freeing any, so a failure leaves the old ones intact; views are
-    // taken after, as an allocation may grow memory.
-    const loadPtr = this.core.alloc(n * 8), capacityPtr = this.core.alloc(n * 8), eligiblePtr = this.core.alloc(n);
-    const buffer = this.core.memory.buffer;
-    const load = new Float64Array(buffer, loadPtr, n), capacity = new Float64Array(buffer, capacityPtr, n), eligible = new Uint8Array(buffer, eligiblePtr, n);
-    load.fill(0);
-    capacity.fill(0);
-    eligible.fill(1);
+    // Allocate all before freeing any, so a failure leaves the old ones intact; views are taken
+    // after, as an allocation may grow memory.
+    const ptrs = { loadPtr: this.core.alloc(n * 8), capacityPtr: this.core.alloc(n * 8), limitPtr: this.core.alloc(n * 8), eligiblePtr: this.core.alloc(n) };
+    const fresh = this.viewsAt(ptrs, n);
+    fresh.load.fill(0);
+    fresh.capacity.fill(0);
+    fresh.limit.fill(Infinity);
+    fresh.eligible.fill(1);
     if (this.slots) {
-      load.set(new Float64Array(buffer, this.loadPtr, this.slots));
-      capacity.set(new Float64Array(buffer, this.capacityPtr, this.slots));
-      eligible.set(new Uint8Array(buffer, this.eligiblePtr, this.slots));
+      const old = this.viewsAt(this, this.slots);
+      fresh.load.set(old.load);
+      fresh.capacity.set(old.capacity);
+      fresh.limit.set(old.limit);
+      fresh.eligible.set(old.eligible);
       this.free();
     }
-    Object.assign(this, { loadPtr, capacityPtr, eligiblePtr, slots: n });
+    Object.assign(this, ptrs, { slots: n });
     this.views = undefined;
   }
 
+  private viewsAt(p: { loadPtr: number; capacityPtr: number; limitPtr: number; eligiblePtr: number }, n: number) {
+    const buffer = this.core.memory.buffer;
+    return {
+      load: new Float64Array(buffer, p.loadPtr, n),
+      capacity: new Float64Array(buffer, p.capacityPtr, n),
+      limit: new Float64Array(buffer, p.limitPtr, n),
+      eligible: new Uint8Array(buffer, p.eligiblePtr, n),
+    };
+  }
+
   // Memory growth detaches the old buffer and empties its views: then take new ones.
-  private current(): { load: Float64Array; capacity: Float64Array; eligible: Uint8Array } {
-    if (!this.views || this.views.load.length === 0) {
-      const buffer = this.core.memory.buffer;
-      this.views = {
-        load: new Float64Array(buffer, this.loadPtr, this.slots),
-        capacity: new Float64Array(buffer, this.capacityPtr, this.slots),
-        eligible: new Uint8Array(buffer, this.eligiblePtr, this.slots),
-      };
-    }
+  private current() {
+    if (!this.views || this.views.load.length === 0) this.views = this.viewsAt(this, this.slots);
     return this.views;
   }
 
@@ -164,6 +170,10 @@ class WasmLoadArrays implements LoadArrays {
     return this.current().capacity;
   }
 
+  get limit(): Float64Array {
+    return this.current().limit;
+  }
+
   get eligible(): Uint8Array {
     return this.current().eligible;
   }
@@ -171,6 +181,7 @@ class WasmLoadArrays implements LoadArrays {
   private free(): void {
     this.core.free(this.loadPtr);
     this.core.free(this.capacityPtr);
+    this.core.free(this.limitPtr);
     this.core.free(this.eligiblePtr);
   }
 

@@ -11,8 +11,11 @@ import type { HashRing } from '../HashRing.js';
  * Example: adding a node to an xxh32 ring moves exactly that node's share.
  */
 export function movedShare(before: HashRing, after: HashRing): number {
-  const a = before.pointList();
-  const b = after.pointList();
+  return movedShareOf(before.pointList(), after.pointList());
+}
+
+/** movedShare over two point lists ([position, id], ring order), e.g. before and after a patch. */
+export function movedShareOf(a: readonly (readonly [number, string])[], b: readonly (readonly [number, string])[]): number {
   if (a.length === 0 || b.length === 0) return a.length === b.length ? 0 : 1;
   // Breakpoints: every distinct position of either ring, ascending.
   const cuts: number[] = [];

@@ -4,7 +4,7 @@ import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
 import { checkOptions } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
-import { capacityUnit, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type Policy } from './balancers.js';
+import { capacityUnit, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
 import { validateConfig, validateEndpoint, type MeshConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
@@ -17,6 +17,8 @@ export interface MeshOptions {
   engine?: EngineName;
   /** Randomness for p2c; default seeded, so runs repeat. */
   random?: Random;
+  /** Milliseconds now; default Date.now. Tests and simulations pass their own. */
+  clock?: () => number;
 }
 
 /** A request to route. */
@@ -75,6 +77,7 @@ interface Snapshot {
 export class Mesh {
   readonly options: Readonly<Required<Pick<MeshOptions, 'engine'>>>;
   readonly #random: Random;
+  readonly #clock: () => number;
   #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map() };
   readonly #reported = new WeakSet<Route>();
 
@@ -82,9 +85,11 @@ export class Mesh {
     const o = checkOptions<MeshOptions>('Mesh', options, {
       engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
       random: (v) => (typeof v === 'function' ? null : 'a function returning numbers in [0, 1)'),
+      clock: (v) => (typeof v === 'function' ? null : 'a function returning milliseconds'),
     });
     this.options = Object.freeze({ engine: o.engine ?? 'wasm' });
     this.#random = o.random ?? seededRandom();
+    this.#clock = o.clock ?? Date.now;
   }
 
   /** Version of the running snapshot: 0 before the first apply. */
@@ -126,7 +131,7 @@ export class Mesh {
           s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
             : s.policy === 'swrr'
-              ? new SwrrBalancer(list, engine)
+              ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...stripUndefined(s.weights ?? {}) })
               : new P2cBalancer(list, this.#random);
         built.set(s.name, { policy: s.policy, unit, endpoints, balancer });
       }
@@ -157,6 +162,7 @@ export class Mesh {
     if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
       throw new WasmeshError('INVALID_ARGUMENT', `route cost must be a finite number > 0, got ${show(cost)}`);
     }
+    if (s.balancer instanceof SwrrBalancer) s.balancer.update(this.#clock());
     const allowed = requires ? (e: Endpoint) => meets(e, requires) : undefined;
     if (allowed && ![...s.endpoints.values()].some(allowed)) {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
@@ -218,6 +224,29 @@ export class Mesh {
     });
   }
 
+  /**
+   * An endpoint's own load report (utilization, qps, errors), as gRPC's ORCA carries them.
+   * swrr services turn reports into weights (SwrrBalancer); others ignore them for now.
+   */
+  reportLoad(service: string, id: string, report: LoadReport): void {
+    const s = this.#service(service);
+    if (!s.endpoints.has(id)) throw new WasmeshError('UNKNOWN_NODE', `service ${show(service)} has no endpoint ${show(id)}`);
+    const bad = (['utilization', 'qps', 'eps'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
+    if (!report || bad || report.utilization === undefined || report.qps === undefined) {
+      throw new WasmeshError('INVALID_ARGUMENT', `load report ${bad ? `${bad} must be a finite number >= 0, got ${show(report[bad])}` : 'needs utilization and qps'}`);
+    }
+    if (s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report, this.#clock());
+  }
+
+  /** The current weight of each endpoint of an swrr service (capacities until reports count). */
+  weights(service: string): Record<string, number> {
+    const s = this.#service(service);
+    if (!(s.balancer instanceof SwrrBalancer)) return {};
+    s.balancer.update(this.#clock());
+    const wrr = s.balancer.wrr;
+    return Object.fromEntries(wrr.nodes().map((id) => [id, wrr.weightOf(id)!]));
+  }
+
   /** The request of a route ended: its cost leaves the endpoint. Each route reports once. */
   report(route: Route): void {
     if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
@@ -255,4 +284,8 @@ function describe(prev: ServiceState | undefined, next: ServiceState): ServiceCh
     change.shareChange = Object.fromEntries([...new Set([...a.keys(), ...b.keys()])].map((id) => [id, (b.get(id) ?? 0) - (a.get(id) ?? 0)]));
   }
   return change;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -118,17 +118,90 @@ export class RingHashBalancer implements Balancer {
   }
 }
 
-/** Stateless requests spread by capacity, nginx's smooth weighted round robin. */
+/** A backend's own account of its load (like gRPC's ORCA reports). */
+export interface LoadReport {
+  /** Busy fraction, 0..1 (or more when oversubscribed): GPU or CPU utilization. */
+  utilization: number;
+  /** Requests per second it served. */
+  qps: number;
+  /** Errors per second. Default 0. */
+  eps?: number;
+  /** Requests waiting in its own queue (informational). */
+  queueLength?: number;
+}
+
+/** How load reports become weights (gRPC's weighted_round_robin settings, same defaults). */
+export interface WeightSettings {
+  /** A newly reporting endpoint's weight is used only after this long. Default 10 s. */
+  blackoutMs: number;
+  /** A weight without a report for this long is stale. Default 180 s. */
+  expiryMs: number;
+  /** Weights are recomputed at most this often. Default 1 s. */
+  updateMs: number;
+  /** Multiplier of eps / qps added to utilization. Default 1. */
+  errorPenalty: number;
+}
+
+export const kDefaultWeightSettings: WeightSettings = Object.freeze({ blackoutMs: 10_000, expiryMs: 180_000, updateMs: 1_000, errorPenalty: 1 });
+
+interface Reported {
+  since: number;
+  last: number;
+  report: LoadReport;
+}
+
+/**
+ * Stateless requests spread by nginx's smooth weighted round robin. Weights start at the
+ * endpoints' capacities; once endpoints report their load, each weight is
+ * qps / (utilization + errorPenalty * eps / qps), as in gRPC's weighted round robin (A58), with
+ * its blackout and expiry; endpoints without a valid weight take the mean of the valid ones.
+ */
 export class SwrrBalancer implements Balancer {
   readonly policy = 'swrr';
   readonly wrr: SmoothWrr;
   readonly #byId: Map<string, Endpoint>;
   readonly #load = new Map<string, number>();
+  readonly #reports = new Map<string, Reported>();
+  readonly #settings: WeightSettings;
+  #updated = -Infinity;
 
-  constructor(endpoints: readonly Endpoint[], engine: EngineName) {
+  constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
+    this.#settings = settings;
     this.wrr = new SmoothWrr({ engine });
     for (const e of endpoints) this.wrr.set(e.id, e.capacity);
+  }
+
+  /** Records a load report; weights follow at the next update. */
+  reportLoad(id: string, report: LoadReport, now: number): void {
+    const prev = this.#reports.get(id);
+    // A report after an expired one starts a new blackout.
+    const since = prev && now - prev.last < this.#settings.expiryMs ? prev.since : now;
+    this.#reports.set(id, { since, last: now, report });
+  }
+
+  /** Recomputes the weights from the reports, at most once per updateMs. */
+  update(now: number): void {
+    if (now - this.#updated < this.#settings.updateMs) return;
+    this.#updated = now;
+    const { blackoutMs, expiryMs, errorPenalty } = this.#settings;
+    const valid = new Map<string, number>();
+    for (const id of this.#byId.keys()) {
+      const r = this.#reports.get(id);
+      if (!r || now - r.last >= expiryMs || now - r.since < blackoutMs) continue;
+      const { qps, utilization, eps = 0 } = r.report;
+      if (qps <= 0 || utilization <= 0) continue;
+      valid.set(id, qps / (utilization + (errorPenalty * eps) / qps));
+    }
+    if (valid.size === 0) {
+      for (const e of this.#byId.values()) if (this.wrr.weightOf(e.id) !== e.capacity) this.wrr.set(e.id, e.capacity);
+      return;
+    }
+    const mean = [...valid.values()].reduce((a, b) => a + b, 0) / valid.size;
+    for (const id of this.#byId.keys()) {
+      const w = clampWeight(valid.get(id) ?? mean);
+      if (this.wrr.weightOf(id) !== w) this.wrr.set(id, w);
+    }
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -164,6 +237,7 @@ export class SwrrBalancer implements Balancer {
   remove(id: string): void {
     this.#byId.delete(id);
     this.#load.delete(id);
+    this.#reports.delete(id);
     this.wrr.remove(id);
   }
 
@@ -239,4 +313,9 @@ export class P2cBalancer implements Balancer {
 export function capacityUnit(endpoints: readonly Endpoint[]): number {
   const mean = endpoints.reduce((sum, e) => sum + e.capacity, 0) / Math.max(1, endpoints.length);
   return mean > 0 ? 2 ** Math.round(Math.log2(mean)) : 1;
+}
+
+/** SmoothWrr takes weights from 0.001 to 1e6 at 0.001 resolution. */
+function clampWeight(w: number): number {
+  return Math.min(1e6, Math.max(0.001, Math.round(w * 1000) / 1000));
 }

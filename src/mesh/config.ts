@@ -48,6 +48,22 @@ const service = z.strictObject({
       boundedLoad: z.number({ error: 'expected number >= 1' }).min(1, { error: 'expected number >= 1' }).optional(),
     })
     .optional(),
+  /** swrr: weights from the endpoints' load reports, as gRPC's weighted round robin does. */
+  weights: z
+    .strictObject({
+      blackoutMs: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+      expiryMs: positive('number > 0').optional(),
+      updateMs: positive('number > 0').optional(),
+      errorPenalty: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+    })
+    .optional(),
+  /** When every endpoint is at its limit: wait in a bounded queue (routeAsync) instead of failing. */
+  admission: z
+    .strictObject({
+      queue: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      timeoutMs: positive('number > 0').optional(),
+    })
+    .optional(),
   endpoints: z.array(endpointSchema, { error: 'expected an array of endpoints' }).optional(),
 });
 

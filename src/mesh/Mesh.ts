@@ -68,6 +68,13 @@ interface ServiceState {
   readonly balancer: Balancer;
 }
 
+interface Waiter {
+  request: RouteRequest;
+  resolve: (route: Route) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 interface Snapshot {
   readonly version: number;
   readonly config: Readonly<MeshConfig>;
@@ -80,6 +87,8 @@ export class Mesh {
   readonly #clock: () => number;
   #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map() };
   readonly #reported = new WeakSet<Route>();
+  // Requests waiting for room, per service, oldest first (admission.queue).
+  readonly #waiting = new Map<string, Waiter[]>();
 
   constructor(options: MeshOptions = {}) {
     const o = checkOptions<MeshOptions>('Mesh', options, {
@@ -149,6 +158,7 @@ export class Mesh {
     }
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built });
     for (const s of old.services.values()) s.balancer.dispose();
+    for (const name of this.#waiting.keys()) this.#drain(name);
     return { version: this.#snapshot.version, services: changes };
   }
 
@@ -206,6 +216,7 @@ export class Mesh {
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services });
+    this.#drain(event.service);
     return { version: this.#snapshot.version, services: { [event.service]: change } };
   }
 
@@ -222,6 +233,56 @@ export class Mesh {
         onError(error, event);
       }
     });
+  }
+
+  /**
+   * route(), but when every endpoint is at its limit and the service has an admission queue,
+   * the request waits (FIFO) until a report frees room or `admission.timeoutMs` passes. A full
+   * queue or a timeout rejects with OVERLOADED; other errors reject at once.
+   */
+  routeAsync(request: RouteRequest): Promise<Route> {
+    try {
+      return Promise.resolve(this.route(request));
+    } catch (error) {
+      if (!(error instanceof WasmeshError) || error.code !== 'OVERLOADED') return Promise.reject(error);
+      const config = this.#snapshot.config.services.find((s) => s.name === request.service);
+      const size = config?.admission?.queue ?? 0;
+      const queue = this.#waiting.get(request.service) ?? [];
+      if (queue.length >= size) {
+        return Promise.reject(new WasmeshError('OVERLOADED', `${error.message}; admission queue ${size ? `full (${size})` : 'off'}`));
+      }
+      const timeoutMs = config?.admission?.timeoutMs ?? 1000;
+      return new Promise<Route>((resolve, reject) => {
+        const waiter: Waiter = { request, resolve, reject, timer: undefined };
+        waiter.timer = setTimeout(() => {
+          queue.splice(queue.indexOf(waiter), 1);
+          reject(new WasmeshError('OVERLOADED', `service ${show(request.service)}: no room within ${timeoutMs} ms`));
+        }, timeoutMs);
+        queue.push(waiter);
+        this.#waiting.set(request.service, queue);
+      });
+    }
+  }
+
+  // Routes waiting requests while there is room, oldest first.
+  #drain(service: string): void {
+    const queue = this.#waiting.get(service);
+    while (queue?.length) {
+      const head = queue[0]!;
+      let route: Route;
+      try {
+        route = this.route(head.request);
+      } catch (error) {
+        if (error instanceof WasmeshError && error.code === 'OVERLOADED') return;
+        queue.shift();
+        clearTimeout(head.timer);
+        head.reject(error);
+        continue;
+      }
+      queue.shift();
+      clearTimeout(head.timer);
+      head.resolve(route);
+    }
   }
 
   /**
@@ -254,6 +315,7 @@ export class Mesh {
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
+    this.#drain(route.service);
   }
 
   #service(name: string): ServiceState {

@@ -5,6 +5,7 @@ import { ringCommand } from './cli/ring.js';
 import { wrrCommand } from './cli/wrr.js';
 import { exploreCommand } from './cli/explore.js';
 import { validateCommand } from './cli/validate.js';
+import { demoCommand } from './cli/demo.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -19,6 +20,19 @@ const program = new Command('wasmesh')
   .description('Load balancing for AI service meshes: a Wasm consistent-hash ring and smooth weighted round robin.')
   .version('0.1.0')
   .showHelpAfterError();
+
+program
+  .command('demo')
+  .description('simulate a heterogeneous GPU fleet routed by the mesh: capacity-aware against capacity-blind')
+  .addOption(new Option('--seconds <n>', 'simulated seconds').default(120).argParser(integer(10, 3600)))
+  .addOption(new Option('--load <fraction>', 'offered load, fraction of capacity').default(0.7).argParser((v) => {
+    const x = Number(v);
+    if (!(x > 0 && x < 1)) throw new InvalidArgumentError(`must be a number between 0 and 1, got ${v}`);
+    return x;
+  }))
+  .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(integer(0, 2 ** 31)))
+  .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
+  .action(demoCommand);
 
 program
   .command('ring')
@@ -55,10 +69,11 @@ program
 program.addHelpText(
   'after',
   `
-Coming in later releases: demo (a simulated GPU fleet), bench, proxy (sidecar data plane),
-route (batch routing), register (etcd).
+Coming in later releases: bench, proxy (sidecar data plane), route (batch routing),
+register (etcd).
 
 Examples:
+  npx wasmesh demo
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
   npx wasmesh explore --port 8080`,

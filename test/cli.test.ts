@@ -11,7 +11,13 @@ function wasmesh(...args: string[]) {
 test('--help lists the commands, those here and those to come', () => {
   const { code, out } = wasmesh('--help');
   assert.is(code, 0);
-  for (const word of ['ring', 'wrr', 'explore', 'validate', 'demo', 'proxy']) assert.match(out, word);
+  for (const word of ['demo', 'ring', 'wrr', 'explore', 'validate', 'proxy', 'bench']) assert.match(out, word);
+});
+
+test('demo simulates the fleet and prints both routings side by side', () => {
+  const { code, out } = wasmesh('demo', '--seconds', '20');
+  assert.is(code, 0);
+  for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'failed', 'joined', 'lower than capacity-blind']) assert.match(out, text);
 });
 
 test('ring prints the spread and both engines\' speed, and the engines agree', () => {

@@ -162,6 +162,13 @@ export class Mesh {
     return { version: this.#snapshot.version, services: changes };
   }
 
+  /** The ring owner of a key in a ring-hash service, load aside (where it goes when idle). */
+  owner(service: string, key: string): string | undefined {
+    const s = this.#service(service);
+    if (!(s.balancer instanceof RingHashBalancer)) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${s.policy}, not ring-hash: keys have no owner`);
+    return s.balancer.ring.get(key);
+  }
+
   /**
    * Picks an endpoint for the request and counts its cost there, synchronously. Throws
    * NO_ENDPOINT when no endpoint meets the requirements, OVERLOADED when none has room.

@@ -1,0 +1,197 @@
+// A simulated inference fleet routed by a Mesh: the engine of `wasmesh demo`.
+//
+// Discrete time, seeded, so every run prints the same figures. Each endpoint serves cost
+// units at a rate proportional to its true capacity, first come first served; a request waits
+// for the backlog ahead of it. Chat requests carry a session key (ring-hash, bounded loads);
+// batch requests are stateless (smooth weighted round robin). Midway a node fails, later one
+// joins. The same traffic runs twice: once with the mesh told the true capacities, once
+// "capacity-blind", every endpoint weighted alike.
+import { Mesh, type ApplyResult } from '../mesh/Mesh.js';
+import type { MeshConfig } from '../mesh/config.js';
+import type { Route } from '../mesh/Mesh.js';
+import { kAcceleratorCatalog } from '../mesh/catalog.js';
+import { seededRandom } from '../mesh/random.js';
+
+export interface FleetGroup {
+  accelerator: string;
+  nodes: number;
+  devicesPerNode: number;
+}
+
+export interface SimulationOptions {
+  fleet: FleetGroup[];
+  /** Simulated seconds. */
+  seconds: number;
+  /** Offered load as a fraction of the fleet's service rate. */
+  utilization: number;
+  /** Service rate: cost units per second per capacity unit. */
+  ratePerCapacity: number;
+  sessions: number;
+  seed: number;
+  engine: 'wasm' | 'ts';
+  /** Called every simulated second with the fraction done (progress bars). */
+  onProgress?: (fraction: number) => void;
+}
+
+export const kDefaultSimulation: SimulationOptions = Object.freeze({
+  fleet: [
+    { accelerator: 'H100', nodes: 4, devicesPerNode: 8 },
+    { accelerator: 'A100', nodes: 8, devicesPerNode: 8 },
+    { accelerator: 'L4', nodes: 16, devicesPerNode: 4 },
+    { accelerator: 'cpu', nodes: 8, devicesPerNode: 2 },
+  ],
+  seconds: 120,
+  utilization: 0.7,
+  ratePerCapacity: 0.02,
+  sessions: 20_000,
+  seed: 42,
+  engine: 'wasm',
+}) as SimulationOptions;
+
+export interface TypeStats {
+  accelerator: string;
+  nodes: number;
+  capacityShare: number;
+  routedShare: number;
+  utilization: number;
+}
+
+export interface MembershipChange {
+  at: number;
+  what: string;
+  predicted: number;
+  measured: number;
+}
+
+export interface RunStats {
+  requests: number;
+  p50: number;
+  p99: number;
+  overflow: number;
+  byType: TypeStats[];
+  changes: MembershipChange[];
+}
+
+interface Node {
+  id: string;
+  accelerator: string;
+  rate: number;
+  /** Simulated time at which its backlog will be done. */
+  freeAt: number;
+  busy: number;
+  routed: number;
+  inflight: { route: Route; doneAt: number }[];
+}
+
+function fleetConfig(nodes: Node[], blind: boolean): MeshConfig {
+  const endpoints = nodes.map((n, i) => ({
+    id: n.id,
+    address: `10.0.${i >> 8}.${i & 255}:8000`,
+    resources: { accelerator: n.accelerator, count: 1, ...(blind ? { throughput: 1 } : { throughput: n.rate }) },
+  }));
+  return {
+    services: [
+      { name: 'chat', policy: 'ring-hash', ring: { vnodes: 160, boundedLoad: 1.25 }, endpoints },
+      { name: 'batch', policy: 'swrr', endpoints },
+    ],
+  };
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
+}
+
+/** One run over the whole fleet; `blind` hides the true capacities from the mesh. */
+export function simulate(o: SimulationOptions, blind: boolean): RunStats {
+  const random = seededRandom(o.seed);
+  let serial = 0;
+  const make = (accelerator: string, devices: number): Node => ({
+    id: `${accelerator.toLowerCase()}-${++serial}`,
+    accelerator,
+    rate: devices * kAcceleratorCatalog[accelerator]!.capacity * o.ratePerCapacity,
+    freeAt: 0,
+    busy: 0,
+    routed: 0,
+    inflight: [],
+  });
+  const nodes: Node[] = o.fleet.flatMap((g) => Array.from({ length: g.nodes }, () => make(g.accelerator, g.devicesPerNode)));
+  const all = [...nodes];
+  const mesh = new Mesh({ engine: o.engine, random: seededRandom(o.seed + 1) });
+  mesh.apply(fleetConfig(nodes, blind));
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const totalRate = nodes.reduce((s, n) => s + n.rate, 0);
+  const meanCost = 2.5;
+  const arrivalsPerSecond = (o.utilization * totalRate) / meanCost;
+  const dt = 0.01;
+  const delays: number[] = [];
+  let overflow = 0;
+  const changes: MembershipChange[] = [];
+  const probe = Array.from({ length: 20_000 }, (_, i) => `session-${i}`);
+  // Ownership, load aside: what the prediction speaks of (bounded loads move keys too, by load).
+  const owners = () => probe.map((k) => mesh.owner('chat', k));
+  const change = (at: number, what: string, apply: () => ApplyResult) => {
+    const before = owners();
+    const result = apply();
+    const after = owners();
+    changes.push({ at, what, predicted: result.services.chat!.movedShare ?? 0, measured: before.filter((id, i) => id !== after[i]).length / probe.length });
+  };
+
+  const steps = Math.round(o.seconds / dt);
+  let carry = 0;
+  for (let step = 0; step < steps; step++) {
+    const now = step * dt;
+    // Completions first: their cost leaves the mesh.
+    for (const n of nodes) {
+      while (n.inflight.length && n.inflight[0]!.doneAt <= now) mesh.report(n.inflight.shift()!.route);
+    }
+    if (step === Math.round(steps * 0.4)) {
+      // A node fails: its queued requests are lost with it (their cost leaves the mesh too).
+      const victim = nodes.find((n) => n.accelerator === 'H100')!;
+      change(now, `${victim.id} failed`, () => mesh.patch({ type: 'remove', service: 'chat', id: victim.id }));
+      mesh.patch({ type: 'remove', service: 'batch', id: victim.id });
+      nodes.splice(nodes.indexOf(victim), 1);
+      victim.inflight = [];
+    }
+    if (step === Math.round(steps * 0.7)) {
+      const joined = make('H100', 8);
+      nodes.push(joined);
+      all.push(joined);
+      byId.set(joined.id, joined);
+      const endpoint = { id: joined.id, address: '10.9.9.9:8000', resources: { accelerator: 'H100', count: 1, throughput: blind ? 1 : joined.rate } };
+      change(now, `${joined.id} joined`, () => mesh.patch({ type: 'add', service: 'chat', endpoint }));
+      mesh.patch({ type: 'add', service: 'batch', endpoint });
+    }
+    carry += arrivalsPerSecond * dt;
+    for (; carry >= 1; carry--) {
+      const cost = 1 + Math.floor(random() * 4);
+      const chat = random() < 0.7;
+      const route = chat
+        ? mesh.route({ service: 'chat', key: `session-${Math.floor(random() * o.sessions)}`, cost })
+        : mesh.route({ service: 'batch', cost });
+      if (route.reason.startsWith('bounded load')) overflow++;
+      const n = byId.get(route.endpoint.id)!;
+      const start = Math.max(now, n.freeAt);
+      delays.push(start - now);
+      n.freeAt = start + cost / n.rate;
+      n.busy += cost / n.rate;
+      n.routed += cost;
+      n.inflight.push({ route, doneAt: n.freeAt });
+    }
+    if (o.onProgress && step % 100 === 0) o.onProgress(step / steps);
+  }
+  o.onProgress?.(1);
+  const sorted = Float64Array.from(delays).sort();
+  const routedTotal = all.reduce((s, n) => s + n.routed, 0);
+  const capacityTotal = all.reduce((s, n) => s + n.rate, 0);
+  const byType = o.fleet.map((g) => {
+    const group = all.filter((n) => n.accelerator === g.accelerator);
+    return {
+      accelerator: g.accelerator,
+      nodes: g.nodes,
+      capacityShare: group.reduce((s, n) => s + n.rate, 0) / capacityTotal,
+      routedShare: group.reduce((s, n) => s + n.routed, 0) / routedTotal,
+      utilization: group.reduce((s, n) => s + Math.min(n.busy, o.seconds), 0) / (group.length * o.seconds),
+    };
+  });
+  return { requests: delays.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), overflow, byType, changes };
+}

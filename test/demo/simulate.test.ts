@@ -1,0 +1,32 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { kDefaultSimulation, simulate } from '../../src/demo/simulate.js';
+
+const options = { ...kDefaultSimulation, seconds: 30 };
+
+test('the simulation is deterministic', () => {
+  assert.equal(simulate(options, false), simulate(options, false));
+});
+
+test('capacity-aware routing follows capacity and beats capacity-blind routing', () => {
+  const aware = simulate(options, false);
+  const blind = simulate(options, true);
+  assert.is(aware.requests, blind.requests, 'the same traffic');
+  for (const t of aware.byType) assert.ok(Math.abs(t.routedShare - t.capacityShare) < 0.05, `${t.accelerator}: routed ${t.routedShare} vs capacity ${t.capacityShare}`);
+  assert.ok(aware.p99 * 10 < blind.p99, `p99 ${aware.p99} vs ${blind.p99}`);
+  assert.ok(aware.p50 < blind.p50);
+});
+
+test('keys moved at each membership change are the predicted share (20,000 keys)', () => {
+  for (const blind of [false, true]) {
+    const { changes } = simulate(options, blind);
+    assert.is(changes.length, 2);
+    for (const c of changes) assert.ok(Math.abs(c.predicted - c.measured) < 0.01, `${c.what}: ${c.predicted} vs ${c.measured}`);
+  }
+});
+
+test('both engines route the simulation identically', () => {
+  assert.equal(simulate({ ...options, engine: 'ts' }, false), simulate(options, false));
+});
+
+test.run();

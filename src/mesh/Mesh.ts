@@ -42,6 +42,22 @@ export interface Route {
   readonly version: number;
 }
 
+/** How a request ended, as the data plane saw it (feeds health; counted per endpoint). */
+export interface Outcome {
+  /** HTTP status, if any. */
+  status?: number;
+  /** The request failed (connect error, 5xx, timeout). Default: status >= 500. */
+  failed?: boolean;
+  latencyMs?: number;
+}
+
+/** Per-endpoint counts of reported outcomes. */
+export interface EndpointStats {
+  requests: number;
+  failures: number;
+  latencyMsSum: number;
+}
+
 /** What apply() changed in one service. */
 export interface ServiceChange {
   policy: Policy;
@@ -87,6 +103,7 @@ export class Mesh {
   readonly #clock: () => number;
   #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map() };
   readonly #reported = new WeakSet<Route>();
+  readonly #stats = new Map<string, EndpointStats>();
   // Requests waiting for room, per service, oldest first (admission.queue).
   readonly #waiting = new Map<string, Waiter[]>();
 
@@ -116,10 +133,25 @@ export class Mesh {
     return [...this.#snapshot.services.keys()];
   }
 
-  /** A service's endpoints, with their capacity and in-flight cost. */
-  endpoints(service: string): (Endpoint & { load: number })[] {
+  /** A service's endpoints, with their capacity, in-flight cost and reported outcomes. */
+  endpoints(service: string): (Endpoint & { load: number; stats: EndpointStats })[] {
     const s = this.#service(service);
-    return [...s.endpoints.values()].map((e) => ({ ...e, load: s.balancer.load(e.id) }));
+    return [...s.endpoints.values()].map((e) => ({ ...e, load: s.balancer.load(e.id), stats: { ...(this.#stats.get(`${service}\u0000${e.id}`) ?? { requests: 0, failures: 0, latencyMsSum: 0 }) } }));
+  }
+
+  /** Counts in-flight cost on an endpoint for a request routed some other way. */
+  acquire(service: string, id: string, cost = 1): void {
+    this.#endpoint(service, id);
+    checkCost(cost);
+    this.#service(service).balancer.carry(id, cost);
+  }
+
+  /** Releases cost counted by acquire(). */
+  release(service: string, id: string, cost = 1): void {
+    this.#endpoint(service, id);
+    checkCost(cost);
+    this.#service(service).balancer.release(id, cost);
+    this.#drain(service);
   }
 
   /**
@@ -176,9 +208,7 @@ export class Mesh {
   route(request: RouteRequest): Route {
     const { service, key, cost = 1, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
-    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
-      throw new WasmeshError('INVALID_ARGUMENT', `route cost must be a finite number > 0, got ${show(cost)}`);
-    }
+    checkCost(cost, 'route cost');
     if (s.balancer instanceof SwrrBalancer) s.balancer.update(this.#clock());
     const allowed = requires ? (e: Endpoint) => meets(e, requires) : undefined;
     if (allowed && ![...s.endpoints.values()].some(allowed)) {
@@ -298,7 +328,7 @@ export class Mesh {
    */
   reportLoad(service: string, id: string, report: LoadReport): void {
     const s = this.#service(service);
-    if (!s.endpoints.has(id)) throw new WasmeshError('UNKNOWN_NODE', `service ${show(service)} has no endpoint ${show(id)}`);
+    this.#endpoint(service, id);
     const bad = (['utilization', 'qps', 'eps'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
     if (!report || bad || report.utilization === undefined || report.qps === undefined) {
       throw new WasmeshError('INVALID_ARGUMENT', `load report ${bad ? `${bad} must be a finite number >= 0, got ${show(report[bad])}` : 'needs utilization and qps'}`);
@@ -315,14 +345,29 @@ export class Mesh {
     return Object.fromEntries(wrr.nodes().map((id) => [id, wrr.weightOf(id)!]));
   }
 
-  /** The request of a route ended: its cost leaves the endpoint. Each route reports once. */
-  report(route: Route): void {
+  /**
+   * The request of a route ended: its cost leaves the endpoint, and its outcome is counted.
+   * Each route reports once.
+   */
+  report(route: Route, outcome: Outcome = {}): void {
     if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     this.#reported.add(route);
+    const key = `${route.service}\u0000${route.endpoint.id}`;
+    const stats = this.#stats.get(key) ?? { requests: 0, failures: 0, latencyMsSum: 0 };
+    stats.requests++;
+    if (outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500)) stats.failures++;
+    stats.latencyMsSum += outcome.latencyMs ?? 0;
+    this.#stats.set(key, stats);
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
     this.#drain(route.service);
+  }
+
+  #endpoint(service: string, id: string): Endpoint {
+    const e = this.#service(service).endpoints.get(id);
+    if (!e) throw new WasmeshError('UNKNOWN_NODE', `service ${show(service)} has no endpoint ${show(id)}`);
+    return e;
   }
 
   #service(name: string): ServiceState {
@@ -357,4 +402,10 @@ function describe(prev: ServiceState | undefined, next: ServiceState): ServiceCh
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkCost(cost: unknown, what = 'cost'): asserts cost is number {
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
+    throw new WasmeshError('INVALID_ARGUMENT', `${what} must be a finite number > 0, got ${show(cost)}`);
+  }
 }

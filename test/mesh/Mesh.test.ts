@@ -187,3 +187,22 @@ for (const engine of ENGINES) {
 
   t.run();
 }
+
+const extra = suite('Mesh acquire, release and outcomes');
+extra('cost routed elsewhere is counted and released; outcomes are counted per endpoint', () => {
+  const mesh = new Mesh();
+  mesh.apply(fleet());
+  mesh.acquire('embed', 'l4-2', 3);
+  assert.is(mesh.endpoints('embed')[0]!.load, 3);
+  mesh.release('embed', 'l4-2', 3);
+  assert.is(mesh.endpoints('embed')[0]!.load, 0);
+  const r1 = mesh.route({ service: 'embed' });
+  const r2 = mesh.route({ service: 'embed' });
+  mesh.report(r1, { status: 200, latencyMs: 12 });
+  mesh.report(r2, { status: 503, latencyMs: 30 });
+  const total = mesh.endpoints('embed').reduce((s, e) => ({ requests: s.requests + e.stats.requests, failures: s.failures + e.stats.failures, latency: s.latency + e.stats.latencyMsSum }), { requests: 0, failures: 0, latency: 0 });
+  assert.equal(total, { requests: 2, failures: 1, latency: 42 });
+  throwsCode(() => mesh.acquire('embed', 'zz'), 'UNKNOWN_NODE', /service "embed" has no endpoint "zz"/);
+  throwsCode(() => mesh.acquire('embed', 'l4-2', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
+});
+extra.run();

@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const dir = new URL('./artifacts/', import.meta.url);
+// Plain output: no colours from the runner's environment.
+const plain = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
 mkdirSync(dir, { recursive: true });
 
 test('the README has runnable examples', () => {
@@ -17,7 +19,7 @@ blocks.forEach((code, i) => {
   test(`README example ${i + 1} runs and prints what its comments say`, () => {
     const file = new URL(`readme-${i + 1}.mts`, dir);
     writeFileSync(file, code);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', file.pathname], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', file.pathname], { encoding: 'utf8', env: plain });
     assert.ok(out.length > 0);
     // A comment that shows output ("// DUPLICATE_NODE node ...") must appear in what ran.
     for (const [, shown] of code.matchAll(/^\s*\/\/ ([A-Z_]+ .+)$/gm)) assert.ok(out.includes(shown!), `output shows: ${shown}`);
@@ -27,16 +29,24 @@ blocks.forEach((code, i) => {
 test('the ketama example prints what the hashring package returns', async () => {
   const { default: HashRingPkg } = await import('hashring');
   const expected = new HashRingPkg({ 'a:11211': 2, 'b:11211': 1 }).get('user:1');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-2.mts', dir).pathname], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-2.mts', dir).pathname], { encoding: 'utf8', env: plain });
   assert.is(out.trim(), expected);
 });
 
 
 test('the round-robin example prints the nginx sequence and the weight shares it claims', () => {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-3.mts', dir).pathname], { encoding: 'utf8' }).trim().split('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-3.mts', dir).pathname], { encoding: 'utf8', env: plain }).trim().split('\n');
   assert.is(out[0], 'a a b a c a a');
   assert.is(out[1], 'a');
   assert.is(out[out.length - 1], '16');
+});
+
+test('the mesh example applies version 1, keeps the session, and predicts a share that moves', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-4.mts', dir).pathname], { encoding: 'utf8', env: plain }).trim().split('\n');
+  assert.is(out[0], '1');
+  assert.match(out[1]!, / ring owner$/);
+  assert.ok(Number(out[2]) > 0 && Number(out[2]) < 1);
+  assert.is(out[3], 'l4-1');
 });
 
 test.run();

@@ -1,7 +1,7 @@
 // BoundedLoad: consistent hashing with bounded loads, as a decorator over any HashRing.
 import type { HashRing } from './HashRing.js';
 import type { LoadArrays } from './ring/RingTable.js';
-import { checkOptions } from './options.js';
+import { checkCost, checkOptions } from './options.js';
 import { show, WasmeshError } from './WasmeshError.js';
 
 /** Options of `new BoundedLoad(ring, options)`; every field optional. */
@@ -184,11 +184,5 @@ export class BoundedLoad {
     this.#totalCapacity = 0;
     for (let s = 0; s < this.#idAt.length; s++) this.#totalCapacity += capacity[s]!;
     this.#version = this.ring.version;
-  }
-}
-
-function checkCost(cost: number): void {
-  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
-    throw new WasmeshError('INVALID_ARGUMENT', `cost must be a finite number > 0, got ${show(cost)}`);
   }
 }

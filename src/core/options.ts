@@ -31,3 +31,15 @@ export function checkOptions<T extends object>(
   }
   return options as T;
 }
+
+/** The fields of `o` that are not undefined, for spreading over defaults. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Throws INVALID_ARGUMENT unless `cost` is a finite number > 0. */
+export function checkCost(cost: unknown, what = 'cost'): asserts cost is number {
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
+    throw new WasmeshError('INVALID_ARGUMENT', `${what} must be a finite number > 0, got ${show(cost)}`);
+  }
+}

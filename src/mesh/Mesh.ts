@@ -2,7 +2,7 @@
 // Data flows one way: config -> endpoints and capacity -> balancers -> route -> report.
 import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
-import { checkOptions } from '../core/options.js';
+import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
 import { capacityUnit, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
 import { validateConfig, validateEndpoint, type MeshConfig } from './config.js';
@@ -172,7 +172,7 @@ export class Mesh {
           s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
             : s.policy === 'swrr'
-              ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...stripUndefined(s.weights ?? {}) })
+              ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) })
               : new P2cBalancer(list, this.#random);
         built.set(s.name, { policy: s.policy, unit, endpoints, balancer });
       }
@@ -398,14 +398,4 @@ function describe(prev: ServiceState | undefined, next: ServiceState): ServiceCh
     change.shareChange = Object.fromEntries([...new Set([...a.keys(), ...b.keys()])].map((id) => [id, (b.get(id) ?? 0) - (a.get(id) ?? 0)]));
   }
   return change;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function checkCost(cost: unknown, what = 'cost'): asserts cost is number {
-  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
-    throw new WasmeshError('INVALID_ARGUMENT', `${what} must be a finite number > 0, got ${show(cost)}`);
-  }
 }

@@ -206,3 +206,20 @@ extra('cost routed elsewhere is counted and released; outcomes are counted per e
   throwsCode(() => mesh.acquire('embed', 'l4-2', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
 });
 extra.run();
+
+const more = suite('Mesh bad input, each with its code');
+more('options, owner and patch refuse what they cannot do, changing nothing', () => {
+  throwsCode(() => new Mesh({ random: 3 } as never), 'INVALID_OPTION', /options\.random must be a function returning numbers in \[0, 1\), got 3/);
+  throwsCode(() => new Mesh({ clock: 'now' } as never), 'INVALID_OPTION', /options\.clock must be a function returning milliseconds, got "now"/);
+  const mesh = new Mesh();
+  mesh.apply(fleet());
+  throwsCode(() => mesh.owner('embed', 'k'), 'INVALID_ARGUMENT', /service "embed" is swrr, not ring-hash/);
+  assert.is(mesh.owner('chat', 'session-42'), mesh.route({ service: 'chat', key: 'session-42' }).endpoint.id);
+  const v = mesh.version;
+  assert.equal(mesh.patch({ type: 'remove', service: 'chat', id: 'nope' }).services.chat!.removed, []);
+  assert.is(mesh.version, v, 'removing an unknown endpoint changes nothing');
+  throwsCode(() => mesh.patch({ type: 'add', service: 'chat', endpoint: { id: '', address: 'x', resources: { accelerator: 'L4', count: 1 } } }), 'INVALID_CONFIG', /id: expected a non-empty string/);
+  assert.is(mesh.version, v);
+  assert.equal(mesh.weights('chat'), {}, 'weights are an swrr notion');
+});
+more.run();

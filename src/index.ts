@@ -10,3 +10,4 @@ export { kAcceleratorCatalog, type AcceleratorSpec } from './mesh/catalog.js';
 export type { Endpoint, Requirements } from './mesh/endpoints.js';
 export { seededRandom, type Random } from './mesh/random.js';
 export * from './mesh/discovery.js';
+export { kDefaultOutlierSettings, OutlierDetector, type OutlierSettings, type Ejection } from './mesh/health.js';

@@ -10,6 +10,7 @@ import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
 import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
 import { seededRandom, type Random } from './random.js';
+import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -106,6 +107,9 @@ export class Mesh {
   readonly #stats = new Map<string, EndpointStats>();
   // Requests waiting for room, per service, oldest first (admission.queue).
   readonly #waiting = new Map<string, Waiter[]>();
+  // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
+  readonly #health = new Map<string, OutlierDetector>();
+  readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
 
   constructor(options: MeshOptions = {}) {
     const o = checkOptions<MeshOptions>('Mesh', options, {
@@ -116,6 +120,18 @@ export class Mesh {
     this.options = Object.freeze({ engine: o.engine ?? 'wasm' });
     this.#random = o.random ?? seededRandom();
     this.#clock = o.clock ?? Date.now;
+  }
+
+  /** Fires when outlier detection ejects an endpoint of a service. */
+  onEject(listener: (service: string, ejection: Ejection) => void): { dispose(): void } {
+    this.#ejectListeners.add(listener);
+    return { dispose: () => void this.#ejectListeners.delete(listener) };
+  }
+
+  /** Endpoints of a service that outlier detection has ejected now. */
+  ejected(service: string): string[] {
+    this.#service(service);
+    return [...(this.#health.get(service)?.ejected() ?? [])];
   }
 
   /** Version of the running snapshot: 0 before the first apply. */
@@ -189,6 +205,8 @@ export class Mesh {
       if (prev) for (const id of next.endpoints.keys()) if (prev.endpoints.has(id)) next.balancer.carry(id, prev.balancer.load(id));
     }
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built });
+    for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
+    for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
     for (const s of old.services.values()) s.balancer.dispose();
     for (const name of this.#waiting.keys()) this.#drain(name);
     return { version: this.#snapshot.version, services: changes };
@@ -210,14 +228,21 @@ export class Mesh {
     const s = this.#service(service);
     checkCost(cost, 'route cost');
     if (s.balancer instanceof SwrrBalancer) s.balancer.update(this.#clock());
-    const allowed = requires ? (e: Endpoint) => meets(e, requires) : undefined;
-    if (allowed && ![...s.endpoints.values()].some(allowed)) {
+    if (requires && ![...s.endpoints.values()].some((e) => meets(e, requires))) {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
     }
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
+    // Ejected endpoints sit out, unless so many are ejected that the service panics (Envoy):
+    // then every endpoint takes traffic again.
+    const health = this.#health.get(service)!;
+    const ejected = health.ejected();
+    const panic = ejected.size > 0 && health.panic(ejected.size);
+    const skip = ejected.size > 0 && !panic;
+    const allowed = requires || skip ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) : undefined;
     const pick = s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
-    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason: pick.reason, cost, version: this.#snapshot.version });
+    const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
+    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version });
   }
 
   /**
@@ -253,6 +278,7 @@ export class Mesh {
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services });
+    this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
     this.#drain(event.service);
     return { version: this.#snapshot.version, services: { [event.service]: change } };
   }
@@ -354,14 +380,29 @@ export class Mesh {
     this.#reported.add(route);
     const key = `${route.service}\u0000${route.endpoint.id}`;
     const stats = this.#stats.get(key) ?? { requests: 0, failures: 0, latencyMsSum: 0 };
+    const failed = outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500);
     stats.requests++;
-    if (outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500)) stats.failures++;
+    if (failed) stats.failures++;
     stats.latencyMsSum += outcome.latencyMs ?? 0;
     this.#stats.set(key, stats);
+    if (this.#snapshot.services.get(route.service)?.endpoints.has(route.endpoint.id)) this.#health.get(route.service)?.record(route.endpoint.id, failed);
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
     this.#drain(route.service);
+  }
+
+  // The service's detector; a new one when its settings change (state then starts over).
+  #healthOf(service: string, overrides: object): OutlierDetector {
+    const settings = { ...kDefaultOutlierSettings, ...definedOnly(overrides) };
+    const current = this.#health.get(service);
+    if (current && JSON.stringify(current.settings) === JSON.stringify(settings)) return current;
+    const detector = new OutlierDetector(settings, this.#clock);
+    detector.onEject((e) => {
+      for (const l of this.#ejectListeners) l(service, e);
+    });
+    this.#health.set(service, detector);
+    return detector;
   }
 
   #endpoint(service: string, id: string): Endpoint {

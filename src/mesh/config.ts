@@ -57,6 +57,17 @@ const service = z.strictObject({
       errorPenalty: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
     })
     .optional(),
+  /** Outlier detection and panic threshold (Envoy's defaults when absent). */
+  outlier: z
+    .strictObject({
+      consecutiveFailures: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
+      baseEjectionMs: positive('number > 0').optional(),
+      maxEjectionMs: positive('number > 0').optional(),
+      maxEjectionPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+      panicThresholdPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+      successRate: z.strictObject({ intervalMs: positive('number > 0'), minRequests: positive('number > 0'), stdevFactor: positive('number > 0') }).optional(),
+    })
+    .optional(),
   /** When every endpoint is at its limit: wait in a bounded queue (routeAsync) instead of failing. */
   admission: z
     .strictObject({

@@ -38,13 +38,14 @@ for (const engine of ENGINES) {
           const expected = expectedPick(b, key, cost, limits);
           const before = expected === undefined ? 0 : b.load(expected);
           const bound = expected === undefined ? 0 : b.bound(expected, cost);
+          // Whether any other node was below its bound and within its limit, before the request.
+          const anyBelow = b.ring.nodes().some((x) => x !== expected && b.load(x) < b.bound(x, cost) && b.load(x) + cost <= (limits.get(x) ?? Infinity));
           const id = b.acquire(key, cost);
           assert.is(id, expected);
           if (id === undefined) {
             assert.ok(limited, 'without limits some node always has room (c >= 1)');
             for (const other of b.ring.nodes()) assert.ok(b.load(other) + cost > limits.get(other)!, 'refused while a node was within its limit');
           } else {
-            const anyBelow = b.ring.nodes().some((x) => x !== id && b.load(x) < b.bound(x, cost) && b.load(x) + cost <= (limits.get(x) ?? Infinity));
             assert.ok(before < bound || !anyBelow, 'past its bound only when no node below its bound could take it');
             assert.ok(b.load(id) === before + cost && b.load(id) <= (limits.get(id) ?? Infinity));
             held.push([id, cost]);

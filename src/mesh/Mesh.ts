@@ -4,7 +4,7 @@ import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
-import { capacityUnit, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
+import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
 import { validateConfig, validateEndpoint, type MeshConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
@@ -110,6 +110,7 @@ export class Mesh {
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
+  readonly #lastEjected = new Map<string, Set<string>>();
 
   constructor(options: MeshOptions = {}) {
     const o = checkOptions<MeshOptions>('Mesh', options, {
@@ -188,7 +189,7 @@ export class Mesh {
           s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
             : s.policy === 'swrr'
-              ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) })
+              ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random);
         built.set(s.name, { policy: s.policy, unit, endpoints, balancer });
       }
@@ -203,6 +204,8 @@ export class Mesh {
       changes[name] = describe(prev, next);
       // The requests in flight are still on their endpoints: their cost stays counted.
       if (prev) for (const id of next.endpoints.keys()) if (prev.endpoints.has(id)) next.balancer.carry(id, prev.balancer.load(id));
+      // Endpoints new to an existing service start slow (the first fleet does not, as in Envoy).
+      if (prev && next.balancer instanceof SwrrBalancer) for (const id of changes[name]!.added) next.balancer.slowStart(id, this.#clock());
     }
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built });
     for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
@@ -236,6 +239,12 @@ export class Mesh {
     // then every endpoint takes traffic again.
     const health = this.#health.get(service)!;
     const ejected = health.ejected();
+    // An endpoint back from ejection starts slow, as a new one does.
+    const was = this.#lastEjected.get(service);
+    if (was?.size || ejected.size) {
+      if (s.balancer instanceof SwrrBalancer) for (const id of was ?? []) if (!ejected.has(id)) s.balancer.slowStart(id, this.#clock());
+      this.#lastEjected.set(service, ejected);
+    }
     const panic = ejected.size > 0 && health.panic(ejected.size);
     const skip = ejected.size > 0 && !panic;
     const allowed = requires || skip ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) : undefined;
@@ -274,6 +283,7 @@ export class Mesh {
     const before = ring?.pointList();
     if (next) s.balancer.upsert(next);
     else s.balancer.remove((event as { id: string }).id);
+    if (next && change.added.length && s.balancer instanceof SwrrBalancer) s.balancer.slowStart(next.id, this.#clock());
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints });

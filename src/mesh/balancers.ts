@@ -144,6 +144,25 @@ export interface WeightSettings {
 
 export const kDefaultWeightSettings: WeightSettings = Object.freeze({ blackoutMs: 10_000, expiryMs: 180_000, updateMs: 1_000, errorPenalty: 1 });
 
+/** Slow start (Envoy's): weight x max(minWeightPercent / 100, (elapsed / windowMs) ^ (1 / aggression)). */
+export interface SlowStartSettings {
+  /** Ramp length; 0 turns slow start off. Default 30 s. */
+  windowMs: number;
+  /** 1 ramps linearly; more is faster at first. Default 1. */
+  aggression: number;
+  /** The weight starts at this share. Default 10. */
+  minWeightPercent: number;
+}
+
+export const kDefaultSlowStart: SlowStartSettings = Object.freeze({ windowMs: 30_000, aggression: 1, minWeightPercent: 10 });
+
+/** The slow-start factor of an endpoint `elapsed` ms into its window. */
+export function slowStartFactor(elapsed: number, s: SlowStartSettings): number {
+  if (s.windowMs <= 0 || elapsed >= s.windowMs) return 1;
+  const time = Math.max(elapsed, 1) / s.windowMs;
+  return Math.max(s.minWeightPercent / 100, time ** (1 / s.aggression));
+}
+
 interface Reported {
   since: number;
   last: number;
@@ -163,11 +182,15 @@ export class SwrrBalancer implements Balancer {
   readonly #load = new Map<string, number>();
   readonly #reports = new Map<string, Reported>();
   readonly #settings: WeightSettings;
+  readonly #slow: SlowStartSettings;
+  // Endpoints in slow start, and when it began.
+  readonly #starting = new Map<string, number>();
   #updated = -Infinity;
 
-  constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings) {
+  constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings, slow: SlowStartSettings = kDefaultSlowStart) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
     this.#settings = settings;
+    this.#slow = slow;
     this.wrr = new SmoothWrr({ engine });
     for (const e of endpoints) this.wrr.set(e.id, e.capacity);
   }
@@ -180,10 +203,25 @@ export class SwrrBalancer implements Balancer {
     this.#reports.set(id, { since, last: now, report });
   }
 
-  /** Recomputes the weights from the reports, at most once per updateMs. */
+  /** Puts an endpoint (new, or back from ejection) in slow start from `now`; weights follow now. */
+  slowStart(id: string, now: number): void {
+    if (!this.#byId.has(id) || this.#slow.windowMs <= 0) return;
+    this.#starting.set(id, now);
+    this.#updated = -Infinity;
+    this.update(now);
+  }
+
+  /** Recomputes the weights from the reports and slow start, at most once per updateMs. */
   update(now: number): void {
     if (now - this.#updated < this.#settings.updateMs) return;
     this.#updated = now;
+    const factor = (id: string) => {
+      const since = this.#starting.get(id);
+      if (since === undefined) return 1;
+      const f = slowStartFactor(now - since, this.#slow);
+      if (f === 1) this.#starting.delete(id);
+      return f;
+    };
     const { blackoutMs, expiryMs, errorPenalty } = this.#settings;
     const valid = new Map<string, number>();
     for (const id of this.#byId.keys()) {
@@ -193,14 +231,11 @@ export class SwrrBalancer implements Balancer {
       if (qps <= 0 || utilization <= 0) continue;
       valid.set(id, qps / (utilization + (errorPenalty * eps) / qps));
     }
-    if (valid.size === 0) {
-      for (const e of this.#byId.values()) if (this.wrr.weightOf(e.id) !== e.capacity) this.wrr.set(e.id, e.capacity);
-      return;
-    }
-    const mean = [...valid.values()].reduce((a, b) => a + b, 0) / valid.size;
-    for (const id of this.#byId.keys()) {
-      const w = clampWeight(valid.get(id) ?? mean);
-      if (this.wrr.weightOf(id) !== w) this.wrr.set(id, w);
+    const mean = valid.size ? [...valid.values()].reduce((a, b) => a + b, 0) / valid.size : 0;
+    for (const e of this.#byId.values()) {
+      const base = valid.size ? valid.get(e.id) ?? mean : e.capacity;
+      const w = clampWeight(base * factor(e.id));
+      if (this.wrr.weightOf(e.id) !== w) this.wrr.set(e.id, w);
     }
   }
 
@@ -238,6 +273,7 @@ export class SwrrBalancer implements Balancer {
     this.#byId.delete(id);
     this.#load.delete(id);
     this.#reports.delete(id);
+    this.#starting.delete(id);
     this.wrr.remove(id);
   }
 

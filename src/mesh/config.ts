@@ -57,6 +57,14 @@ const service = z.strictObject({
       errorPenalty: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
     })
     .optional(),
+  /** swrr: a new or recovered endpoint's weight ramps up over windowMs (Envoy's slow start). */
+  slowStart: z
+    .strictObject({
+      windowMs: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+      aggression: positive('number > 0').optional(),
+      minWeightPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+    })
+    .optional(),
   /** Outlier detection and panic threshold (Envoy's defaults when absent). */
   outlier: z
     .strictObject({

@@ -113,7 +113,10 @@ for (const engine of ENGINES) {
     assert.equal(mesh.ejected('s'), ['e1']);
     for (let i = 0; i < 30; i++) assert.is.not(pick().endpoint.id, 'e1');
     clock.now = 30_000;
-    assert.ok(Array.from({ length: 6 }, () => pick().endpoint.id).includes('e1'));
+    // Back, in slow start: 10% of its weight at first (others 121).
+    const picks = Array.from({ length: 60 }, () => pick().endpoint.id);
+    assert.is(mesh.weights('s').e1, 12.1);
+    assert.ok(picks.includes('e1'));
   });
 
   t.run();

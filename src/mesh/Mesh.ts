@@ -111,6 +111,8 @@ export class Mesh {
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
   readonly #lastEjected = new Map<string, Set<string>>();
+  // Requests in flight, per service and per service + endpoint (circuit breakers).
+  readonly #requests = new Map<string, number>();
 
   constructor(options: MeshOptions = {}) {
     const o = checkOptions<MeshOptions>('Mesh', options, {
@@ -235,6 +237,17 @@ export class Mesh {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
     }
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
+    const circuit = this.#serviceConfig(service)?.circuit;
+    const inService = this.#requests.get(service) ?? 0;
+    if (circuit?.maxRequests !== undefined && inService >= circuit.maxRequests) {
+      throw new WasmeshError('OVERLOADED', `circuit open: service ${show(service)} has ${inService} requests in flight (max ${circuit.maxRequests})`);
+    }
+    // Per-endpoint request limits cost a scan per route: only when some endpoint has one.
+    const limited = [...s.endpoints.values()].some((e) => e.maxRequests !== Infinity);
+    const full = (e: Endpoint) => limited && (this.#requests.get(`${service}\u0000${e.id}`) ?? 0) >= e.maxRequests;
+    if (limited && [...s.endpoints.values()].every(full)) {
+      throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
+    }
     // Ejected endpoints sit out, unless so many are ejected that the service panics (Envoy):
     // then every endpoint takes traffic again.
     const health = this.#health.get(service)!;
@@ -247,10 +260,12 @@ export class Mesh {
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);
     const skip = ejected.size > 0 && !panic;
-    const allowed = requires || skip ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) : undefined;
+    const anyFull = limited && [...s.endpoints.values()].some(full);
+    const allowed = requires || skip || anyFull ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) && !full(e) : undefined;
     const pick = s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
+    this.#count(service, pick.endpoint.id, 1);
     return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version });
   }
 
@@ -318,8 +333,8 @@ export class Mesh {
       return Promise.resolve(this.route(request));
     } catch (error) {
       if (!(error instanceof WasmeshError) || error.code !== 'OVERLOADED') return Promise.reject(error);
-      const config = this.#snapshot.config.services.find((s) => s.name === request.service);
-      const size = config?.admission?.queue ?? 0;
+      const config = this.#serviceConfig(request.service);
+      const size = Math.min(config?.admission?.queue ?? 0, config?.circuit?.maxPending ?? Infinity);
       const queue = this.#waiting.get(request.service) ?? [];
       if (queue.length >= size) {
         return Promise.reject(new WasmeshError('OVERLOADED', `${error.message}; admission queue ${size ? `full (${size})` : 'off'}`));
@@ -399,6 +414,7 @@ export class Mesh {
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
+    this.#count(route.service, route.endpoint.id, -1);
     this.#drain(route.service);
   }
 
@@ -413,6 +429,14 @@ export class Mesh {
     });
     this.#health.set(service, detector);
     return detector;
+  }
+
+  #count(service: string, id: string, delta: number): void {
+    for (const key of [service, `${service}\u0000${id}`]) this.#requests.set(key, Math.max(0, (this.#requests.get(key) ?? 0) + delta));
+  }
+
+  #serviceConfig(service: string) {
+    return this.#snapshot.config.services.find((s) => s.name === service);
   }
 
   #endpoint(service: string, id: string): Endpoint {

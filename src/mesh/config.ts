@@ -25,6 +25,8 @@ export const endpointSchema = z.strictObject({
   resources,
   /** Admission control: the most in-flight cost the endpoint takes; unlimited when absent. */
   maxInflight: positive('number > 0').optional(),
+  /** Circuit breaker: the most requests in flight at once on the endpoint. */
+  maxRequests: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
 });
 
 const hashKey = z.union(
@@ -63,6 +65,13 @@ const service = z.strictObject({
       windowMs: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
       aggression: positive('number > 0').optional(),
       minWeightPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+    })
+    .optional(),
+  /** Circuit breaker of the service: requests in flight and waiting; beyond, OVERLOADED at once. */
+  circuit: z
+    .strictObject({
+      maxRequests: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
+      maxPending: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
     })
     .optional(),
   /** Outlier detection and panic threshold (Envoy's defaults when absent). */

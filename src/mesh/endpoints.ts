@@ -16,6 +16,8 @@ export interface Endpoint {
   readonly memoryGiB: number;
   /** Most in-flight cost it takes (admission control); Infinity when unlimited. */
   readonly maxInflight: number;
+  /** Most requests in flight at once (circuit breaker); Infinity when unlimited. */
+  readonly maxRequests: number;
 }
 
 /** What a request needs from an endpoint. */
@@ -43,6 +45,7 @@ export function endpointOf(e: EndpointConfig, catalog: Readonly<Record<string, A
     capacity: e.resources.throughput ?? e.resources.count * spec.capacity,
     memoryGiB: e.resources.memoryGiB ?? spec.memoryGiB,
     maxInflight: e.maxInflight ?? Infinity,
+    maxRequests: e.maxRequests ?? Infinity,
   });
 }
 

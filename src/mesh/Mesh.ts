@@ -11,6 +11,7 @@ import { movedShareOf } from '../core/ring/disruption.js';
 import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
+import { MeshMetrics } from './metrics.js';
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -113,6 +114,28 @@ export class Mesh {
   readonly #lastEjected = new Map<string, Set<string>>();
   // Requests in flight, per service and per service + endpoint (circuit breakers).
   readonly #requests = new Map<string, number>();
+  readonly #routedCount = new Map<string, Map<string, number>>();
+  readonly #metrics = new MeshMetrics({
+    services: () => this.services(),
+    endpoints: (s) => this.endpoints(s),
+    routedShare: (s) => {
+      const counts = this.#routedCount.get(s) ?? new Map<string, number>();
+      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      return new Map([...counts].map(([id, n]) => [id, total ? n / total : 0]));
+    },
+    panic: (s) => {
+      const h = this.#health.get(s);
+      const n = h?.ejected().size ?? 0;
+      return n > 0 && h!.panic(n);
+    },
+    ringPoints: (s) => {
+      const b = this.#snapshot.services.get(s)?.balancer;
+      if (!(b instanceof RingHashBalancer)) return undefined;
+      const points = new Map<string, number>();
+      for (const [, id] of b.ring.pointList()) points.set(id, (points.get(id) ?? 0) + 1);
+      return points;
+    },
+  });
 
   constructor(options: MeshOptions = {}) {
     const o = checkOptions<MeshOptions>('Mesh', options, {
@@ -123,6 +146,11 @@ export class Mesh {
     this.options = Object.freeze({ engine: o.engine ?? 'wasm' });
     this.#random = o.random ?? seededRandom();
     this.#clock = o.clock ?? Date.now;
+  }
+
+  /** The Prometheus exposition text of this mesh's metrics (wasmesh_ prefix). */
+  metrics(): Promise<string> {
+    return this.#metrics.registry.metrics();
   }
 
   /** Fires when outlier detection ejects an endpoint of a service. */
@@ -229,6 +257,25 @@ export class Mesh {
    * NO_ENDPOINT when no endpoint meets the requirements, OVERLOADED when none has room.
    */
   route(request: RouteRequest): Route {
+    const start = performance.now();
+    try {
+      const route = this.#route(request);
+      this.#metrics.routed.inc({ service: route.service, endpoint: route.endpoint.id, policy: route.policy });
+      const counts = this.#routedCount.get(route.service) ?? new Map<string, number>();
+      counts.set(route.endpoint.id, (counts.get(route.endpoint.id) ?? 0) + 1);
+      this.#routedCount.set(route.service, counts);
+      this.#metrics.routeSeconds.observe({ service: route.service }, (performance.now() - start) / 1000);
+      return route;
+    } catch (error) {
+      if (error instanceof WasmeshError && (error.code === 'OVERLOADED' || error.code === 'NO_ENDPOINT')) {
+        const reason = error.message.startsWith('circuit open') ? 'circuit_open' : error.code === 'OVERLOADED' ? 'overloaded' : 'no_endpoint';
+        this.#metrics.rejections.inc({ service: String(request?.service), reason });
+      }
+      throw error;
+    }
+  }
+
+  #route(request: RouteRequest): Route {
     const { service, key, cost = 1, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
     checkCost(cost, 'route cost');
@@ -406,6 +453,7 @@ export class Mesh {
     const key = `${route.service}\u0000${route.endpoint.id}`;
     const stats = this.#stats.get(key) ?? { requests: 0, failures: 0, latencyMsSum: 0 };
     const failed = outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500);
+    this.#metrics.outcomes.inc({ service: route.service, endpoint: route.endpoint.id, result: failed ? 'failure' : 'success' });
     stats.requests++;
     if (failed) stats.failures++;
     stats.latencyMsSum += outcome.latencyMs ?? 0;
@@ -425,6 +473,7 @@ export class Mesh {
     if (current && JSON.stringify(current.settings) === JSON.stringify(settings)) return current;
     const detector = new OutlierDetector(settings, this.#clock);
     detector.onEject((e) => {
+      this.#metrics.ejections.inc({ service, endpoint: e.id, cause: e.cause });
       for (const l of this.#ejectListeners) l(service, e);
     });
     this.#health.set(service, detector);

@@ -1,0 +1,64 @@
+// Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the metrics read from the mesh when scraped (gauges are computed then, not kept). */
+export interface MetricsSource {
+  services(): string[];
+  endpoints(service: string): { id: string; accelerator: string; capacity: number; load: number }[];
+  routedShare(service: string): Map<string, number>;
+  panic(service: string): boolean;
+  ringPoints(service: string): Map<string, number> | undefined;
+}
+
+export class MeshMetrics {
+  readonly registry = new Registry();
+  readonly routed: Counter<'service' | 'endpoint' | 'policy'>;
+  readonly outcomes: Counter<'service' | 'endpoint' | 'result'>;
+  readonly ejections: Counter<'service' | 'endpoint' | 'cause'>;
+  readonly rejections: Counter<'service' | 'reason'>;
+  readonly routeSeconds: Histogram<'service'>;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    this.routed = new Counter({ name: 'wasmesh_requests_routed_total', help: 'Requests routed, by service, endpoint and policy.', labelNames: ['service', 'endpoint', 'policy'], registers });
+    this.outcomes = new Counter({ name: 'wasmesh_outcomes_total', help: 'Reported request outcomes.', labelNames: ['service', 'endpoint', 'result'], registers });
+    this.ejections = new Counter({ name: 'wasmesh_ejections_total', help: 'Outlier-detection ejections.', labelNames: ['service', 'endpoint', 'cause'], registers });
+    this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
+    this.routeSeconds = new Histogram({
+      name: 'wasmesh_route_duration_seconds',
+      help: 'Time route() takes.',
+      labelNames: ['service'],
+      buckets: [1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3],
+      registers,
+    });
+    const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) =>
+      new Gauge({ name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
+    gauge('wasmesh_inflight_cost', 'In-flight cost per endpoint.', ['service', 'endpoint'], (g) => {
+      for (const s of source.services()) for (const e of source.endpoints(s)) g.set({ service: s, endpoint: e.id }, e.load);
+    });
+    gauge('wasmesh_utilization', 'In-flight cost per capacity unit, per endpoint.', ['service', 'endpoint'], (g) => {
+      for (const s of source.services()) for (const e of source.endpoints(s)) g.set({ service: s, endpoint: e.id }, e.load / e.capacity);
+    });
+    gauge('wasmesh_inflight_cost_by_accelerator', 'In-flight cost per accelerator type.', ['accelerator'], (g) => {
+      const by = new Map<string, number>();
+      for (const s of source.services()) for (const e of source.endpoints(s)) by.set(e.accelerator, (by.get(e.accelerator) ?? 0) + e.load);
+      for (const [accelerator, v] of by) g.set({ accelerator }, v);
+    });
+    gauge('wasmesh_capacity_share', 'Share of the service capacity per endpoint.', ['service', 'endpoint'], (g) => {
+      for (const s of source.services()) {
+        const list = source.endpoints(s);
+        const total = list.reduce((sum, e) => sum + e.capacity, 0);
+        for (const e of list) g.set({ service: s, endpoint: e.id }, total ? e.capacity / total : 0);
+      }
+    });
+    gauge('wasmesh_routed_share', 'Share of routed requests per endpoint (distribution drift against capacity share).', ['service', 'endpoint'], (g) => {
+      for (const s of source.services()) for (const [id, v] of source.routedShare(s)) g.set({ service: s, endpoint: id }, v);
+    });
+    gauge('wasmesh_panic', '1 while a service balances across all endpoints because too few are healthy.', ['service'], (g) => {
+      for (const s of source.services()) g.set({ service: s }, source.panic(s) ? 1 : 0);
+    });
+    gauge('wasmesh_ring_points', 'Ring points (virtual nodes) per endpoint of ring-hash services.', ['service', 'endpoint'], (g) => {
+      for (const s of source.services()) for (const [id, n] of source.ringPoints(s) ?? []) g.set({ service: s, endpoint: id }, n);
+    });
+  }
+}

@@ -12,6 +12,7 @@ import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from '
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 import { MeshMetrics } from './metrics.js';
+import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -31,6 +32,8 @@ export interface RouteRequest {
   /** Cost units the request holds while in flight (tokens, or 1 a request). Default 1. */
   cost?: number;
   requires?: Requirements;
+  /** Endpoints to pass over when another is eligible (a retry avoids the one that failed). */
+  avoid?: readonly string[];
 }
 
 /** Where a request goes, and why. Hand it back to report() when the request ends. */
@@ -42,6 +45,8 @@ export interface Route {
   readonly cost: number;
   /** Snapshot version that routed it. */
   readonly version: number;
+  /** 0 for a first try; n for the n-th retry (see retry()). */
+  readonly attempt: number;
 }
 
 /** How a request ended, as the data plane saw it (feeds health; counted per endpoint). */
@@ -115,6 +120,10 @@ export class Mesh {
   // Requests in flight, per service and per service + endpoint (circuit breakers).
   readonly #requests = new Map<string, number>();
   readonly #routedCount = new Map<string, Map<string, number>>();
+  // Retries in flight per service (the retry budget and circuit.maxRetries).
+  readonly #retrying = new Map<string, number>();
+  // The key of each ring-hash route, for its retry.
+  readonly #keys = new WeakMap<Route, string>();
   readonly #metrics = new MeshMetrics({
     services: () => this.services(),
     endpoints: (s) => this.endpoints(s),
@@ -260,6 +269,7 @@ export class Mesh {
     const start = performance.now();
     try {
       const route = this.#route(request);
+      if (request.key !== undefined) this.#keys.set(route, request.key);
       this.#metrics.routed.inc({ service: route.service, endpoint: route.endpoint.id, policy: route.policy });
       const counts = this.#routedCount.get(route.service) ?? new Map<string, number>();
       counts.set(route.endpoint.id, (counts.get(route.endpoint.id) ?? 0) + 1);
@@ -308,12 +318,16 @@ export class Mesh {
     const panic = ejected.size > 0 && health.panic(ejected.size);
     const skip = ejected.size > 0 && !panic;
     const anyFull = limited && [...s.endpoints.values()].some(full);
-    const allowed = requires || skip || anyFull ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) && !full(e) : undefined;
+    const base = requires || skip || anyFull ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) && !full(e) : undefined;
+    // Avoided endpoints sit out only when another endpoint may take the request.
+    const avoid = request.avoid?.length ? new Set(request.avoid) : undefined;
+    const avoiding = avoid && [...s.endpoints.values()].some((e) => !avoid.has(e.id) && (!base || base(e)));
+    const allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
     const pick = s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
     this.#count(service, pick.endpoint.id, 1);
-    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version });
+    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0 });
   }
 
   /**
@@ -421,6 +435,34 @@ export class Mesh {
   }
 
   /**
+   * After a failed request: reports it (if not yet), then decides whether to retry. A retry
+   * needs a retryable failure (retryOn), attempts left (maxRetries), room in the retry budget
+   * (retries in flight <= budgetPercent of active requests, at least minConcurrent) and under
+   * circuit.maxRetries; it goes to another endpoint when one is eligible, after `delayMs` of
+   * full-jitter backoff (the caller waits). Undefined: do not retry (the reason is counted).
+   */
+  retry(failed: Route, failure: FailureKind): { route: Route; delayMs: number } | undefined {
+    if (!this.#reported.has(failed)) this.report(failed, { status: failure.status, failed: true });
+    const service = failed.service;
+    const config = this.#serviceConfig(service);
+    const settings = { ...kDefaultRetrySettings, ...definedOnly(config?.retry ?? {}) };
+    if (!retryable(failure, settings) || failed.attempt >= settings.maxRetries) return undefined;
+    const retries = this.#retrying.get(service) ?? 0;
+    const maxRetries = config?.circuit?.maxRetries ?? Infinity;
+    if (retries >= maxRetries || !withinBudget(this.#requests.get(service) ?? 0, retries, settings)) {
+      this.#metrics.retries.inc({ service, result: 'budget_exhausted' });
+      return undefined;
+    }
+    const route = this.route({ service, key: this.#keys.get(failed), cost: failed.cost, avoid: [failed.endpoint.id] });
+    const retried = Object.freeze({ ...route, attempt: failed.attempt + 1 });
+    const key = this.#keys.get(failed);
+    if (key !== undefined) this.#keys.set(retried, key);
+    this.#retrying.set(service, retries + 1);
+    this.#metrics.retries.inc({ service, result: 'retried' });
+    return { route: retried, delayMs: backoffMs(retried.attempt, settings, this.#random) };
+  }
+
+  /**
    * An endpoint's own load report (utilization, qps, errors), as gRPC's ORCA carries them.
    * swrr services turn reports into weights (SwrrBalancer); others ignore them for now.
    */
@@ -463,6 +505,7 @@ export class Mesh {
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
     this.#count(route.service, route.endpoint.id, -1);
+    if (route.attempt > 0) this.#retrying.set(route.service, Math.max(0, (this.#retrying.get(route.service) ?? 0) - 1));
     this.#drain(route.service);
   }
 

@@ -67,11 +67,23 @@ const service = z.strictObject({
       minWeightPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
     })
     .optional(),
-  /** Circuit breaker of the service: requests in flight and waiting; beyond, OVERLOADED at once. */
+  /** Circuit breaker of the service: requests in flight, waiting, retrying; beyond, OVERLOADED at once. */
   circuit: z
     .strictObject({
       maxRequests: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
       maxPending: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      maxRetries: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+    })
+    .optional(),
+  /** Retries: on what, how many per request, within which budget, with which backoff. */
+  retry: z
+    .strictObject({
+      retryOn: z.array(z.enum(['connect-failure', '5xx', '429'], { error: 'expected "connect-failure", "5xx" or "429"' })).optional(),
+      maxRetries: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      budgetPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+      minConcurrent: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      baseMs: positive('number > 0').optional(),
+      maxMs: positive('number > 0').optional(),
     })
     .optional(),
   /** Outlier detection and panic threshold (Envoy's defaults when absent). */

@@ -17,6 +17,7 @@ export class MeshMetrics {
   readonly ejections: Counter<'service' | 'endpoint' | 'cause'>;
   readonly rejections: Counter<'service' | 'reason'>;
   readonly routeSeconds: Histogram<'service'>;
+  readonly retries: Counter<'service' | 'result'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -24,6 +25,7 @@ export class MeshMetrics {
     this.outcomes = new Counter({ name: 'wasmesh_outcomes_total', help: 'Reported request outcomes.', labelNames: ['service', 'endpoint', 'result'], registers });
     this.ejections = new Counter({ name: 'wasmesh_ejections_total', help: 'Outlier-detection ejections.', labelNames: ['service', 'endpoint', 'cause'], registers });
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
+    this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or refused because the budget was exhausted.', labelNames: ['service', 'result'], registers });
     this.routeSeconds = new Histogram({
       name: 'wasmesh_route_duration_seconds',
       help: 'Time route() takes.',

@@ -17,7 +17,7 @@ test('--help lists the commands, those here and those to come', () => {
 test('demo simulates the fleet and prints both routings side by side', () => {
   const { code, out } = wasmesh('demo', '--seconds', '20');
   assert.is(code, 0);
-  for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'failed', 'joined', 'lower than capacity-blind']) assert.match(out, text);
+  for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'lower than capacity-blind']) assert.match(out, text);
 });
 
 test('ring prints the spread and both engines\' speed, and the engines agree', () => {

@@ -18,7 +18,7 @@ export function demoCommand(o: DemoCommandOptions): void {
   const fleet = options.fleet.map((g) => `${g.nodes} x ${g.accelerator} (${g.devicesPerNode} per node)`).join(', ');
   console.log(`wasmesh demo: ${fleet}`);
   console.log(`${o.seconds} simulated seconds, offered load ${pct(o.load)} of the fleet's capacity; 70% chat sessions (ring-hash,`);
-  console.log('bounded loads), 30% stateless batch (smooth weighted round robin); an H100 node fails at 40%, one joins at 70%.\n');
+  console.log('bounded loads), 30% stateless batch (smooth weighted round robin); an A100 node fails every request from 25%\nto 45% of the run; an H100 node is removed at 40% and one joins at 70%.\n');
   const bar = new cliProgress.MultiBar({ format: ' {name} |{bar}| {percentage}%', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 1000 }, cliProgress.Presets.shades_classic);
   const runs: Record<string, RunStats> = {};
   for (const [name, blind] of [['capacity-aware', false], ['capacity-blind', true]] as const) {
@@ -42,6 +42,8 @@ export function demoCommand(o: DemoCommandOptions): void {
   console.log(`bounded-load overflow (chat)    ${String(aware.overflow).padStart(8)}                    ${String(blind.overflow).padStart(8)}`);
   console.log('\nchat keys moved at each membership change (capacity-aware): predicted from the ring arcs, measured on 20,000 keys');
   for (const c of aware.changes) console.log(`  at ${c.at.toFixed(0).padStart(3)} s  ${c.what.padEnd(16)} predicted ${pct(c.predicted).padStart(6)}   measured ${pct(c.measured).padStart(6)}`);
+  console.log(`\nhealth timeline (capacity-aware): ${aware.failed} requests hit the failing node, ${aware.retried} retried elsewhere`);
+  for (const e of aware.timeline) console.log(`  at ${e.at.toFixed(1).padStart(6)} s  ${e.what}`);
   const better = blind.p99 / Math.max(aware.p99, 1e-9);
   console.log(`\ncapacity-aware routing: p99 queueing delay ${better >= 10 ? Math.round(better).toLocaleString('en') : better.toFixed(1)}x lower than capacity-blind, same traffic.`);
 }

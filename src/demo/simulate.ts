@@ -63,7 +63,17 @@ export interface MembershipChange {
   measured: number;
 }
 
+/** One line of the health timeline. */
+export interface TimelineEvent {
+  at: number;
+  what: string;
+}
+
 export interface RunStats {
+  timeline: TimelineEvent[];
+  /** Requests that failed on the failing node, and how many of them a retry saved. */
+  failed: number;
+  retried: number;
   requests: number;
   p50: number;
   p99: number;
@@ -116,7 +126,8 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
   });
   const nodes: Node[] = o.fleet.flatMap((g) => Array.from({ length: g.nodes }, () => make(g.accelerator, g.devicesPerNode)));
   const all = [...nodes];
-  const mesh = new Mesh({ engine: o.engine, random: seededRandom(o.seed + 1) });
+  let clockMs = 0;
+  const mesh = new Mesh({ engine: o.engine, random: seededRandom(o.seed + 1), clock: () => clockMs });
   mesh.apply(fleetConfig(nodes, blind));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const totalRate = nodes.reduce((s, n) => s + n.rate, 0);
@@ -137,9 +148,28 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
   };
 
   const steps = Math.round(o.seconds / dt);
+  // An A100 node fails every request from 25% to 45% of the run: outlier detection ejects it,
+  // retries send its requests elsewhere, and it comes back through slow start.
+  const sick = nodes.find((n) => n.accelerator === 'A100')!;
+  const sickFrom = Math.round(steps * 0.25), sickTo = Math.round(steps * 0.45);
+  const timeline: TimelineEvent[] = [];
+  let simNow = 0;
+  mesh.onEject((service, e) => timeline.push({ at: simNow, what: `${e.id} ejected from ${service} (${e.cause}, ${e.times}x, for ${((e.until - simNow * 1000) / 1000).toFixed(0)} s)` }));
+  let wasEjected = false;
+  let failed = 0;
+  let retried = 0;
   let carry = 0;
   for (let step = 0; step < steps; step++) {
     const now = step * dt;
+    simNow = now;
+    clockMs = now * 1000;
+    if (step === sickFrom) timeline.push({ at: now, what: `${sick.id} starts failing every request` });
+    if (step === sickTo) timeline.push({ at: now, what: `${sick.id} healthy again` });
+    if (step % 100 === 0) {
+      const ejected = mesh.ejected('batch').includes(sick.id);
+      if (wasEjected && !ejected) timeline.push({ at: now, what: `${sick.id} back in rotation, slow start (weight ${mesh.weights('batch')[sick.id]?.toFixed(0)} of ${sick.rate.toFixed(0)})` });
+      wasEjected = ejected;
+    }
     // Completions first: their cost leaves the mesh.
     for (const n of nodes) {
       while (n.inflight.length && n.inflight[0]!.doneAt <= now) mesh.report(n.inflight.shift()!.route);
@@ -147,7 +177,7 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
     if (step === Math.round(steps * 0.4)) {
       // A node fails: its queued requests are lost with it (their cost leaves the mesh too).
       const victim = nodes.find((n) => n.accelerator === 'H100')!;
-      change(now, `${victim.id} failed`, () => mesh.patch({ type: 'remove', service: 'chat', id: victim.id }));
+      change(now, `${victim.id} removed`, () => mesh.patch({ type: 'remove', service: 'chat', id: victim.id }));
       mesh.patch({ type: 'remove', service: 'batch', id: victim.id });
       nodes.splice(nodes.indexOf(victim), 1);
       victim.inflight = [];
@@ -170,6 +200,21 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
         : mesh.route({ service: 'batch', cost });
       if (route.reason.startsWith('bounded load')) overflow++;
       const n = byId.get(route.endpoint.id)!;
+      if (n === sick && step >= sickFrom && step < sickTo) {
+        // Fails at once; the mesh decides whether and where to retry.
+        failed++;
+        const again = mesh.retry(route, { status: 503 });
+        if (!again) continue;
+        retried++;
+        const m = byId.get(again.route.endpoint.id)!;
+        const start = Math.max(now + again.delayMs / 1000, m.freeAt);
+        delays.push(start - now);
+        m.freeAt = start + cost / m.rate;
+        m.busy += cost / m.rate;
+        m.routed += cost;
+        m.inflight.push({ route: again.route, doneAt: m.freeAt });
+        continue;
+      }
       const start = Math.max(now, n.freeAt);
       delays.push(start - now);
       n.freeAt = start + cost / n.rate;
@@ -193,5 +238,5 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
       utilization: group.reduce((s, n) => s + Math.min(n.busy, o.seconds), 0) / (group.length * o.seconds),
     };
   });
-  return { requests: delays.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), overflow, byType, changes };
+  return { timeline, failed, retried, requests: delays.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), overflow, byType, changes };
 }

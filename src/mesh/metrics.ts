@@ -46,6 +46,16 @@ export class MeshMetrics {
       for (const s of source.services()) for (const e of source.endpoints(s)) by.set(e.accelerator, (by.get(e.accelerator) ?? 0) + e.load);
       for (const [accelerator, v] of by) g.set({ accelerator }, v);
     });
+    gauge('wasmesh_utilization_by_accelerator', 'In-flight cost per capacity unit, per accelerator type.', ['accelerator'], (g) => {
+      const load = new Map<string, number>(), capacity = new Map<string, number>();
+      for (const s of source.services()) {
+        for (const e of source.endpoints(s)) {
+          load.set(e.accelerator, (load.get(e.accelerator) ?? 0) + e.load);
+          capacity.set(e.accelerator, (capacity.get(e.accelerator) ?? 0) + e.capacity);
+        }
+      }
+      for (const [accelerator, v] of load) g.set({ accelerator }, v / capacity.get(accelerator)!);
+    });
     gauge('wasmesh_capacity_share', 'Share of the service capacity per endpoint.', ['service', 'endpoint'], (g) => {
       for (const s of source.services()) {
         const list = source.endpoints(s);

@@ -25,6 +25,16 @@ test('keys moved at each membership change are the predicted share (20,000 keys)
   }
 });
 
+test('a failing node is ejected within five failures per service, its requests retried, and it comes back through slow start', () => {
+  const r = simulate({ ...kDefaultSimulation, seconds: 120 }, false);
+  const at = (text: string) => r.timeline.find((e) => e.what.includes(text))?.at;
+  assert.is(at('starts failing'), 30);
+  assert.ok(at('ejected from chat')! < 31 && at('ejected from batch')! < 32, JSON.stringify(r.timeline));
+  assert.ok(r.failed <= 10, 'five failures a service, then no traffic');
+  assert.is(r.retried, r.failed);
+  assert.ok(at('back in rotation, slow start')! >= 60 && at('back in rotation, slow start')! < 64);
+});
+
 test('both engines route the simulation identically', () => {
   assert.equal(simulate({ ...options, engine: 'ts' }, false), simulate(options, false));
 });

@@ -55,6 +55,7 @@ test('the exposition text parses and its counts match the routed traffic', async
   assert.is(value('wasmesh_rejections_total', { reason: 'circuit_open' }), 1);
   assert.is(value('wasmesh_inflight_cost'), 5 * 2 + 15 * 1);
   assert.is(value('wasmesh_inflight_cost_by_accelerator'), 25);
+  assert.ok(value('wasmesh_utilization_by_accelerator', { accelerator: 'H100' }) >= 0 && value('wasmesh_utilization_by_accelerator') > 0);
   assert.ok(Math.abs(value('wasmesh_capacity_share', { endpoint: 'h100' }) - 989 / (989 + 121)) < 1e-9);
   assert.ok(Math.abs(value('wasmesh_routed_share') - 1) < 1e-9);
   assert.is(value('wasmesh_route_duration_seconds_count'), 35);

@@ -15,7 +15,7 @@ test('--help lists the commands, those here and those to come', () => {
 });
 
 test('demo simulates the fleet and prints both routings side by side', () => {
-  const { code, out } = wasmesh('demo', '--seconds', '20');
+  const { code, out } = wasmesh('demo');
   assert.is(code, 0);
   for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'lower than capacity-blind']) assert.match(out, text);
 });

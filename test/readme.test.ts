@@ -49,4 +49,12 @@ test('the mesh example applies version 1, keeps the session, and predicts a shar
   assert.is(out[3], 'l4-1');
 });
 
+test('the health example ejects b, brings it back in slow start, and counts the ejection', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-5.mts', dir).pathname], { encoding: 'utf8', env: plain });
+  assert.match(out, 'b ejected (consecutive) until 30000 ms');
+  assert.match(out, "[ 'b' ]");
+  assert.match(out, '{ a: 121, b: 12.1, c: 121 }');
+  assert.match(out, 'wasmesh_ejections_total{service="gen",endpoint="b",cause="consecutive"} 1');
+});
+
 test.run();

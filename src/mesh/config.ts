@@ -8,10 +8,19 @@ import { WasmeshError } from '../core/WasmeshError.js';
 
 const positive = (what: string) => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
 const id = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' });
+const intFrom = (min: number) => {
+  const error = `expected integer >= ${min}`;
+  return z.number({ error }).int({ error }).min(min, { error });
+};
+const atLeast = (min: number) => z.number({ error: `expected number >= ${min}` }).min(min, { error: `expected number >= ${min}` });
+const percent = () => {
+  const error = 'expected number from 0 to 100';
+  return z.number({ error }).min(0, { error }).max(100, { error });
+};
 
 const resources = z.strictObject({
   accelerator: id,
-  count: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }),
+  count: intFrom(1),
   memoryGiB: positive('number > 0').optional(),
   /** Measured throughput of the whole endpoint, in capacity units: overrides count x catalog. */
   throughput: positive('number > 0').optional(),
@@ -26,7 +35,7 @@ export const endpointSchema = z.strictObject({
   /** Admission control: the most in-flight cost the endpoint takes; unlimited when absent. */
   maxInflight: positive('number > 0').optional(),
   /** Circuit breaker: the most requests in flight at once on the endpoint. */
-  maxRequests: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
+  maxRequests: intFrom(1).optional(),
 });
 
 const hashKey = z.union(
@@ -47,41 +56,41 @@ const service = z.strictObject({
       vnodes: z.number({ error: 'expected integer from 1 to 10000' }).int({ error: 'expected integer from 1 to 10000' }).min(1, { error: 'expected integer from 1 to 10000' }).max(10000, { error: 'expected integer from 1 to 10000' }).optional(),
       hash: z.enum(['xxh32', 'ketama', 'sha1'], { error: 'expected one of "xxh32", "ketama", "sha1"' }).optional(),
       /** Bounded loads: an endpoint takes at most c times its fair share of the in-flight cost. */
-      boundedLoad: z.number({ error: 'expected number >= 1' }).min(1, { error: 'expected number >= 1' }).optional(),
+      boundedLoad: atLeast(1).optional(),
     })
     .optional(),
   /** swrr: weights from the endpoints' load reports, as gRPC's weighted round robin does. */
   weights: z
     .strictObject({
-      blackoutMs: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+      blackoutMs: atLeast(0).optional(),
       expiryMs: positive('number > 0').optional(),
       updateMs: positive('number > 0').optional(),
-      errorPenalty: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+      errorPenalty: atLeast(0).optional(),
     })
     .optional(),
   /** swrr: a new or recovered endpoint's weight ramps up over windowMs (Envoy's slow start). */
   slowStart: z
     .strictObject({
-      windowMs: z.number({ error: 'expected number >= 0' }).min(0, { error: 'expected number >= 0' }).optional(),
+      windowMs: atLeast(0).optional(),
       aggression: positive('number > 0').optional(),
-      minWeightPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+      minWeightPercent: percent().optional(),
     })
     .optional(),
   /** Circuit breaker of the service: requests in flight, waiting, retrying; beyond, OVERLOADED at once. */
   circuit: z
     .strictObject({
-      maxRequests: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
-      maxPending: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
-      maxRetries: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      maxRequests: intFrom(1).optional(),
+      maxPending: intFrom(0).optional(),
+      maxRetries: intFrom(0).optional(),
     })
     .optional(),
   /** Retries: on what, how many per request, within which budget, with which backoff. */
   retry: z
     .strictObject({
       retryOn: z.array(z.enum(['connect-failure', '5xx', '429'], { error: 'expected "connect-failure", "5xx" or "429"' })).optional(),
-      maxRetries: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
-      budgetPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
-      minConcurrent: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      maxRetries: intFrom(0).optional(),
+      budgetPercent: percent().optional(),
+      minConcurrent: intFrom(0).optional(),
       baseMs: positive('number > 0').optional(),
       maxMs: positive('number > 0').optional(),
     })
@@ -89,25 +98,25 @@ const service = z.strictObject({
   /** Outlier detection and panic threshold (Envoy's defaults when absent). */
   outlier: z
     .strictObject({
-      consecutiveFailures: z.number({ error: 'expected integer >= 1' }).int({ error: 'expected integer >= 1' }).min(1, { error: 'expected integer >= 1' }).optional(),
+      consecutiveFailures: intFrom(1).optional(),
       baseEjectionMs: positive('number > 0').optional(),
       maxEjectionMs: positive('number > 0').optional(),
-      maxEjectionPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
-      panicThresholdPercent: z.number({ error: 'expected number from 0 to 100' }).min(0, { error: 'expected number from 0 to 100' }).max(100, { error: 'expected number from 0 to 100' }).optional(),
+      maxEjectionPercent: percent().optional(),
+      panicThresholdPercent: percent().optional(),
       successRate: z.strictObject({ intervalMs: positive('number > 0'), minRequests: positive('number > 0'), stdevFactor: positive('number > 0') }).optional(),
     })
     .optional(),
   /** When every endpoint is at its limit: wait in a bounded queue (routeAsync) instead of failing. */
   admission: z
     .strictObject({
-      queue: z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, { error: 'expected integer >= 0' }).optional(),
+      queue: intFrom(0).optional(),
       timeoutMs: positive('number > 0').optional(),
     })
     .optional(),
   endpoints: z.array(endpointSchema, { error: 'expected an array of endpoints' }).optional(),
 });
 
-const catalogEntry = z.strictObject({ capacity: positive('number > 0'), memoryGiB: z.number().min(0, { error: 'expected number >= 0' }) });
+const catalogEntry = z.strictObject({ capacity: positive('number > 0'), memoryGiB: atLeast(0) });
 
 export const meshConfigSchema = z
   .strictObject({

@@ -5,7 +5,7 @@ import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
 import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
-import { validateConfig, validateEndpoint, type MeshConfig } from './config.js';
+import { validateConfig, validateEndpoint, type MeshConfig, type ServiceConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
 import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
@@ -89,7 +89,12 @@ interface ServiceState {
   readonly unit: number;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
   readonly balancer: Balancer;
+  readonly config: Readonly<ServiceConfig>;
+  /** Some endpoint has maxRequests: only then does route() scan for full ones. */
+  readonly requestLimits: boolean;
 }
+
+const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
 
 interface Waiter {
   request: RouteRequest;
@@ -116,7 +121,7 @@ export class Mesh {
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
-  readonly #lastEjected = new Map<string, Set<string>>();
+  readonly #lastEjected = new Map<string, ReadonlySet<string>>();
   // Requests in flight, per service and per service + endpoint (circuit breakers).
   readonly #requests = new Map<string, number>();
   readonly #routedCount = new Map<string, Map<string, number>>();
@@ -230,7 +235,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random);
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints) });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -294,13 +299,13 @@ export class Mesh {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
     }
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
-    const circuit = this.#serviceConfig(service)?.circuit;
+    const circuit = s.config.circuit;
     const inService = this.#requests.get(service) ?? 0;
     if (circuit?.maxRequests !== undefined && inService >= circuit.maxRequests) {
       throw new WasmeshError('OVERLOADED', `circuit open: service ${show(service)} has ${inService} requests in flight (max ${circuit.maxRequests})`);
     }
     // Per-endpoint request limits cost a scan per route: only when some endpoint has one.
-    const limited = [...s.endpoints.values()].some((e) => e.maxRequests !== Infinity);
+    const limited = s.requestLimits;
     const full = (e: Endpoint) => limited && (this.#requests.get(`${service}\u0000${e.id}`) ?? 0) >= e.maxRequests;
     if (limited && [...s.endpoints.values()].every(full)) {
       throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
@@ -311,7 +316,7 @@ export class Mesh {
     const ejected = health.ejected();
     // An endpoint back from ejection starts slow, as a new one does.
     const was = this.#lastEjected.get(service);
-    if (was?.size || ejected.size) {
+    if (was !== ejected && (was?.size || ejected.size)) {
       if (s.balancer instanceof SwrrBalancer) for (const id of was ?? []) if (!ejected.has(id)) s.balancer.slowStart(id, this.#clock());
       this.#lastEjected.set(service, ejected);
     }
@@ -362,7 +367,7 @@ export class Mesh {
     if (next && change.added.length && s.balancer instanceof SwrrBalancer) s.balancer.slowStart(next.id, this.#clock());
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
     const services = new Map(this.#snapshot.services);
-    services.set(event.service, { ...s, endpoints });
+    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints) });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services });
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
     this.#drain(event.service);
@@ -527,8 +532,8 @@ export class Mesh {
     for (const key of [service, `${service}\u0000${id}`]) this.#requests.set(key, Math.max(0, (this.#requests.get(key) ?? 0) + delta));
   }
 
-  #serviceConfig(service: string) {
-    return this.#snapshot.config.services.find((s) => s.name === service);
+  #serviceConfig(service: string): Readonly<ServiceConfig> | undefined {
+    return this.#snapshot.services.get(service)?.config;
   }
 
   #endpoint(service: string, id: string): Endpoint {

@@ -55,6 +55,8 @@ export class OutlierDetector {
   readonly #listeners = new Set<(e: Ejection) => void>();
   #intervalStart: number;
   #ids: readonly string[] = [];
+  #cache: Set<string> | undefined;
+  #cacheUntil = 0;
 
   constructor(settings: OutlierSettings, clock: () => number) {
     this.settings = settings;
@@ -72,6 +74,7 @@ export class OutlierDetector {
   setEndpoints(ids: readonly string[]): void {
     this.#ids = ids;
     for (const id of [...this.#state.keys()]) if (!ids.includes(id)) this.#state.delete(id);
+    this.#cache = undefined;
   }
 
   /** Counts one request's outcome. */
@@ -89,12 +92,23 @@ export class OutlierDetector {
     if (h.consecutive >= this.settings.consecutiveFailures && h.until <= now) this.#eject(id, h, 'consecutive', now);
   }
 
-  /** Endpoints ejected at this moment (ejections lapse by themselves). */
-  ejected(): Set<string> {
+  /**
+   * Endpoints ejected at this moment (ejections lapse by themselves). The set is kept until the
+   * next ejection or lapse, so a route() in between pays one clock read and no scan.
+   */
+  ejected(): ReadonlySet<string> {
     const now = this.#clock();
     this.#interval(now);
+    if (this.#cache && now < this.#cacheUntil) return this.#cache;
     const out = new Set<string>();
-    for (const [id, h] of this.#state) if (h.until > now) out.add(id);
+    let next = Infinity;
+    for (const [id, h] of this.#state) {
+      if (h.until <= now) continue;
+      out.add(id);
+      next = Math.min(next, h.until);
+    }
+    this.#cache = out;
+    this.#cacheUntil = next;
     return out;
   }
 
@@ -119,6 +133,7 @@ export class OutlierDetector {
     h.times++;
     h.consecutive = 0;
     h.until = now + Math.min(this.settings.baseEjectionMs * h.times, this.settings.maxEjectionMs);
+    this.#cache = undefined;
     const ejection = { id, cause, times: h.times, until: h.until };
     for (const l of this.#listeners) l(ejection);
   }

@@ -34,6 +34,44 @@ export interface Balancer {
   dispose(): void;
 }
 
+/** In-flight cost by endpoint id, for the balancers whose engine does not keep it. */
+class InflightCost {
+  readonly #cost = new Map<string, number>();
+
+  get(id: string): number {
+    return this.#cost.get(id) ?? 0;
+  }
+
+  add(id: string, cost: number): void {
+    if (cost > 0) this.#cost.set(id, this.get(id) + cost);
+  }
+
+  release(id: string, cost: number): void {
+    this.#cost.set(id, Math.max(0, this.get(id) - cost));
+  }
+
+  delete(id: string): void {
+    this.#cost.delete(id);
+  }
+}
+
+/** Whether any endpoint has an in-flight limit: only then must a pick look for full ones. */
+const anyLimit = (endpoints: Iterable<Endpoint>) => [...endpoints].some((e) => e.maxInflight !== Infinity);
+
+/**
+ * Runs `pick` with the endpoints `skip` names made ineligible through `setEligible`, and
+ * restores them after: per-request exclusion for engines that keep eligibility as state.
+ */
+function excluding<T>(endpoints: Iterable<Endpoint>, skip: ((e: Endpoint) => boolean) | undefined, setEligible: (id: string, eligible: boolean) => void, pick: (excluded: Endpoint[]) => T): T {
+  const excluded = skip ? [...endpoints].filter(skip) : [];
+  for (const e of excluded) setEligible(e.id, false);
+  try {
+    return pick(excluded);
+  } finally {
+    for (const e of excluded) setEligible(e.id, true);
+  }
+}
+
 export interface RingHashSettings {
   /**
    * Capacity units per unit of ring weight. Kept for a service's lifetime, so that a change of
@@ -66,22 +104,18 @@ export class RingHashBalancer implements Balancer {
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a ring-hash service routes by key: route() needs request.key');
-    const excluded = allowed ? [...this.#byId.values()].filter((e) => !allowed(e)) : [];
-    for (const e of excluded) this.#bounded.setEligible(e.id, false);
-    try {
+    const skip = allowed && ((e: Endpoint) => !allowed(e));
+    return excluding(this.#byId.values(), skip, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => {
       const id = this.#bounded.acquire(key, cost);
       if (id === undefined) return undefined;
-      const owner = this.ring.get(key);
-      const full = this.#bounded.load(owner!) + cost > this.#byId.get(owner!)!.maxInflight;
+      const owner = this.ring.get(key)!;
       const reason =
         id === owner ? 'ring owner'
         : excluded.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
-        : full ? `admission: owner ${owner} is at its in-flight limit`
+        : this.#bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
         : `bounded load: owner ${owner} is at its bound`;
       return { endpoint: this.#byId.get(id)!, reason };
-    } finally {
-      for (const e of excluded) this.#bounded.setEligible(e.id, true);
-    }
+    });
   }
 
   release(id: string, cost: number): void {
@@ -179,7 +213,8 @@ export class SwrrBalancer implements Balancer {
   readonly policy = 'swrr';
   readonly wrr: SmoothWrr;
   readonly #byId: Map<string, Endpoint>;
-  readonly #load = new Map<string, number>();
+  readonly #load = new InflightCost();
+  #limited: boolean;
   readonly #reports = new Map<string, Reported>();
   readonly #settings: WeightSettings;
   readonly #slow: SlowStartSettings;
@@ -191,6 +226,7 @@ export class SwrrBalancer implements Balancer {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
     this.#settings = settings;
     this.#slow = slow;
+    this.#limited = anyLimit(endpoints);
     this.wrr = new SmoothWrr({ engine });
     for (const e of endpoints) this.wrr.set(e.id, e.capacity);
   }
@@ -240,37 +276,37 @@ export class SwrrBalancer implements Balancer {
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const excluded = [...this.#byId.values()].filter((e) => (allowed && !allowed(e)) || this.load(e.id) + cost > e.maxInflight);
-    for (const e of excluded) this.wrr.setEligible(e.id, false);
-    try {
+    // NOTE: with nothing to exclude no endpoint is touched, so the round robin keeps its cycle.
+    const skip = allowed || this.#limited ? (e: Endpoint) => (allowed !== undefined && !allowed(e)) || this.load(e.id) + cost > e.maxInflight : undefined;
+    return excluding(this.#byId.values(), skip, (id, eligible) => this.wrr.setEligible(id, eligible), () => {
       const id = this.wrr.pick();
       if (id === undefined) return undefined;
-      this.#load.set(id, (this.#load.get(id) ?? 0) + cost);
+      this.#load.add(id, cost);
       return { endpoint: this.#byId.get(id)!, reason: 'smooth weighted round robin by capacity' };
-    } finally {
-      for (const e of excluded) this.wrr.setEligible(e.id, true);
-    }
+    });
   }
 
   release(id: string, cost: number): void {
-    this.#load.set(id, Math.max(0, (this.#load.get(id) ?? 0) - cost));
+    this.#load.release(id, cost);
   }
 
   load(id: string): number {
-    return this.#load.get(id) ?? 0;
+    return this.#load.get(id);
   }
 
   carry(id: string, cost: number): void {
-    if (cost > 0) this.#load.set(id, (this.#load.get(id) ?? 0) + cost);
+    this.#load.add(id, cost);
   }
 
   upsert(e: Endpoint): void {
     this.#byId.set(e.id, e);
+    this.#limited = anyLimit(this.#byId.values());
     this.wrr.set(e.id, e.capacity);
   }
 
   remove(id: string): void {
     this.#byId.delete(id);
+    this.#limited = anyLimit(this.#byId.values());
     this.#load.delete(id);
     this.#reports.delete(id);
     this.#starting.delete(id);
@@ -289,16 +325,18 @@ export class SwrrBalancer implements Balancer {
 export class P2cBalancer implements Balancer {
   readonly policy = 'p2c';
   #endpoints: Endpoint[];
-  readonly #load = new Map<string, number>();
+  readonly #load = new InflightCost();
   readonly #random: Random;
+  #limited: boolean;
 
   constructor(endpoints: readonly Endpoint[], random: Random) {
     this.#endpoints = [...endpoints];
+    this.#limited = anyLimit(endpoints);
     this.#random = random;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const pool = this.#endpoints.filter((e) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight);
+    const pool = allowed || this.#limited ? this.#endpoints.filter((e) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight) : this.#endpoints;
     if (pool.length === 0) return undefined;
     const a = pool[Math.floor(this.#random() * pool.length)]!;
     let chosen = a;
@@ -312,30 +350,32 @@ export class P2cBalancer implements Balancer {
       const other = chosen === a ? b : a;
       reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) in-flight per capacity`;
     }
-    this.#load.set(chosen.id, this.load(chosen.id) + cost);
+    this.#load.add(chosen.id, cost);
     return { endpoint: chosen, reason };
   }
 
   release(id: string, cost: number): void {
-    this.#load.set(id, Math.max(0, this.load(id) - cost));
+    this.#load.release(id, cost);
   }
 
   load(id: string): number {
-    return this.#load.get(id) ?? 0;
+    return this.#load.get(id);
   }
 
   carry(id: string, cost: number): void {
-    if (cost > 0) this.#load.set(id, this.load(id) + cost);
+    this.#load.add(id, cost);
   }
 
   upsert(e: Endpoint): void {
     const at = this.#endpoints.findIndex((x) => x.id === e.id);
     if (at < 0) this.#endpoints.push(e);
     else this.#endpoints[at] = e;
+    this.#limited = anyLimit(this.#endpoints);
   }
 
   remove(id: string): void {
     this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
+    this.#limited = anyLimit(this.#endpoints);
     this.#load.delete(id);
   }
 

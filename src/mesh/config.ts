@@ -8,9 +8,10 @@ import { WasmeshError } from '../core/WasmeshError.js';
 
 const positive = (what: string) => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
 const id = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' });
-const intFrom = (min: number) => {
-  const error = `expected integer >= ${min}`;
-  return z.number({ error }).int({ error }).min(min, { error });
+const intFrom = (min: number, max?: number) => {
+  const error = max === undefined ? `expected integer >= ${min}` : `expected integer from ${min} to ${max}`;
+  const n = z.number({ error }).int({ error }).min(min, { error });
+  return max === undefined ? n : n.max(max, { error });
 };
 const atLeast = (min: number) => z.number({ error: `expected number >= ${min}` }).min(min, { error: `expected number >= ${min}` });
 const percent = () => {
@@ -42,7 +43,7 @@ const hashKey = z.union(
   [
     z.strictObject({ header: id }),
     z.strictObject({ cookie: id }),
-    z.strictObject({ jsonField: id, prefixChars: z.number().int().min(1).max(1 << 20).optional() }),
+    z.strictObject({ jsonField: id, prefixChars: intFrom(1, 1 << 20).optional() }),
   ],
   { error: 'expected one of { header }, { cookie }, { jsonField, prefixChars? }' },
 );
@@ -53,7 +54,7 @@ const service = z.strictObject({
   hashKey: hashKey.optional(),
   ring: z
     .strictObject({
-      vnodes: z.number({ error: 'expected integer from 1 to 10000' }).int({ error: 'expected integer from 1 to 10000' }).min(1, { error: 'expected integer from 1 to 10000' }).max(10000, { error: 'expected integer from 1 to 10000' }).optional(),
+      vnodes: intFrom(1, 10000).optional(),
       hash: z.enum(['xxh32', 'ketama', 'sha1'], { error: 'expected one of "xxh32", "ketama", "sha1"' }).optional(),
       /** Bounded loads: an endpoint takes at most c times its fair share of the in-flight cost. */
       boundedLoad: atLeast(1).optional(),

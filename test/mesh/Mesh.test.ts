@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { Mesh, seededRandom, type MeshConfig } from '../../src/index.js';
 import { throwsCode } from '../support/assert.js';
 import { ENGINES, keys } from '../support/engines.js';
+import { routedTo } from '../support/mesh.js';
 
 const fleet = (extra: MeshConfig['services'][number]['endpoints'] = []): MeshConfig => ({
   services: [
@@ -85,11 +86,7 @@ for (const engine of ENGINES) {
     const mesh = new Mesh({ engine });
     mesh.apply(fleet());
     const ks = keys(100_000);
-    const owner = () => ks.map((k) => {
-      const r = mesh.route({ service: 'chat', key: k, cost: 1e-6 });
-      mesh.report(r);
-      return r.endpoint.id;
-    });
+    const owner = () => routedTo(mesh, 'chat', ks);
     const before = owner();
     const result = mesh.apply(fleet([{ id: 'h100-2', address: '127.0.0.1:9004', resources: { accelerator: 'H100', count: 8 } }]));
     const after = owner();

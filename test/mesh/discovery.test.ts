@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { Mesh, StaticDiscovery, WasmeshError, type MeshConfig } from '../../src/index.js';
 import { throwsCode } from '../support/assert.js';
 import { ENGINES, keys } from '../support/engines.js';
+import { routedTo } from '../support/mesh.js';
 
 const base = (): MeshConfig => ({
   services: [
@@ -12,13 +13,6 @@ const base = (): MeshConfig => ({
 });
 const ep = (id: string, accelerator = 'A100', count = 8) => ({ id, address: `127.0.0.1:${9000 + id.length}`, resources: { accelerator, count } });
 
-function owners(mesh: Mesh, ks: string[]): string[] {
-  return ks.map((k) => {
-    const r = mesh.route({ service: 'chat', key: k, cost: 1e-6 });
-    mesh.report(r);
-    return r.endpoint.id;
-  });
-}
 
 for (const engine of ENGINES) {
   const t = suite(`discovery (${engine})`);
@@ -41,19 +35,19 @@ for (const engine of ENGINES) {
     mesh.apply(base());
     ['a', 'b', 'c', 'd'].forEach((id) => mesh.patch({ type: 'add', service: 'chat', endpoint: ep(id) }));
     const ks = keys(50_000);
-    const before = owners(mesh, ks);
+    const before = routedTo(mesh, 'chat', ks);
     const v = mesh.version;
     const r = mesh.patch({ type: 'add', service: 'chat', endpoint: ep('e', 'H100') });
     assert.is(r.version, v + 1);
     assert.equal(r.services.chat!.added, ['e']);
-    const after = owners(mesh, ks);
+    const after = routedTo(mesh, 'chat', ks);
     const moved = before.filter((id, i) => id !== after[i]).length / ks.length;
     assert.ok(after.every((id, i) => id === before[i] || id === 'e'));
     assert.ok(Math.abs(moved - r.services.chat!.movedShare!) < 0.01, `${moved} vs ${r.services.chat!.movedShare}`);
     // Removing it again restores every key, and the prediction is the same share.
     const back = mesh.patch({ type: 'remove', service: 'chat', id: 'e' });
     assert.is(back.services.chat!.movedShare, r.services.chat!.movedShare);
-    assert.equal(owners(mesh, ks), before);
+    assert.equal(routedTo(mesh, 'chat', ks), before);
   });
 
   t('an update keeps the endpoint\'s in-flight cost and moves only the share it gains', () => {

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Mesh, type Ejection, type MeshConfig } from '../../src/index.js';
 import { ENGINES, keys } from '../support/engines.js';
+import { routedTo } from '../support/mesh.js';
 
 const service = (n: number, policy: 'ring-hash' | 'swrr', outlier: NonNullable<MeshConfig['services'][number]['outlier']> = {}): MeshConfig => ({
   services: [{ name: 's', policy, outlier, endpoints: Array.from({ length: n }, (_, i) => ({ id: `e${i}`, address: `127.0.0.1:${9000 + i}`, resources: { accelerator: 'L4', count: 1 } })) }],
@@ -38,11 +39,7 @@ for (const engine of ENGINES) {
   t('keys of an ejected endpoint fail over clockwise and come back when the ejection lapses', () => {
     const { clock, mesh, hit } = setup(service(10, 'ring-hash'));
     const ks = keys(3000);
-    const owners = () => ks.map((k) => {
-      const r = mesh.route({ service: 's', key: k, cost: 1e-9 });
-      mesh.report(r);
-      return r.endpoint.id;
-    });
+    const owners = () => routedTo(mesh, 's', ks);
     const before = owners();
     for (let i = 0; i < 5; i++) hit('e3', 503);
     const during = owners();

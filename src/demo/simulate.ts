@@ -147,6 +147,17 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
     changes.push({ at, what, predicted: result.services.chat!.movedShare ?? 0, measured: before.filter((id, i) => id !== after[i]).length / probe.length });
   };
 
+  // A request queues behind the node's backlog (FIFO), from `ready` on; its wait counts from `arrived`.
+  const schedule = (route: Route, arrived: number, ready: number) => {
+    const n = byId.get(route.endpoint.id)!;
+    const start = Math.max(ready, n.freeAt);
+    delays.push(start - arrived);
+    n.freeAt = start + route.cost / n.rate;
+    n.busy += route.cost / n.rate;
+    n.routed += route.cost;
+    n.inflight.push({ route, doneAt: n.freeAt });
+  };
+
   const steps = Math.round(o.seconds / dt);
   // An A100 node fails every request from 25% to 45% of the run: outlier detection ejects it,
   // retries send its requests elsewhere, and it comes back through slow start.
@@ -199,28 +210,16 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
         ? mesh.route({ service: 'chat', key: `session-${Math.floor(random() * o.sessions)}`, cost })
         : mesh.route({ service: 'batch', cost });
       if (route.reason.startsWith('bounded load')) overflow++;
-      const n = byId.get(route.endpoint.id)!;
-      if (n === sick && step >= sickFrom && step < sickTo) {
+      if (byId.get(route.endpoint.id) === sick && step >= sickFrom && step < sickTo) {
         // Fails at once; the mesh decides whether and where to retry.
         failed++;
         const again = mesh.retry(route, { status: 503 });
         if (!again) continue;
         retried++;
-        const m = byId.get(again.route.endpoint.id)!;
-        const start = Math.max(now + again.delayMs / 1000, m.freeAt);
-        delays.push(start - now);
-        m.freeAt = start + cost / m.rate;
-        m.busy += cost / m.rate;
-        m.routed += cost;
-        m.inflight.push({ route: again.route, doneAt: m.freeAt });
+        schedule(again.route, now, now + again.delayMs / 1000);
         continue;
       }
-      const start = Math.max(now, n.freeAt);
-      delays.push(start - now);
-      n.freeAt = start + cost / n.rate;
-      n.busy += cost / n.rate;
-      n.routed += cost;
-      n.inflight.push({ route, doneAt: n.freeAt });
+      schedule(route, now, now);
     }
     if (o.onProgress && step % 100 === 0) o.onProgress(step / steps);
   }

@@ -1,5 +1,5 @@
 // Exports of the wasmesh Wasm core: numbers in, numbers out (layout.ts).
 export { xxh32, md5, sha1 } from './hash';
 export * from './ring';
-export { ringLookupHashed, ringLookupHashedBinary, ringLookupKeys, ringHashKey, ringLookupKey, ringWalk, ringWalkBounded } from './ringLookup';
+export { ringLookupHashed, ringLookupHashedBinary, ringLookupKeys, ringHashKey, ringLookupKey, ringWalk, ringWalkBounded, countLines, ringLookupLines } from './ringLookup';
 export * from './wrr';

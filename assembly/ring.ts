@@ -345,3 +345,20 @@ function rebuildIndex(r: Ring): void {
     store<u32>(at, sum);
   }
 }
+
+/**
+ * Replaces the table with n points: ascending positions and their owning slots, as read from
+ * another table (a snapshot published to a worker thread). `slots` bounds the slot numbers, for
+ * getN's marks. The caller vouches for the order: ties were resolved by the table it came from.
+ */
+export function ringLoad(ring: usize, pos: usize, slot: usize, n: u32, slots: u32): void {
+  const r = changetype<Ring>(ring);
+  reserveTable(r, n);
+  reserveSeen(r, slots);
+  memory.copy(r.pos, pos, <usize>n << 2);
+  memory.copy(r.slot, slot, <usize>n << 2);
+  r.count = n;
+  store<u32>(r.pos + (<usize>n << 2), 0xffffffff);
+  store<u32>(r.slot + (<usize>n << 2), n ? load<u32>(r.slot) : 0);
+  rebuildIndex(r);
+}

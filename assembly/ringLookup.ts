@@ -168,3 +168,55 @@ export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: u
   }
   return -1;
 }
+
+// Lines: keys as text, one per line ('\n'; a '\r' before it is not part of the key), so that a
+// file or a buffer of keys is split, hashed and looked up where it lies, by any thread.
+
+const NEWLINE: u8 = 10;
+const RETURN: u8 = 13;
+
+/** Lines in bytes[0, len): each '\n' ends one, and a last line without one counts too. */
+export function countLines(bytes: usize, len: u32): u32 {
+  let n: u32 = 0;
+  let i: u32 = 0;
+  const nl = i8x16.splat(NEWLINE);
+  for (; i + 16 <= len; i += 16) n += popcnt<u32>(i8x16.bitmask(i8x16.eq(v128.load(bytes + i), nl)));
+  for (; i < len; i++) n += <u32>(load<u8>(bytes + i) == NEWLINE);
+  if (len != 0 && load<u8>(bytes + len - 1) != NEWLINE) n++;
+  return n;
+}
+
+/** Hash of the line bytes[start, end) without a trailing '\r'. */
+// @ts-ignore: decorator
+@inline function lineHash(mode: u32, bytes: usize, start: u32, end: u32): u32 {
+  if (end > start && load<u8>(bytes + end - 1) == RETURN) end--;
+  return keyHash(mode, bytes + start, end - start);
+}
+
+/** Slots of the lines of bytes[0, len) (countLines of them) into out; returns how many. */
+export function ringLookupLines(ring: usize, bytes: usize, len: u32, out: usize): u32 {
+  const r = changetype<Ring>(ring);
+  const mode = r.mode;
+  const nl = i8x16.splat(NEWLINE);
+  let k: u32 = 0;
+  let start: u32 = 0;
+  let i: u32 = 0;
+  // 16 bytes compared at once; each set bit of the mask is a line end.
+  for (; i + 16 <= len; i += 16) {
+    let mask = i8x16.bitmask(i8x16.eq(v128.load(bytes + i), nl));
+    while (mask) {
+      const end = i + ctz<u32>(mask);
+      store<u32>(out + (<usize>(k++) << 2), lineHash(mode, bytes, start, end));
+      start = end + 1;
+      mask &= mask - 1;
+    }
+  }
+  for (; i < len; i++) {
+    if (load<u8>(bytes + i) != NEWLINE) continue;
+    store<u32>(out + (<usize>(k++) << 2), lineHash(mode, bytes, start, i));
+    start = i + 1;
+  }
+  if (start < len) store<u32>(out + (<usize>(k++) << 2), lineHash(mode, bytes, start, len));
+  ringLookupHashed(ring, out, k, out);
+  return k;
+}

@@ -11,26 +11,11 @@ import { WasmRingTable } from '../src/core/ring/WasmRingTable.js';
 import { heapI32, heapU32, scratch, wasmCore } from '../src/core/wasm.js';
 import { find, machine, measure, quick, ratio, ratioTable, save, table, type Result } from './harness.js';
 import { loadSpread } from '../src/core/stats.js';
+import { nodeIds, randomU32 } from './inputs.js';
 
 const VNODES = 160;
 const BATCH = 1 << 16;
 
-/** xorshift32: seeded, so every run looks up the same keys. */
-function randomU32(n: number, seed = 0x9e3779b9): Uint32Array {
-  const out = new Uint32Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x;
-  }
-  return out;
-}
-
-const nodeIds = (n: number) => Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8000`);
 const results: Result[] = [];
 
 // ---- 1. pre-hashed u32 lookups, and the lookup strategy -------------------------------------

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `wasmesh` command. Each subcommand lives in src/cli/<name>.ts.
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ringCommand } from './cli/ring.js';
 import { wrrCommand } from './cli/wrr.js';
 import { exploreCommand } from './cli/explore.js';
 import { validateCommand } from './cli/validate.js';
 import { demoCommand } from './cli/demo.js';
+import { routeCommand } from './cli/route.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -66,17 +68,28 @@ program
   .argument('<file>', 'mesh config, e.g. examples/mesh.yaml')
   .action(validateCommand);
 
+program
+  .command('route')
+  .description('route a file of keys (one per line) through a ring on worker threads; prints key<TAB>node lines')
+  .requiredOption('--ring <file>', 'nodes, one per line: "id" or "id weight"')
+  .requiredOption('--keys <file>', 'keys, one per line')
+  .addOption(new Option('--threads <n>', 'worker threads').default(Math.max(1, availableParallelism())).argParser(integer(1, 256)))
+  .addOption(new Option('--vnodes <n>', 'points per unit of weight').default(160).argParser(integer(1, 10_000)))
+  .addOption(new Option('--hash <mode>', 'hash mode').choices(['xxh32', 'ketama', 'sha1']).default('xxh32'))
+  .option('--out <file>', 'write here instead of stdout')
+  .action(routeCommand);
+
 program.addHelpText(
   'after',
   `
-Coming in later releases: bench, proxy (sidecar data plane), route (batch routing),
-register (etcd).
+Coming in later releases: bench, proxy (sidecar data plane), register (etcd).
 
 Examples:
   npx wasmesh demo
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
-  npx wasmesh explore --port 8080`,
+  npx wasmesh explore --port 8080
+  npx wasmesh route --ring nodes.txt --keys keys.txt --threads 2 > routed.tsv`,
 );
 
 try {

@@ -11,3 +11,4 @@ export type { Endpoint, Requirements } from './mesh/endpoints.js';
 export { seededRandom, type Random } from './mesh/random.js';
 export * from './mesh/discovery.js';
 export { kDefaultOutlierSettings, OutlierDetector, type OutlierSettings, type Ejection } from './mesh/health.js';
+export * from './pool/BatchRouter.js';

@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // The wasmesh command, run as a user would (from source, through tsx).
 function wasmesh(...args: string[]) {
@@ -11,7 +14,29 @@ function wasmesh(...args: string[]) {
 test('--help lists the commands, those here and those to come', () => {
   const { code, out } = wasmesh('--help');
   assert.is(code, 0);
-  for (const word of ['demo', 'ring', 'wrr', 'explore', 'validate', 'proxy', 'bench']) assert.match(out, word);
+  for (const word of ['demo', 'ring', 'wrr', 'explore', 'validate', 'route', 'proxy', 'bench']) assert.match(out, word);
+});
+
+test('route writes key<TAB>node for every line of a keys file, as ring.get maps it', async () => {
+  const { HashRing } = await import('../src/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-route-'));
+  try {
+    const nodes = ['gpu-a 4', 'gpu-b', '# a comment', '', 'cpu-c 0.25'];
+    const keys = Array.from({ length: 30_000 }, (_, i) => `session-${i}`).concat(['ключ', '']);
+    writeFileSync(join(dir, 'nodes.txt'), nodes.join('\n'));
+    writeFileSync(join(dir, 'keys.txt'), keys.join('\r\n') + '\r\n');
+    const { code, out, err } = wasmesh('route', '--ring', join(dir, 'nodes.txt'), '--keys', join(dir, 'keys.txt'), '--threads', '2', '--vnodes', '80');
+    assert.is(code, 0, err);
+    const ring = new HashRing({ vnodes: 80 }).addMany([['gpu-a', { weight: 4 }], 'gpu-b', ['cpu-c', { weight: 0.25 }]]);
+    assert.equal(out.split('\n').slice(0, -1), keys.map((k) => `${k}\t${ring.get(k)}`));
+    assert.match(err, /routed 30002 keys over 3 nodes \(420 points\) on 2 thread\(s\)/);
+    writeFileSync(join(dir, 'bad.txt'), 'gpu-a 1\ngpu-b -2\n');
+    const bad = wasmesh('route', '--ring', join(dir, 'bad.txt'), '--keys', join(dir, 'keys.txt'));
+    assert.is(bad.code, 2);
+    assert.match(bad.err, /bad\.txt:2: expected "id" or "id weight" with weight > 0, got "gpu-b -2"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('demo simulates the fleet and prints both routings side by side', () => {

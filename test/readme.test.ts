@@ -57,4 +57,9 @@ test('the health example ejects b, brings it back in slow start, and counts the 
   assert.match(out, 'wasmesh_ejections_total{service="gen",endpoint="b",cause="consecutive"} 1');
 });
 
+test('the batch routing example agrees with the ring on every path', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('readme-6.mts', dir).pathname], { encoding: 'utf8', env: plain }).trim().split('\n');
+  assert.equal(out, ['true', 'true true']);
+});
+
 test.run();

@@ -40,6 +40,20 @@ export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vn
 const kKetamaVnodes = 40;
 
 /** Options of `ring.add(id, options)`. */
+/** A copy of a ring's table at one version (HashRing.snapshot). */
+export interface RingSnapshot {
+  /** The ring's version when taken. */
+  readonly version: number;
+  /** How keys are hashed onto the ring. */
+  readonly hash: HashName;
+  /** Point positions, ascending. */
+  readonly pos: Uint32Array;
+  /** The slot owning each point (map with nodeAt). */
+  readonly slot: Uint32Array;
+  /** One past the highest slot ever used. */
+  readonly slots: number;
+}
+
 export interface NodeOptions {
   /** Relative capacity, a finite number > 0 (fractions allowed: capacity units). Default 1. */
   weight?: number;
@@ -285,6 +299,15 @@ export class HashRing {
   }
 
   /** Ring points as [position, node id] in ring order (for inspection and charts). */
+  /**
+   * The table as it is now: ascending point positions and the slot owning each, copied (a
+   * later change does not touch them). BatchRouter publishes this to its workers.
+   */
+  snapshot(): RingSnapshot {
+    const { pos, slot } = this.#table.points();
+    return { version: this.#version, hash: this.options.hash, pos, slot, slots: this.#ids.length };
+  }
+
   pointList(): [number, string][] {
     const { pos, slot } = this.#table.points();
     return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);

@@ -13,7 +13,9 @@ export type WasmeshErrorCode =
   | 'CAPACITY' // the table would exceed its documented maximum size
   | 'INVALID_CONFIG' // a mesh configuration failed validation
   | 'OVERLOADED' // a circuit or admission limit refused the request
-  | 'NO_ENDPOINT'; // no eligible endpoint for a request
+  | 'NO_ENDPOINT' // no eligible endpoint for a request
+  | 'WORKER_FAILED' // a worker thread crashed or threw on a batch twice (the retry failed too)
+  | 'CLOSED'; // the object was closed and takes no more work
 
 /**
  * The one error class of wasmesh. `code` is stable; `message` names the bad value and what is

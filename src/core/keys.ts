@@ -34,8 +34,8 @@ let offsets = new Uint32Array(1024);
 const MAX_JOINED = 1 << 26;
 
 /**
- * Encodes the keys back to back into a buffer from `reserve(bytes)` and returns the key
- * boundaries: key i is bytes[offsets[i], offsets[i + 1]). `offsets` is reused by the next call.
+ * Encodes keys[from, to) back to back into a buffer from `reserve(bytes)` and returns the key
+ * boundaries: key from + i is bytes[offsets[i], offsets[i + 1]). `offsets` is reused by the next call.
  * Throws INVALID_KEY, naming the index, for an entry that is not a string.
  *
  * One loop checks each key, appends it to a rope (s += key: V8 links, it does not copy) and
@@ -45,15 +45,15 @@ const MAX_JOINED = 1 << 26;
  * keys.join('') plus encodeInto, and 60 for an encodeInto per key. A non-ASCII batch is encoded
  * key by key into a buffer of the worst case, 3 bytes per UTF-16 unit.
  */
-export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => Uint8Array): Uint32Array {
-  const n = keys.length;
+export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => Uint8Array, from = 0, to = keys.length): Uint32Array {
+  const n = to - from;
   if (offsets.length < n + 1) offsets = new Uint32Array(Math.max(n + 1, offsets.length * 2));
   offsets[0] = 0;
   let joined = '';
   let units = 0;
   for (let i = 0; i < n; i++) {
-    const key: unknown = keys[i];
-    if (typeof key !== 'string') throw badKey(key, i);
+    const key: unknown = keys[from + i];
+    if (typeof key !== 'string') throw badKey(key, from + i);
     units += key.length;
     offsets[i + 1] = units;
     if (units <= MAX_JOINED) joined += key;
@@ -65,7 +65,7 @@ export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => 
   const wide = reserve(units * 3);
   let at = 0;
   for (let j = 0; j < n; j++) {
-    at += encodeKey(keys[j]!, wide, at);
+    at += encodeKey(keys[from + j]!, wide, at);
     offsets[j + 1] = at;
   }
   return offsets;

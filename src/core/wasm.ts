@@ -28,6 +28,9 @@ export interface CoreExports {
   ringLookupKey(ring: number, ptr: number, len: number): number;
   ringHashKey(ring: number, ptr: number, len: number): number;
   ringWalk(ring: number, hash: number, n: number, out: number): number;
+  ringLoad(ring: number, pos: number, slot: number, n: number, slots: number): void;
+  countLines(bytes: number, len: number): number;
+  ringLookupLines(ring: number, bytes: number, len: number, out: number): number;
   ringWalkBounded(ring: number, hash: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number): number;
   wrrNew(cycleMax: number, simdFrom: number): number;
   wrrFree(table: number): void;

@@ -1,5 +1,6 @@
 // Mesh: the control plane's versioned snapshots and the route/report calls of the data plane.
 // Data flows one way: config -> endpoints and capacity -> balancers -> route -> report.
+import type { HashRing } from '../core/HashRing.js';
 import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
@@ -261,9 +262,17 @@ export class Mesh {
 
   /** The ring owner of a key in a ring-hash service, load aside (where it goes when idle). */
   owner(service: string, key: string): string | undefined {
+    return this.ring(service).get(key);
+  }
+
+  /**
+   * The hash ring of a ring-hash service, for batch routing (BatchRouter) and inspection. It is
+   * the live table: read it, do not change it (apply and discovery do).
+   */
+  ring(service: string): HashRing {
     const s = this.#service(service);
     if (!(s.balancer instanceof RingHashBalancer)) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${s.policy}, not ring-hash: keys have no owner`);
-    return s.balancer.ring.get(key);
+    return s.balancer.ring;
   }
 
   /**

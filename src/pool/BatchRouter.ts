@@ -1,0 +1,281 @@
+// Batch routing on worker threads: the same answers as ring.getSlots / getSlotsHashed, spread
+// over a piscina pool.
+//
+// A ring is published to the workers as a snapshot in a SharedArrayBuffer (positions, slots),
+// once per ring version; each worker loads it into its own Wasm instance once and keeps it while
+// tasks name it. Keys and results live in shared memory too, so a task message is a few numbers.
+// A batch is pinned to the snapshot taken when it starts: changes to the ring while it runs do
+// not touch it.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { HashRing } from '../core/HashRing.js';
+import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from '../core/hash.js';
+import { checkKeyArray, encodeKeys } from '../core/keys.js';
+import { checkOptions } from '../core/options.js';
+import { show, WasmeshError } from '../core/WasmeshError.js';
+import type { Mesh } from '../mesh/Mesh.js';
+import type { SharedTable, Task } from './tasks.js';
+
+/** Options of a BatchRouter. */
+export interface BatchRouterOptions {
+  /** Worker threads, 1 to 256. Default: the machine's available parallelism. */
+  threads?: number;
+  /**
+   * Keys per task, at least 1,024. Default 262,144: piscina's round trip costs about 0.1 ms,
+   * which this many pre-hashed keys (about 1 ms of lookups) keep under 10%
+   * (bench/pool.bench.ts measures both).
+   */
+  chunkSize?: number;
+  /** Batches smaller than this run on the calling thread, with no worker round trip. Default: chunkSize. */
+  inlineBelow?: number;
+  /** The worker module (a wrapper of src/pool/worker for instrumentation). Default: the built-in worker. */
+  worker?: URL;
+}
+
+/** A ring published to the workers at one version, with the ids its slots had then. */
+interface Published {
+  readonly version: number;
+  readonly table: SharedTable;
+  readonly ids: readonly (string | undefined)[];
+}
+
+const MODES: Record<HashRing['options']['hash'], HashMode> = { xxh32: MODE_XXH32, ketama: MODE_KETAMA, sha1: MODE_SHA1 };
+const kDefaultChunk = 262_144;
+let nextTableId = 1;
+
+const intIn = (min: number, max: number) => (v: unknown) =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`;
+
+// Workers run the compiled worker next to this file; under tsx (tests, benchmarks) its bootstrap.
+function defaultWorker(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './worker.dev.mjs' : './worker.js', import.meta.url);
+}
+
+/** Routes large batches of keys on worker threads; see README "Batch routing". */
+export class BatchRouter {
+  /** Worker threads in the pool. */
+  readonly threads: number;
+  /** Keys per task. */
+  readonly chunkSize: number;
+  /** Batches below this size run inline. */
+  readonly inlineBelow: number;
+  readonly #pool: Piscina;
+  readonly #published = new WeakMap<HashRing, Published>();
+  #closed = false;
+  /** Batches under way, so close() can let them finish (piscina's close aborts queued tasks). */
+  readonly #running = new Set<Promise<unknown>>();
+  #abort = new AbortController();
+
+  constructor(options: BatchRouterOptions = {}) {
+    checkOptions<BatchRouterOptions>('BatchRouter', options, {
+      threads: intIn(1, 256),
+      chunkSize: intIn(1024, 1 << 26),
+      inlineBelow: intIn(0, 2 ** 32),
+      worker: (v) => (v instanceof URL ? null : 'a URL of a worker module'),
+    });
+    this.threads = options.threads ?? Math.max(1, availableParallelism());
+    this.chunkSize = options.chunkSize ?? kDefaultChunk;
+    this.inlineBelow = options.inlineBelow ?? this.chunkSize;
+    this.#pool = new Piscina({
+      filename: (options.worker ?? defaultWorker()).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      // A worker holds loaded tables: keep it rather than pay the load again after a pause.
+      idleTimeout: Infinity,
+    });
+    // A worker that fails outside a task (at start-up) is reported only as an 'error' event, and
+    // the queued tasks would wait forever for a worker that never starts: abort them with it.
+    this.#pool.on('error', (error: unknown) => {
+      const abort = this.#abort;
+      this.#abort = new AbortController();
+      abort.abort(error);
+    });
+  }
+
+  /**
+   * Slots of the keys (string keys, or u32 hashes from ring.hashKey), equal to
+   * ring.getSlots(keys) / ring.getSlotsHashed(keys) as of this call. Map slots to ids with
+   * ring.nodeAt while the ring is unchanged, or use routeIds. A Uint32Array over a
+   * SharedArrayBuffer is read in place; any other is copied once into shared memory. `out`, an
+   * Int32Array over a SharedArrayBuffer of at least keys.length, receives the slots and is
+   * returned (reusing one saves allocating and faulting in fresh pages on every batch).
+   */
+  async route(ring: HashRing, keys: readonly string[] | Uint32Array, out?: Int32Array): Promise<Int32Array> {
+    return (await this.#track(this.#route(ring, keys, out))).slots;
+  }
+
+  /** The owners of the keys (undefined on an empty ring), equal to ring.getBatch(keys) as of this call. */
+  async routeIds(ring: HashRing, keys: readonly string[] | Uint32Array): Promise<(string | undefined)[]> {
+    const { slots, ids } = await this.#track(this.#route(ring, keys));
+    const nodeAt = ids ? (s: number) => ids[s] : (s: number) => ring.nodeAt(s);
+    return Array.from(slots, (s) => (s < 0 ? undefined : nodeAt(s)));
+  }
+
+  /** The owners of the keys in a ring-hash service: keys.map(k => mesh.owner(service, k)). */
+  routeMesh(mesh: Mesh, service: string, keys: readonly string[] | Uint32Array): Promise<(string | undefined)[]> {
+    return this.routeIds(mesh.ring(service), keys);
+  }
+
+  /**
+   * Slots of keys given as text, one per line ('\n' or '\r\n'; a last line without a newline
+   * counts), as in a file of keys: the workers find, hash and look up the lines, so the calling
+   * thread never decodes them. A Uint8Array over a SharedArrayBuffer is read in place. `out`
+   * (shared, at least one entry per line) receives the slots; the result is its first lines.
+   */
+  routeLines(ring: HashRing, text: Uint8Array, out?: Int32Array): Promise<Int32Array> {
+    return this.#track(this.#routeLines(ring, text, out));
+  }
+
+  /** Finishes the batches already started, then ends the workers. Routing afterwards throws CLOSED. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled(this.#running);
+    await this.#pool.destroy();
+  }
+
+  #track<T>(batch: Promise<T>): Promise<T> {
+    this.#running.add(batch);
+    const done = () => this.#running.delete(batch);
+    batch.then(done, done);
+    return batch;
+  }
+
+  async #routeLines(ring: HashRing, text: Uint8Array, out?: Int32Array): Promise<Int32Array> {
+    this.#checkOpen();
+    checkRing(ring);
+    if (!(text instanceof Uint8Array)) throw new WasmeshError('INVALID_KEY', `text must be a Uint8Array, got ${show(text)}`);
+    const published = this.#publish(ring);
+    const shared = inShared(text);
+    const buffer = shared.buffer as SharedArrayBuffer;
+    // Chunks end after a newline, so every task holds whole lines; a first pass counts them so
+    // that each chunk's slots go straight to their place in the result.
+    const chunkBytes = Math.max(1 << 16, this.chunkSize * 16);
+    const bounds = [0];
+    while (bounds.at(-1)! < shared.length) {
+      const next = bounds.at(-1)! + chunkBytes;
+      const nl = next >= shared.length ? -1 : shared.indexOf(10, next);
+      bounds.push(nl < 0 ? shared.length : nl + 1);
+    }
+    const chunks = bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end }));
+    const counts = await Promise.all(chunks.map(({ start, end }) => this.#run({ kind: 'count', text: buffer, offset: shared.byteOffset, start, end }, `bytes [${start}, ${end})`)));
+    const lines = counts.reduce((sum, c) => sum + c, 0);
+    const slots = checkOut(out, lines) ?? new Int32Array(new SharedArrayBuffer(lines * 4));
+    let at = 0;
+    await Promise.all(
+      chunks.map(({ start, end }, i) => {
+        const task: Task = { kind: 'lines', table: published.table, text: buffer, offset: shared.byteOffset, start, end, count: counts[i]!, at, out: slots.buffer as SharedArrayBuffer, outAt: slots.byteOffset };
+        at += counts[i]!;
+        return this.#run(task, `bytes [${start}, ${end})`);
+      }),
+    );
+    return slots.subarray(0, lines);
+  }
+
+  async #route(ring: HashRing, keys: readonly string[] | Uint32Array, target?: Int32Array): Promise<{ slots: Int32Array; ids?: readonly (string | undefined)[] }> {
+    this.#checkOpen();
+    checkRing(ring);
+    const hashed = keys instanceof Uint32Array;
+    if (!hashed) checkKeyArray(keys);
+    const n = keys.length;
+    checkOut(target, n);
+    // Inline: nothing can change the ring before the caller maps the slots, so no ids are pinned.
+    if (n < this.inlineBelow || n === 0) return { slots: hashed ? ring.getSlotsHashed(keys, target) : ring.getSlots(keys as readonly string[], target) };
+    const published = this.#publish(ring);
+    const slots = target ?? new Int32Array(new SharedArrayBuffer(n * 4));
+    const out = slots.buffer as SharedArrayBuffer;
+    const outAt = slots.byteOffset;
+    const runs: Promise<number>[] = [];
+    try {
+      if (hashed) {
+        const shared = inShared(keys);
+        for (let start = 0; start < n; start += this.chunkSize) {
+          const end = Math.min(n, start + this.chunkSize);
+          const task: Task = { kind: 'hashed', table: published.table, hashes: shared.buffer as SharedArrayBuffer, offset: shared.byteOffset, start, end, out, outAt };
+          runs.push(this.#run(task, `keys [${start}, ${end})`));
+        }
+      } else {
+        // Strings live in this thread's heap, so this thread encodes them, a chunk at a time: the
+        // workers hash and look up one chunk while the next is encoded.
+        const list = keys as readonly string[];
+        for (let start = 0; start < n; start += this.chunkSize) {
+          const end = Math.min(n, start + this.chunkSize);
+          let bytes = new SharedArrayBuffer(0);
+          const offsets = encodeKeys(list, (size) => new Uint8Array((bytes = new SharedArrayBuffer(size))), start, end);
+          const count = end - start;
+          const shared = new Uint32Array(new SharedArrayBuffer((count + 1) * 4));
+          shared.set(offsets.subarray(0, count + 1));
+          runs.push(this.#run({ kind: 'keys', table: published.table, bytes, offsets: shared.buffer, count, at: start, out, outAt }, `keys [${start}, ${end})`));
+        }
+      }
+    } catch (error) {
+      // A bad key found midway: let the chunks already sent finish before reporting it.
+      await Promise.allSettled(runs);
+      throw error;
+    }
+    await Promise.all(runs);
+    return { slots, ids: published.ids };
+  }
+
+  /** The ring's current table in shared memory: published once per version. */
+  #publish(ring: HashRing): Published {
+    const known = this.#published.get(ring);
+    if (known && known.version === ring.version) return known;
+    const snap = ring.snapshot();
+    const points = snap.pos.length;
+    const table = new SharedArrayBuffer(points * 8);
+    new Uint32Array(table, 0, points).set(snap.pos);
+    new Uint32Array(table, points * 4, points).set(snap.slot);
+    const published: Published = {
+      version: snap.version,
+      table: { id: nextTableId++, mode: MODES[snap.hash], table, points, slots: snap.slots },
+      ids: Array.from({ length: snap.slots }, (_, s) => ring.nodeAt(s)),
+    };
+    this.#published.set(ring, published);
+    return published;
+  }
+
+  /**
+   * Runs a task; a worker that crashed is replaced by piscina and one that threw drops its
+   * tables, so the one retry runs on a fresh worker or a fresh state. A second failure rejects.
+   */
+  async #run<T = number>(task: Task, what: string): Promise<T> {
+    try {
+      return (await this.#pool.run(task, { signal: this.#abort.signal })) as T;
+    } catch (first) {
+      try {
+        return (await this.#pool.run(task, { signal: this.#abort.signal })) as T;
+      } catch (second) {
+        throw new WasmeshError('WORKER_FAILED', `BatchRouter: a worker failed twice on ${what} (${messageOf(first)}; then ${messageOf(second)})`, { cause: second });
+      }
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new WasmeshError('CLOSED', 'BatchRouter is closed: create a new one to route more batches');
+  }
+}
+
+/** The caller's result array, if given: an Int32Array over shared memory with room for n. */
+function checkOut(out: Int32Array | undefined, n: number): Int32Array | undefined {
+  if (out === undefined || (out instanceof Int32Array && out.buffer instanceof SharedArrayBuffer && out.length >= n)) return out;
+  const got = out instanceof Int32Array ? `length ${out.length}${out.buffer instanceof SharedArrayBuffer ? '' : ', not shared'}` : show(out);
+  throw new WasmeshError('INVALID_ARGUMENT', `out must be an Int32Array over a SharedArrayBuffer of length >= ${n}, got ${got}`);
+}
+
+function checkRing(ring: unknown): asserts ring is HashRing {
+  if (!(ring instanceof HashRing)) throw new WasmeshError('INVALID_ARGUMENT', `ring must be a HashRing, got ${show(ring)}`);
+}
+
+/** The view itself when it is over shared memory, else a copy there. */
+function inShared<T extends Uint32Array | Uint8Array>(view: T): T {
+  if (view.buffer instanceof SharedArrayBuffer) return view;
+  const copy = new (view.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(view.byteLength));
+  copy.set(view as never);
+  return copy;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error && error.name === 'AbortError' && error.cause instanceof Error) return `a worker did not start: ${error.cause.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -6,6 +6,7 @@
 // tasks name it. Keys and results live in shared memory too, so a task message is a few numbers.
 // A batch is pinned to the snapshot taken when it starts: changes to the ring while it runs do
 // not touch it.
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { HashRing } from '../core/HashRing.js';
@@ -64,7 +65,7 @@ export class BatchRouter {
   #closed = false;
   /** Batches under way, so close() can let them finish (piscina's close aborts queued tasks). */
   readonly #running = new Set<Promise<unknown>>();
-  #abort = new AbortController();
+  #abort = abortable();
 
   constructor(options: BatchRouterOptions = {}) {
     checkOptions<BatchRouterOptions>('BatchRouter', options, {
@@ -87,7 +88,7 @@ export class BatchRouter {
     // the queued tasks would wait forever for a worker that never starts: abort them with it.
     this.#pool.on('error', (error: unknown) => {
       const abort = this.#abort;
-      this.#abort = new AbortController();
+      this.#abort = abortable();
       abort.abort(error);
     });
   }
@@ -261,6 +262,13 @@ function checkOut(out: Int32Array | undefined, n: number): Int32Array | undefine
   if (out === undefined || (out instanceof Int32Array && out.buffer instanceof SharedArrayBuffer && out.length >= n)) return out;
   const got = out instanceof Int32Array ? `length ${out.length}${out.buffer instanceof SharedArrayBuffer ? '' : ', not shared'}` : show(out);
   throw new WasmeshError('INVALID_ARGUMENT', `out must be an Int32Array over a SharedArrayBuffer of length >= ${n}, got ${got}`);
+}
+
+/** Every task of the pool listens on one signal: no listener limit for it. */
+function abortable(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function checkRing(ring: unknown): asserts ring is HashRing {

@@ -8,6 +8,7 @@ import { exploreCommand } from './cli/explore.js';
 import { validateCommand } from './cli/validate.js';
 import { demoCommand } from './cli/demo.js';
 import { routeCommand } from './cli/route.js';
+import { registerCommand } from './cli/register.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -79,17 +80,32 @@ program
   .option('--out <file>', 'write here instead of stdout')
   .action(routeCommand);
 
+program
+  .command('register')
+  .description('register an endpoint in etcd under a lease kept alive until stopped (a crash lets it expire)')
+  .requiredOption('--etcd <hosts>', 'etcd hosts, comma-separated, e.g. 127.0.0.1:2379')
+  .requiredOption('--service <name>', 'service the endpoint serves')
+  .requiredOption('--id <id>', 'endpoint id')
+  .requiredOption('--address <host:port>', 'where the endpoint listens')
+  .requiredOption('--accelerator <type>', 'accelerator type, e.g. H100, L4, cpu')
+  .addOption(new Option('--count <n>', 'accelerators').default(1).argParser(integer(1, 1024)))
+  .option('--zone <zone>', 'zone')
+  .addOption(new Option('--ttl <seconds>', 'lease TTL (etcd minimum 2)').default(10).argParser(integer(2, 3600)))
+  .option('--prefix <prefix>', 'etcd key prefix', '/wasmesh')
+  .action(registerCommand);
+
 program.addHelpText(
   'after',
   `
-Coming in later releases: bench, proxy (sidecar data plane), register (etcd).
+Coming in later releases: bench, proxy (sidecar data plane).
 
 Examples:
   npx wasmesh demo
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
   npx wasmesh explore --port 8080
-  npx wasmesh route --ring nodes.txt --keys keys.txt --threads 2 > routed.tsv`,
+  npx wasmesh route --ring nodes.txt --keys keys.txt --threads 2 > routed.tsv
+  npx wasmesh register --etcd 127.0.0.1:2379 --service llm --id gpu-1 --address 127.0.0.1:9001 --accelerator H100 --count 8`,
 );
 
 try {

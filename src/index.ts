@@ -12,3 +12,4 @@ export { seededRandom, type Random } from './mesh/random.js';
 export * from './mesh/discovery.js';
 export { kDefaultOutlierSettings, OutlierDetector, type OutlierSettings, type Ejection } from './mesh/health.js';
 export * from './pool/BatchRouter.js';
+export * from './mesh/etcd.js';

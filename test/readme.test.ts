@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { etcdAvailable, startEtcd, type EtcdServer } from './support/etcd.js';
 
 // Every ```ts block of the README runs as written, importing the built package by its name.
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -15,12 +16,25 @@ test('the README has runnable examples', () => {
   assert.ok(blocks.length >= 2);
 });
 
+// Examples that talk to etcd run against a real one started here, on its own port.
+const needsEtcd = (code: string) => code.includes("'127.0.0.1:2379'");
+let etcd: EtcdServer | undefined;
+test.before(async () => {
+  if (blocks.some(needsEtcd) && etcdAvailable()) etcd = await startEtcd();
+});
+test.after(() => etcd?.destroy());
+
 blocks.forEach((code, i) => {
   test(`README example ${i + 1} runs and prints what its comments say`, () => {
+    if (needsEtcd(code) && !etcd) {
+      if (process.env.CI) assert.unreachable('etcd is missing; .ci/run installs etcd-server');
+      return;
+    }
     const file = new URL(`readme-${i + 1}.mts`, dir);
-    writeFileSync(file, code);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', file.pathname], { encoding: 'utf8', env: plain });
+    writeFileSync(file, etcd ? code.replaceAll('127.0.0.1:2379', etcd.endpoint) : code);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', file.pathname], { encoding: 'utf8', env: plain, cwd: dir });
     assert.ok(out.length > 0);
+    if (needsEtcd(code)) assert.is(out.trim(), 'gpu-2 true');
     // A comment that shows output ("// DUPLICATE_NODE node ...") must appear in what ran.
     for (const [, shown] of code.matchAll(/^\s*\/\/ ([A-Z_]+ .+)$/gm)) assert.ok(out.includes(shown!), `output shows: ${shown}`);
   });

@@ -15,7 +15,8 @@ export type WasmeshErrorCode =
   | 'OVERLOADED' // a circuit or admission limit refused the request
   | 'NO_ENDPOINT' // no eligible endpoint for a request
   | 'WORKER_FAILED' // a worker thread crashed or threw on a batch twice (the retry failed too)
-  | 'CLOSED'; // the object was closed and takes no more work
+  | 'CLOSED' // the object was closed and takes no more work
+  | 'UNAVAILABLE'; // a store the object depends on (etcd) cannot be reached
 
 /**
  * The one error class of wasmesh. `code` is stable; `message` names the bad value and what is

@@ -6,7 +6,7 @@ import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
 import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
-import { validateConfig, validateEndpoint, type MeshConfig, type ServiceConfig } from './config.js';
+import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig, type ServiceConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
 import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from './endpoints.js';
@@ -86,7 +86,7 @@ export interface ApplyResult {
 
 interface ServiceState {
   readonly policy: Policy;
-  /** Ring weight unit, fixed when the service first appears (RingHashSettings.unit). */
+  /** Ring weight unit, from the config (RingHashSettings.unit). */
   readonly unit: number;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
   readonly balancer: Balancer;
@@ -108,13 +108,17 @@ interface Snapshot {
   readonly version: number;
   readonly config: Readonly<MeshConfig>;
   readonly services: ReadonlyMap<string, ServiceState>;
+  /** The discovery revision this snapshot includes (etcd's), 0 when none. */
+  readonly revision: number;
 }
 
 export class Mesh {
   readonly options: Readonly<Required<Pick<MeshOptions, 'engine'>>>;
   readonly #random: Random;
   readonly #clock: () => number;
-  #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map() };
+  #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map(), revision: 0 };
+  /** Endpoints that discovery added, by service: kept when a new config is applied. */
+  readonly #discovered = new Map<string, Map<string, EndpointConfig>>();
   readonly #reported = new WeakSet<Route>();
   readonly #stats = new Map<string, EndpointStats>();
   // Requests waiting for room, per service, oldest first (admission.queue).
@@ -185,6 +189,11 @@ export class Mesh {
     return this.#snapshot.version;
   }
 
+  /** The discovery revision (etcd's) the running snapshot includes: 0 when no event carried one. */
+  get revision(): number {
+    return this.#snapshot.revision;
+  }
+
   /** The running configuration (frozen). */
   get config(): Readonly<MeshConfig> {
     return this.#snapshot.config;
@@ -228,8 +237,10 @@ export class Mesh {
     try {
       for (const s of valid.services) {
         const endpoints = new Map((s.endpoints ?? []).map((e) => [e.id, endpointOf(e, catalog)] as const));
+        const unit = s.ring?.unit ?? capacityUnit([...endpoints.values()], catalog);
+        // Endpoints from discovery stay across config changes (a discovered id overrides the file's).
+        for (const e of this.#discovered.get(s.name)?.values() ?? []) if (catalog[e.resources.accelerator]) endpoints.set(e.id, endpointOf(e, catalog));
         const list = [...endpoints.values()];
-        const unit = this.#snapshot.services.get(s.name)?.unit ?? capacityUnit(list);
         const balancer =
           s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
@@ -252,7 +263,7 @@ export class Mesh {
       // Endpoints new to an existing service start slow (the first fleet does not, as in Envoy).
       if (prev && next.balancer instanceof SwrrBalancer) for (const id of changes[name]!.added) next.balancer.slowStart(id, this.#clock());
     }
-    this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built });
+    this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built, revision: old.revision });
     for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
     for (const s of old.services.values()) s.balancer.dispose();
@@ -351,16 +362,24 @@ export class Mesh {
    * throws INVALID_CONFIG and changes nothing.
    */
   patch(event: DiscoveryEvent): ApplyResult {
+    return this.#patch(event, true);
+  }
+
+  // The moved share compares the whole ring before and after (O(points)); attach() does not
+  // report it, so a discovery stream patches at the cost of the ring change alone.
+  #patch(event: DiscoveryEvent, measure: boolean): ApplyResult {
     const s = this.#service(event.service);
     const endpoints = new Map(s.endpoints);
     const change: ServiceChange = { policy: s.policy, added: [], removed: [], updated: [] };
     let next: Endpoint | undefined;
+    let validated: EndpointConfig | undefined;
     if (event.type === 'remove') {
       if (!endpoints.has(event.id)) return { version: this.version, services: { [event.service]: change } };
       endpoints.delete(event.id);
       change.removed.push(event.id);
     } else {
       const config = validateEndpoint(event.endpoint, `${event.service}.endpoints[${JSON.stringify(event.endpoint?.id)}]`);
+      validated = config;
       const catalog = catalogOf(this.#snapshot.config);
       if (!catalog[config.resources.accelerator]) {
         throw new WasmeshError('INVALID_CONFIG', `endpoint ${show(config.id)}: unknown accelerator ${show(config.resources.accelerator)}; known: ${Object.keys(catalog).join(', ')}`);
@@ -369,7 +388,7 @@ export class Mesh {
       (endpoints.has(next.id) ? change.updated : change.added).push(next.id);
       endpoints.set(next.id, next);
     }
-    const ring = s.balancer instanceof RingHashBalancer ? s.balancer.ring : undefined;
+    const ring = measure && s.balancer instanceof RingHashBalancer ? s.balancer.ring : undefined;
     const before = ring?.pointList();
     if (next) s.balancer.upsert(next);
     else s.balancer.remove((event as { id: string }).id);
@@ -377,7 +396,11 @@ export class Mesh {
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints) });
-    this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services });
+    this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: Math.max(this.#snapshot.revision, event.revision ?? 0) });
+    const discovered = this.#discovered.get(event.service) ?? new Map<string, EndpointConfig>();
+    this.#discovered.set(event.service, discovered);
+    if (event.type === 'remove') discovered.delete(event.id);
+    else discovered.set(event.endpoint.id, validated!);
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
     this.#drain(event.service);
     return { version: this.#snapshot.version, services: { [event.service]: change } };
@@ -391,7 +414,7 @@ export class Mesh {
   attach(source: DiscoverySource, onError: (error: unknown, event: DiscoveryEvent) => void = () => {}): () => void {
     return source.watch((event) => {
       try {
-        this.patch(event);
+        this.#patch(event, false);
       } catch (error) {
         onError(error, event);
       }

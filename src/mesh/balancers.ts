@@ -7,6 +7,7 @@ import { SmoothWrr } from '../core/SmoothWrr.js';
 import { WasmeshError } from '../core/WasmeshError.js';
 import type { Endpoint } from './endpoints.js';
 import type { Random } from './random.js';
+import type { AcceleratorSpec } from './catalog.js';
 
 export type Policy = 'ring-hash' | 'swrr' | 'p2c';
 
@@ -74,8 +75,8 @@ function excluding<T>(endpoints: Iterable<Endpoint>, skip: ((e: Endpoint) => boo
 
 export interface RingHashSettings {
   /**
-   * Capacity units per unit of ring weight. Kept for a service's lifetime, so that a change of
-   * membership changes no other endpoint's points (a mean-based weight would move them all).
+   * Capacity units per unit of ring weight, fixed by the config (capacityUnit), so that a change
+   * of membership changes no other endpoint's points (a mean-based weight would move them all).
    */
   unit: number;
   vnodes: number;
@@ -383,11 +384,15 @@ export class P2cBalancer implements Balancer {
 }
 
 /**
- * The ring weight unit of a new service: its mean endpoint capacity rounded to a power of two,
- * so `vnodes` means about "points of an average endpoint".
+ * The weight unit of a service, from its config alone, so that every sidecar given the same
+ * config builds the same ring whatever it saw before: the mean capacity of the endpoints the
+ * config lists, rounded to a power of two (so `vnodes` means about "points of an average
+ * endpoint"); for a service whose endpoints all come from discovery, the mean capacity of one
+ * device of each catalog type, rounded the same way.
  */
-export function capacityUnit(endpoints: readonly Endpoint[]): number {
-  const mean = endpoints.reduce((sum, e) => sum + e.capacity, 0) / Math.max(1, endpoints.length);
+export function capacityUnit(endpoints: readonly Endpoint[], catalog: Readonly<Record<string, AcceleratorSpec>>): number {
+  const capacities = endpoints.length ? endpoints.map((e) => e.capacity) : Object.values(catalog).map((spec) => spec.capacity);
+  const mean = capacities.reduce((sum, c) => sum + c, 0) / Math.max(1, capacities.length);
   return mean > 0 ? 2 ** Math.round(Math.log2(mean)) : 1;
 }
 

@@ -58,6 +58,8 @@ const service = z.strictObject({
       hash: z.enum(['xxh32', 'ketama', 'sha1'], { error: 'expected one of "xxh32", "ketama", "sha1"' }).optional(),
       /** Bounded loads: an endpoint takes at most c times its fair share of the in-flight cost. */
       boundedLoad: atLeast(1).optional(),
+      /** Capacity units per unit of ring weight (default: from the listed endpoints or the catalog). */
+      unit: z.number({ error: 'expected a number > 0' }).positive({ error: 'expected a number > 0' }).optional(),
     })
     .optional(),
   /** swrr: weights from the endpoints' load reports, as gRPC's weighted round robin does. */

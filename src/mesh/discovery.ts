@@ -2,10 +2,10 @@
 // events; the mesh patches the running balancers with each (no rebuild).
 import type { EndpointConfig } from './config.js';
 
-/** One change of membership. */
+/** One change of membership; `revision` orders it in its source (etcd's revision), when it has one. */
 export type DiscoveryEvent =
-  | { type: 'add' | 'update'; service: string; endpoint: EndpointConfig }
-  | { type: 'remove'; service: string; id: string };
+  | { type: 'add' | 'update'; service: string; endpoint: EndpointConfig; revision?: number }
+  | { type: 'remove'; service: string; id: string; revision?: number };
 
 /**
  * A source of endpoint changes (static, etcd, ...). `watch` delivers the current endpoints as

@@ -1,0 +1,13 @@
+import { startEtcd } from './test/support/etcd.js';
+import { etcdClient } from './src/index.js';
+const etcd = await startEtcd();
+const client = etcdClient(etcd.endpoint);
+const time = async (label: string) => { for (let i = 0; i < 4; i++) { const s = Date.now(); try { await client.put('/x').value('1'); console.log(label, i, Date.now() - s, 'ms'); } catch (e) { console.log(label, i, 'ERR', Date.now() - s, (e as Error).message); } } };
+await time('before');
+await etcd.stop();
+await etcd.start();
+await time('after restart');
+await new Promise((r) => setTimeout(r, 3000));
+await time('3s later');
+client.close();
+await etcd.destroy();

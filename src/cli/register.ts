@@ -1,0 +1,43 @@
+// `wasmesh register`: a backend announces itself in etcd under a lease and keeps it alive until
+// it is stopped (SIGINT/SIGTERM revoke the lease, so the endpoint leaves at once; a crash lets
+// the lease run out after its TTL).
+import { etcdClient, registerEndpoint } from '../mesh/etcd.js';
+
+export interface RegisterCommandOptions {
+  etcd: string;
+  service: string;
+  id: string;
+  address: string;
+  accelerator: string;
+  count: number;
+  zone?: string;
+  ttl: number;
+  prefix: string;
+}
+
+export async function registerCommand(o: RegisterCommandOptions): Promise<void> {
+  const client = etcdClient(o.etcd);
+  const endpoint = { id: o.id, address: o.address, ...(o.zone ? { zone: o.zone } : {}), resources: { accelerator: o.accelerator, count: o.count } };
+  let registration;
+  try {
+    registration = await registerEndpoint({
+      client,
+      service: o.service,
+      endpoint,
+      prefix: o.prefix,
+      ttlSeconds: o.ttl,
+      onRenew: (error) => console.error(`lease lost (${error instanceof Error ? error.message : String(error)}); registered again with a new lease`),
+    });
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  console.log(`registered ${registration.key} (lease ttl ${o.ttl} s); Ctrl-C to deregister`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await registration.close();
+  client.close();
+  console.log(`deregistered ${registration.key}`);
+}

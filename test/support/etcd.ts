@@ -1,0 +1,99 @@
+// A real etcd server for the discovery tests: the Debian package etcd-server, started on free
+// loopback ports with a temporary data dir, in its own session (so a test's timeout does not
+// take it down with the runner) and stopped by its PID.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ETCD = '/usr/bin/etcd';
+
+export interface EtcdServer {
+  /** "127.0.0.1:port" for clients. */
+  readonly endpoint: string;
+  readonly pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same ports and data. */
+  start(): Promise<void>;
+  /** Stops it and removes its data. */
+  destroy(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const running = new Set<number>();
+process.on('exit', () => running.forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')));
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-etcd-'));
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  const args = [
+    '--name', 'wasmesh-test', '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', url(client), '--advertise-client-urls', url(client),
+    '--listen-peer-urls', url(peer), '--initial-advertise-peer-urls', url(peer),
+    '--initial-cluster', `wasmesh-test=${url(peer)}`, '--log-level', 'error',
+  ];
+  let pid = 0;
+  const server: EtcdServer = {
+    endpoint: `127.0.0.1:${client}`,
+    get pid() {
+      return pid;
+    },
+    async start() {
+      const log = openSync(join(dir, 'etcd.log'), 'a');
+      const child = spawn(ETCD, args, { detached: true, stdio: ['ignore', log, log] });
+      child.unref();
+      pid = child.pid!;
+      running.add(pid);
+      for (let i = 0; i < 100; i++) {
+        if (!alive(pid)) throw new Error(`etcd exited at start; see ${join(dir, 'etcd.log')}`);
+        const ok = await fetch(`${url(client)}/health`).then((r) => r.ok, () => false);
+        if (ok) return;
+        await sleep(100);
+      }
+      throw new Error(`etcd did not become healthy in 10 s; see ${join(dir, 'etcd.log')}`);
+    },
+    async stop() {
+      if (!alive(pid)) return;
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+      running.delete(pid);
+    },
+    async destroy() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/** Whether the etcd tests can run here; prints why not, and under CI says they must. */
+export function etcdAvailable(): boolean {
+  if (existsSync(ETCD)) return true;
+  if (!process.env.CI) console.log(`SKIP etcd tests: ${ETCD} not found (apt-get install etcd-server etcd-client); under CI they fail instead.`);
+  return false;
+}

@@ -61,7 +61,7 @@ try {
     let routing = true;
     const router = (async () => {
       while (routing) {
-        for (let i = 0; i < 200; i++) mesh.report(mesh.route({ service: 'llm', key: `session-${routes++}` }), { ok: true, latencyMs: 1 });
+        for (let i = 0; i < 200; i++) mesh.report(mesh.route({ service: 'llm', key: `session-${routes++}` }), { status: 200, latencyMs: 1 });
         await new Promise((r) => setImmediate(r));
       }
     })();

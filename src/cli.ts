@@ -9,6 +9,7 @@ import { validateCommand } from './cli/validate.js';
 import { demoCommand } from './cli/demo.js';
 import { routeCommand } from './cli/route.js';
 import { registerCommand } from './cli/register.js';
+import { proxyCommand } from './cli/proxy.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -81,6 +82,16 @@ program
   .action(routeCommand);
 
 program
+  .command('proxy')
+  .description('run the sidecar proxy: routes HTTP requests to the mesh endpoints (admin: /metrics /healthz /ready /config /endpoints)')
+  .requiredOption('--config <file>', 'mesh config (YAML or JSON), reloaded on change and on SIGHUP')
+  .option('--etcd <hosts>', 'also discover endpoints from etcd, e.g. 127.0.0.1:2379')
+  .option('--host <host>', 'interface to listen on (default: the config\'s proxy.listen, else 127.0.0.1)')
+  .addOption(new Option('--port <n>', 'port (default: the config\'s, else 15001; 0: any)').argParser(integer(0, 65535)))
+  .addOption(new Option('--admin-port <n>', 'admin port (default: the config\'s, else 15000; 0: any)').argParser(integer(0, 65535)))
+  .action(proxyCommand);
+
+program
   .command('register')
   .description('register an endpoint in etcd under a lease kept alive until stopped (a crash lets it expire)')
   .requiredOption('--etcd <hosts>', 'etcd hosts, comma-separated, e.g. 127.0.0.1:2379')
@@ -97,13 +108,14 @@ program
 program.addHelpText(
   'after',
   `
-Coming in later releases: bench, proxy (sidecar data plane).
+Coming in later releases: bench.
 
 Examples:
   npx wasmesh demo
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
   npx wasmesh explore --port 8080
+  npx wasmesh proxy --config examples/mesh.yaml
   npx wasmesh route --ring nodes.txt --keys keys.txt --threads 2 > routed.tsv
   npx wasmesh register --etcd 127.0.0.1:2379 --service llm --id gpu-1 --address 127.0.0.1:9001 --accelerator H100 --count 8`,
 );

@@ -121,12 +121,41 @@ const service = z.strictObject({
 
 const catalogEntry = z.strictObject({ capacity: positive('number > 0'), memoryGiB: atLeast(0) });
 
+const listen = z.strictObject({ host: id.optional(), port: intFrom(0, 65535).optional() });
+
+/** The sidecar proxy (wasmesh proxy): where it listens, how requests map to services, its limits. */
+const proxy = z.strictObject({
+  /** Data plane listener. Default 127.0.0.1:15001. */
+  listen: listen.optional(),
+  /** Admin server (/metrics, /healthz, /ready, /config, /endpoints). Default 127.0.0.1:15000. */
+  admin: listen.optional(),
+  /** First match wins: a Host header (port ignored) and/or a path prefix. */
+  routes: z
+    .array(
+      z.strictObject({ host: id.optional(), pathPrefix: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).optional(), service: id }),
+      { error: 'expected an array of routes' },
+    )
+    .optional(),
+  timeouts: z.strictObject({ connectMs: positive('number > 0').optional(), firstByteMs: positive('number > 0').optional(), idleMs: positive('number > 0').optional() }).optional(),
+  limits: z
+    .strictObject({
+      maxHeaderBytes: intFrom(1024, 1 << 20).optional(),
+      maxBodyBytes: intFrom(0).optional(),
+      /** Most request body bytes buffered to read a hashKey.jsonField. */
+      maxKeyBodyBytes: intFrom(0, 1 << 26).optional(),
+    })
+    .optional(),
+  /** Response header naming the endpoint that served (false: none). Default x-wasmesh-endpoint. */
+  endpointHeader: z.union([id, z.literal(false)]).optional(),
+});
+
 export const meshConfigSchema = z
   .strictObject({
     version: z.literal(1, { error: 'expected 1' }).optional(),
     engine: z.enum(['wasm', 'ts'], { error: 'expected one of "wasm", "ts"' }).optional(),
     catalog: z.record(z.string(), catalogEntry).optional(),
     services: z.array(service, { error: 'expected an array of services' }),
+    proxy: proxy.optional(),
   });
 
 /**
@@ -157,6 +186,12 @@ function crossChecks(input: unknown): { path: PropertyKey[]; message: string }[]
       }
     });
   });
+  const routes = (config as { proxy?: { routes?: unknown } }).proxy?.routes;
+  if (Array.isArray(routes)) {
+    routes.forEach((r: { service?: unknown }, i) => {
+      if (r && typeof r.service === 'string' && !names.has(r.service)) problems.push({ path: ['proxy', 'routes', i, 'service'], message: `no service "${r.service}"` });
+    });
+  }
   return problems;
 }
 
@@ -166,6 +201,7 @@ export type MeshConfig = z.input<typeof meshConfigSchema>;
 export type ServiceConfig = MeshConfig['services'][number];
 /** One endpoint of a service. */
 export type EndpointConfig = NonNullable<ServiceConfig['endpoints']>[number];
+export type ProxyConfig = NonNullable<MeshConfig['proxy']>;
 
 /** Document order: indexes numerically, so services[2] comes before services[10]. */
 function comparePaths(a: readonly PropertyKey[], b: readonly PropertyKey[]): number {

@@ -1,0 +1,87 @@
+// A fake inference server for tests, benchmarks and the proxy demo: node:http on loopback,
+// answering like a model API. Its behaviour can change while it runs (slow, failing, down).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ModelMode = 'ok' | 'fail' | 'hang';
+
+export interface ModelServerOptions {
+  /** The name it answers with (and sends as x-served-by). */
+  name: string;
+  /** Milliseconds before answering (latency of a forward pass). Default 0. */
+  delayMs?: number;
+  /** Tokens of a streamed (SSE) answer, and the gap between them. Defaults 5 and 20 ms. */
+  tokens?: number;
+  tokenGapMs?: number;
+  port?: number;
+}
+
+export class ModelServer {
+  readonly name: string;
+  mode: ModelMode = 'ok';
+  delayMs: number;
+  /** Requests answered, and in flight now. */
+  served = 0;
+  inflight = 0;
+  readonly #server: Server;
+  readonly #options: ModelServerOptions;
+  #port = 0;
+
+  constructor(options: ModelServerOptions) {
+    this.name = options.name;
+    this.delayMs = options.delayMs ?? 0;
+    this.#options = options;
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        this.inflight++;
+        try {
+          if (this.mode === 'hang') return;
+          if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+          if (this.mode === 'fail') {
+            res.writeHead(500, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ error: 'model crashed', by: this.name }));
+            return;
+          }
+          this.served++;
+          const stream = req.url?.includes('stream') || req.headers.accept === 'text/event-stream';
+          if (!stream) {
+            const body = JSON.stringify({ by: this.name, method: req.method, path: req.url, bytes: Buffer.concat(chunks).length, forwardedFor: req.headers['x-forwarded-for'] ?? null, hopByHop: req.headers['proxy-authorization'] ?? null });
+            res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': this.name }).end(body);
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-served-by': this.name });
+          const tokens = this.#options.tokens ?? 5;
+          for (let i = 0; i < tokens; i++) {
+            if (i) await new Promise((r) => setTimeout(r, this.#options.tokenGapMs ?? 20));
+            res.write(`data: ${JSON.stringify({ token: i, by: this.name, at: Date.now() })}\n\n`);
+          }
+          res.end('data: [DONE]\n\n');
+        } finally {
+          this.inflight--;
+        }
+      });
+    });
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.#port}`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(this.#options.port ?? this.#port, '127.0.0.1', resolve));
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Stops listening and drops every connection at once (a crash, as the proxy sees it). */
+  async kill(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Listens again on the same port. */
+  async revive(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(this.#port, '127.0.0.1', resolve));
+  }
+}

@@ -1,0 +1,121 @@
+// What the proxy reads from a request before it picks an endpoint: the service (by Host or path
+// prefix) and the affinity key (a header, a cookie, or a field of a JSON body), and what it
+// forwards: the request headers without hop-by-hop ones, with x-forwarded-*.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
+
+export type ProxyRoute = NonNullable<ProxyConfig['routes']>[number];
+export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
+
+/** The service a request is for: the first route whose host and path prefix both match. */
+export function serviceOf(config: Readonly<MeshConfig>, host: string | undefined, path: string): string | undefined {
+  const routes = config.proxy?.routes;
+  if (!routes) return config.services.length === 1 ? config.services[0]!.name : undefined;
+  const bare = host?.replace(/:\d+$/, '').toLowerCase();
+  for (const r of routes) {
+    if (r.host !== undefined && r.host.toLowerCase() !== bare) continue;
+    if (r.pathPrefix !== undefined && !path.startsWith(r.pathPrefix)) continue;
+    return r.service;
+  }
+  return undefined;
+}
+
+/** A header or cookie key, or undefined when absent (body keys: keyFromBody). */
+export function keyFromHeaders(source: HashKeySource | undefined, headers: IncomingHttpHeaders): string | undefined {
+  if (!source) return undefined;
+  if ('header' in source) {
+    const v = headers[source.header.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+  if ('cookie' in source) {
+    for (const part of (headers.cookie ?? '').split(';')) {
+      const at = part.indexOf('=');
+      if (at > 0 && part.slice(0, at).trim() === source.cookie) return decodeURIComponent(part.slice(at + 1).trim());
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The key from a JSON body read whole: the field at a dotted path ("messages.0.content"), as a
+ * string, cut to prefixChars (prompt-prefix affinity for KV caches). When the body is not JSON
+ * or the field is absent, the body's own first prefixChars characters are the key, so requests
+ * that share a prefix still meet on one endpoint.
+ */
+export function keyFromBody(source: Extract<HashKeySource, { jsonField: string }>, body: Buffer): string {
+  const limit = source.prefixChars ?? Infinity;
+  try {
+    let v: unknown = JSON.parse(body.toString('utf8'));
+    for (const step of source.jsonField.split('.')) v = v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[step];
+    if (v !== undefined) return (typeof v === 'string' ? v : JSON.stringify(v)).slice(0, limit);
+  } catch {
+    // Not JSON: fall through to the raw prefix.
+  }
+  return body.toString('utf8').slice(0, limit);
+}
+
+/** Reads up to `limit` bytes of a request body: all of it (`done`) or the first chunks. */
+export async function readPrefix(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; bytes: number; done: boolean }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  if (req.readableEnded) return { chunks, bytes, done: true };
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes > limit) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const finish = (done: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('error', reject);
+      req.pause();
+      resolve({ chunks, bytes, done });
+    };
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+}
+
+// RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * End-to-end headers of a raw header list ([name, value, name, value, ...], as Node's
+ * rawHeaders and undici's raw response headers give them): without hop-by-hop ones and those
+ * the Connection header names. Raw lists are filtered rather than parsed into objects and
+ * rebuilt, which the proxy's hot path would pay on every request.
+ */
+export function endToEndRaw(raw: readonly (string | Buffer)[], out: string[] = []): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (String(raw[i]).toLowerCase() !== 'connection') continue;
+    named ??= new Set();
+    for (const h of String(raw[i + 1]).split(',')) named.add(h.trim().toLowerCase());
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = typeof raw[i] === 'string' ? (raw[i] as string) : (raw[i] as Buffer).toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    const value = raw[i + 1]!;
+    out.push(name, typeof value === 'string' ? value : value.toString('latin1'));
+  }
+  return out;
+}
+
+/** The headers sent upstream: end-to-end ones plus x-forwarded-for/-host/-proto. */
+export function forwardRaw(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let prior: string | undefined;
+  const kept: string[] = [];
+  endToEndRaw(raw, kept);
+  for (let i = 0; i < kept.length; i += 2) {
+    const lower = kept[i]!.toLowerCase();
+    if (lower === 'x-forwarded-for') prior = prior === undefined ? kept[i + 1] : `${prior}, ${kept[i + 1]}`;
+    else if (lower !== 'x-forwarded-host' && lower !== 'x-forwarded-proto') out.push(kept[i]!, kept[i + 1]!);
+  }
+  const client = req.socket.remoteAddress ?? 'unknown';
+  out.push('x-forwarded-for', prior === undefined ? client : `${prior}, ${client}`);
+  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push('x-forwarded-proto', 'http');
+  return out;
+}

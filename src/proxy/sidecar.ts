@@ -1,0 +1,89 @@
+// A whole sidecar: the mesh from a config file (hot reloaded) and optionally etcd, the proxy in
+// front of it, and the admin server. `wasmesh proxy` is a thin shell around startSidecar.
+import { watch, type FSWatcher } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadConfigFile } from '../mesh/config.js';
+import { EtcdDiscovery } from '../mesh/etcd.js';
+import { Mesh } from '../mesh/Mesh.js';
+import { adminServer, type AdminServer } from './admin.js';
+import { kDefaultProxy, SidecarProxy } from './SidecarProxy.js';
+
+export interface SidecarOptions {
+  /** Mesh config file (YAML or JSON), watched and re-applied on change. */
+  configFile: string;
+  /** etcd hosts to discover endpoints from, if any. */
+  etcd?: string;
+  /** Override the config's listeners (port 0: any free port). */
+  listen?: { host?: string; port?: number };
+  admin?: { host?: string; port?: number };
+  log?: (line: string) => void;
+}
+
+export interface Sidecar {
+  readonly mesh: Mesh;
+  readonly proxy: SidecarProxy;
+  readonly address: AddressInfo;
+  readonly adminAddress: AddressInfo;
+  /** Re-reads the config file: applied atomically, or logged with every problem and ignored. */
+  reload(): Promise<boolean>;
+  /** Graceful: stops accepting, finishes requests in flight, closes everything. */
+  close(): Promise<void>;
+}
+
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const log = options.log ?? ((line: string) => console.error(`wasmesh proxy: ${line}`));
+  const mesh = new Mesh();
+  mesh.apply(await loadConfigFile(options.configFile));
+  const discovery = options.etcd ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
+  const proxy = new SidecarProxy({ mesh, log });
+  if (discovery) {
+    mesh.attach(discovery, (error, event) => log(`discovery event for ${event.service} refused: ${String(error)}`));
+    await discovery.ready();
+  }
+  const admin: AdminServer = adminServer(mesh, () => {
+    if (discovery && discovery.state !== 'synced') return { ready: false, detail: `etcd ${discovery.state}: serving the last endpoints seen` };
+    return { ready: true, detail: `config version ${mesh.version}` };
+  });
+  const p = mesh.config.proxy;
+  const address = await proxy.listen(options.listen?.host ?? p?.listen?.host ?? kDefaultProxy.listen.host, options.listen?.port ?? p?.listen?.port ?? kDefaultProxy.listen.port);
+  const adminAddress = await admin.listen(options.admin?.host ?? p?.admin?.host ?? kDefaultProxy.admin.host, options.admin?.port ?? p?.admin?.port ?? kDefaultProxy.admin.port);
+  // Endpoints that discovery removes drain the same way as those a reload removes.
+  const reconcile = setInterval(() => proxy.refresh(), 1000).unref();
+
+  const reload = async (): Promise<boolean> => {
+    try {
+      const result = mesh.apply(await loadConfigFile(options.configFile));
+      proxy.refresh();
+      const changed = Object.entries(result.services).map(([name, c]) => `${name} +${c.added.length} -${c.removed.length} ~${c.updated.length}`);
+      log(`config version ${result.version} applied from ${options.configFile}: ${changed.join(', ')}`);
+      return true;
+    } catch (error) {
+      log(`config ${options.configFile} not applied; version ${mesh.version} keeps serving:\n${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
+  };
+  // Editors save by rename or by several writes: wait for the file to settle.
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  let watcher: FSWatcher | undefined = watch(options.configFile, () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => void reload(), 100);
+  });
+  watcher.on('error', () => {});
+
+  return {
+    mesh,
+    proxy,
+    address,
+    adminAddress,
+    reload,
+    async close() {
+      clearInterval(reconcile);
+      clearTimeout(pending);
+      watcher?.close();
+      watcher = undefined;
+      await proxy.close();
+      await admin.close();
+      await discovery?.close();
+    },
+  };
+}

@@ -36,6 +36,8 @@ program
   }))
   .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(integer(0, 2 ** 31)))
   .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
+  .option('--proxy', 'real sockets instead: fake model servers behind the sidecar proxy, driven by 16 clients')
+  .addOption(new Option('--proxy-seconds <n>', 'with --proxy: seconds of traffic').default(8).argParser(integer(2, 600)))
   .action(demoCommand);
 
 program

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,30 @@ test('demo simulates the fleet and prints both routings side by side', () => {
   const { code, out } = wasmesh('demo');
   assert.is(code, 0);
   for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'lower than capacity-blind']) assert.match(out, text);
+});
+
+test('proxy serves on loopback, answers its admin port, and shuts down on SIGTERM', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'proxy', '--config', 'examples/mesh.yaml', '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  for (let i = 0; i < 200 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+  const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+), admin on http:\/\/127\.0\.0\.1:(\d+) \(config version 1: chat, embed\)/);
+  assert.ok(m, out);
+  const health = await fetch(`http://127.0.0.1:${m![2]}/healthz`);
+  assert.is(await health.text(), 'ok\n');
+  const none = await fetch(`http://127.0.0.1:${m![1]}/elsewhere`);
+  assert.is(none.status, 404);
+  child.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.match(out, 'shutting down');
+});
+
+test('demo --proxy routes real requests through the sidecar, ejects the failing node and loses none', () => {
+  const { code, out, err } = wasmesh('demo', '--proxy', '--proxy-seconds', '4');
+  assert.is(code, 0, err);
+  for (const text of ['routed share (bar) against capacity share', 'a100-1 starts failing every request', 'a100-1 ejected from gen', 'no request failed']) assert.match(out, text);
+  assert.match(out, /done: \d+ x 200\n/);
 });
 
 test('ring prints the spread and both engines\' speed, and the engines agree', () => {

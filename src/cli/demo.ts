@@ -2,18 +2,23 @@
 import cliProgress from 'cli-progress';
 import { kDefaultSimulation, simulate, type RunStats } from '../demo/simulate.js';
 import { bars } from './chart.js';
+import { demoProxyCommand } from './demoProxy.js';
 
 export interface DemoCommandOptions {
   seconds: number;
   load: number;
   seed: number;
   engine: 'wasm' | 'ts';
+  /** Real sockets instead of the simulation: model servers behind the sidecar proxy. */
+  proxy?: boolean;
+  proxySeconds: number;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const time = (s: number) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(1)} s`);
 
-export function demoCommand(o: DemoCommandOptions): void {
+export async function demoCommand(o: DemoCommandOptions): Promise<void> {
+  if (o.proxy) return demoProxyCommand(o.proxySeconds);
   const options = { ...kDefaultSimulation, seconds: o.seconds, utilization: o.load, seed: o.seed, engine: o.engine };
   const fleet = options.fleet.map((g) => `${g.nodes} x ${g.accelerator} (${g.devicesPerNode} per node)`).join(', ');
   console.log(`wasmesh demo: ${fleet}`);

@@ -30,7 +30,7 @@ export const quick = process.argv.includes('--quick');
 
 // An operation that returns a promise (a worker pool, a proxy) is awaited, here and in benny.
 async function warmUp(fn: () => unknown): Promise<void> {
-  const until = performance.now() + (quick ? 60 : 200);
+  const until = performance.now() + (quick ? 25 : 200);
   while (performance.now() < until) {
     const r = fn();
     if (r instanceof Promise) await r;
@@ -43,7 +43,8 @@ export async function measure(suite: string, cases: Case[]): Promise<Result[]> {
   await b.suite(
     suite,
     ...cases.map((c) => b.add(c.name, c.fn)),
-    b.configure({ cases: quick ? { minTime: 0.05, maxTime: 0.4, minSamples: 5 } : { minTime: 0.2, maxTime: 2, minSamples: 10 } }),
+    // Quick: a smoke run of every case (the whole suite under a minute), its figures rougher.
+    b.configure({ cases: quick ? { minTime: 0.01, maxTime: 0.08, minSamples: 5 } : { minTime: 0.2, maxTime: 2, minSamples: 10 } }),
     b.cycle(),
     b.complete((summary) => {
       summary.results.forEach((r, i) => {

@@ -35,20 +35,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function once(port: number, load: 'full' | 'moderate') {
   const options = load === 'full' ? { connections: 32 } : { connections: 8, overallRate: 1000 };
-  return autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: quick ? 3 : 5, ...options });
+  return autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: quick ? 1 : 5, ...options });
 }
 
 try {
   const backendPort = await server('backend');
   const backend = `127.0.0.1:${backendPort}`;
+  const [wasmeshPort, httpProxyPort] = await Promise.all([server('wasmesh', backend), server('http-proxy', backend)]);
   const targets: [string, number][] = [
     ['direct', backendPort],
-    ['wasmesh proxy', await server('wasmesh', backend)],
-    ['http-proxy', await server('http-proxy', backend)],
+    ['wasmesh proxy', wasmeshPort],
+    ['http-proxy', httpProxyPort],
   ];
   const runs: Run[] = [];
   // Warm-up: JIT and connection pools, not measured.
-  for (const [, port] of targets) await autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: 1, connections: 8 });
+  for (const [, port] of targets) await autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: quick ? 0.5 : 1, connections: 8 });
   for (const load of ['full', 'moderate'] as const) {
     // Rounds interleave the targets, so a slow spell of this shared machine hits all of them.
     const samples = new Map<string, autocannon.Result[]>();

@@ -1,73 +1,124 @@
-// Writes the README "Performance" section from bench/results/ring.json, so the figures there are
-// always a measured run's, with the machine they came from.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Writes the README "Performance" section, bench/results/latest.md and the charts from the
+// results files, so the figures there are always a measured run's, with the machine they came
+// from. Run by `npm run bench` after the suites; alone: `npm run bench:report`.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { barChart } from './chart.js';
 import { ratioTable, si, type Ratio, type Result } from './harness.js';
 
-interface Results {
+interface Suite {
   machine: Record<string, string | number>;
-  results: Result[];
-  ratios: Ratio[];
-  balance: Record<string, number | string | boolean>[];
+  results?: Result[];
+  ratios?: Ratio[];
+  [more: string]: unknown;
 }
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`./results/${name}.json`, import.meta.url), 'utf8')) as Results;
-const data = load('ring');
-const wrr = load('wrr');
-const m = data.machine;
+const dir = new URL('./results/', import.meta.url);
+const latestFile = new URL('latest.json', dir);
+// latest.json when the whole suite ran; else whichever suite files exist.
+const suites: Record<string, Suite> = existsSync(latestFile)
+  ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { suites: Record<string, Suite> }).suites
+  : Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'etcd'].filter((n) => existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))]));
+
 const figures = (results: Result[]) => {
   const rows = ['| case | implementation | median | slowest sample | fastest sample | samples |', '|---|---|---:|---:|---:|---:|'];
   for (const r of results) rows.push(`| ${r.suite} | ${r.name} | ${si(r.median)}/s | ${si(r.min)}/s | ${si(r.max)}/s | ${r.samples} |`);
   return rows.join('\n');
 };
-const balance = ['| implementation | max/mean load | min share | max share | keys moved by a 101st node | moved only to the new node |', '|---|---:|---:|---:|---:|---|'];
-for (const b of data.balance) {
-  balance.push(`| ${b.implementation} | ${Number(b.maxOverMean).toFixed(3)} | ${(Number(b.minShare) * 100).toFixed(3)}% | ${(Number(b.maxShare) * 100).toFixed(3)}% | ${(Number(b.movedOnAdd) * 100).toFixed(2)}% | ${b.exactlyNewOwner ? 'yes' : 'no'} |`);
-}
-const section = `Measured by \`npm run bench\` (${m.mode} run) on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${String(m.date).slice(0, 10)}.
+const details = (title: string, body: string) => `<details><summary>${title}</summary>\n\n${body}\n\n</details>`;
+const charted = (name: string, title: string) => {
+  const s = suites[name];
+  if (!s?.results) return '';
+  writeFileSync(new URL(`${name}.svg`, dir), barChart(title, s.results));
+  return `![${name} benchmark chart](bench/results/${name}.svg)`;
+};
+
+const parts: string[] = [];
+const m = Object.values(suites)[0]?.machine ?? {};
+parts.push(`Measured by \`npm run bench\` (${m.mode} run) on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${String(m.date).slice(0, 10)}.
 Ratios compare medians within the same run (benny, after a warm-up); a shared 2-core machine makes
-absolute figures noisy, so each row gives the spread of the samples too.
+absolute figures noisy, so each row gives the spread of the samples too.`);
 
-### Ring (\`bench/ring.bench.ts\`)
+if (suites.ring) {
+  const balance = ['| implementation | max/mean load | min share | max share | keys moved by a 101st node | moved only to the new node |', '|---|---:|---:|---:|---:|---|'];
+  for (const b of (suites.ring.balance ?? []) as Record<string, number | string | boolean>[]) {
+    balance.push(`| ${b.implementation} | ${Number(b.maxOverMean).toFixed(3)} | ${(Number(b.minShare) * 100).toFixed(3)}% | ${(Number(b.maxShare) * 100).toFixed(3)}% | ${(Number(b.movedOnAdd) * 100).toFixed(2)}% | ${b.exactlyNewOwner ? 'yes' : 'no'} |`);
+  }
+  parts.push(`### Ring (\`bench/ring.bench.ts\`)
 
-Items are lookups, or table changes for the build rows.
+Items are lookups, or table changes for the build rows. Peers: \`hashring\`, \`consistent-hash\`, and
+the textbook ring (sorted array, linear scan) as the floor.
 
-${ratioTable(data.ratios)}
+${ratioTable(suites.ring.ratios!)}
 
-![ring benchmark chart](bench/results/ring.svg)
+${charted('ring', 'HashRing lookups and builds per second (median; line: sample spread)')}
 
-<details><summary>All ring figures</summary>
+${details('All ring figures', figures(suites.ring.results!))}
 
-${figures(data.results)}
+Distribution quality: 100 nodes x 160 points, ${((suites.ring.balance as { keys: number }[])?.[0]?.keys ?? 0).toLocaleString('en-US')} keys \`user:0..\`; then a 101st node is added.
 
-</details>
-
-Balance: 100 nodes x 160 points, ${data.balance[0]?.keys} keys \`user:0..\`; then a 101st node is added.
-
-${balance.join('\n')}
-
-### Smooth weighted round robin (\`bench/wrr.bench.ts\`)
+${balance.join('\n')}`);
+}
+if (suites.wrr) {
+  parts.push(`### Smooth weighted round robin (\`bench/wrr.bench.ts\`)
 
 Items are picks, in batches of 1,000 (ids out unless the row says core). Weights 1..5 cycled.
 
-${ratioTable(wrr.ratios)}
+${ratioTable(suites.wrr.ratios!)}
 
-![round-robin benchmark chart](bench/results/wrr.svg)
+${charted('wrr', 'SmoothWrr picks per second (median; line: sample spread)')}
 
-<details><summary>All round-robin figures</summary>
-
-${figures(wrr.results)}
-
-</details>
-
-Regenerate with \`npm run bench && npm run bench:report\`.`;
-
-for (const [name, d, title] of [['ring', data, 'HashRing lookups and builds per second (median; line: sample spread)'], ['wrr', wrr, 'SmoothWrr picks per second (median; line: sample spread)']] as const) {
-  writeFileSync(new URL(`./results/${name}.svg`, import.meta.url), barChart(title, d.results));
+${details('All round-robin figures', figures(suites.wrr.results!))}`);
 }
+if (suites.mesh) {
+  parts.push(`### Mesh \`route()\` end to end (\`bench/mesh.bench.ts\`)
 
+A request routed and reported (balancer, circuit and health bookkeeping, Prometheus metrics), 32
+endpoints of four accelerator types.
+
+${ratioTable(suites.mesh.ratios!)}
+
+${charted('mesh', 'Mesh route + report per second (median; line: sample spread)')}
+
+${details('All mesh figures', figures(suites.mesh.results!))}`);
+}
+if (suites.pool) {
+  parts.push(`### BatchRouter (\`bench/pool.bench.ts\`)
+
+Items are keys routed, over a ring of 100 nodes x 160 points. Per-task overhead (a round trip to a
+worker, minus its lookups): ${Number(suites.pool.overheadUs).toFixed(0)} µs; tasks of ${Number(suites.pool.chunkSize).toLocaleString('en-US')} keys.
+
+${ratioTable(suites.pool.ratios!)}
+
+${charted('pool', 'BatchRouter keys per second (median; line: sample spread)')}
+
+${details('All pool figures', figures(suites.pool.results!))}`);
+}
+if (suites.proxy) {
+  parts.push(`### Sidecar proxy (\`bench/proxy.bench.ts\`)
+
+autocannon against a local fake model server: direct, through \`wasmesh proxy\`, and through
+\`http-proxy\` (keep-alive agent), each server in its own process.
+
+${String(suites.proxy.table)}
+
+${ratioTable(suites.proxy.ratios!)}
+
+p99 overhead over direct at 1,000 req/s: ${Number(suites.proxy.overheadP99Ms).toFixed(1)} ms (target <= 2 ms).`);
+}
+if (suites.etcd) {
+  const e = suites.etcd as unknown as { ttlSeconds: number; expiryMs: Record<string, number>; churnEventsPerSecond: Record<string, number>; churnRoutesPerSecond: Record<string, number> };
+  parts.push(`### etcd discovery (\`bench/etcd.bench.ts\`, real etcd 3.4)
+
+- A registrant that stops (lease of ${e.ttlSeconds} s, keep-alives stopped) leaves the balancer after
+  ${e.expiryMs.median!.toFixed(0)} ms (median of ${e.expiryMs.trials} trials; ${e.expiryMs.min!.toFixed(0)} to ${e.expiryMs.max!.toFixed(0)} ms).
+- Churn of 1,000 endpoints (all join, then all leave): ${e.churnEventsPerSecond.median!.toFixed(0)} events/s absorbed
+  (${e.churnEventsPerSecond.min!.toFixed(0)} to ${e.churnEventsPerSecond.max!.toFixed(0)}) while routing ${e.churnRoutesPerSecond.median!.toFixed(0)} requests/s; etcd's writes bound it.`);
+}
+parts.push('Regenerate with `npm run bench` (it ends by writing this section), or `npm run bench:report` from the results files.');
+
+const section = parts.join('\n\n');
+writeFileSync(new URL('latest.md', dir), `# wasmesh benchmark results\n\n${section.replaceAll('bench/results/', '')}\n`);
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');
-const next = text.replace(/<!-- perf:start -->[\s\S]*<!-- perf:end -->/, `<!-- perf:start -->\n${section}\n<!-- perf:end -->`);
-writeFileSync(readme, next);
-console.log('README performance section written from bench/results/ring.json and wrr.json');
+writeFileSync(readme, text.replace(/<!-- perf:start -->[\s\S]*<!-- perf:end -->/, `<!-- perf:start -->\n${section}\n<!-- perf:end -->`));
+console.log(`README performance section, bench/results/latest.md and charts written from ${Object.keys(suites).join(', ')}`);

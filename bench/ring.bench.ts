@@ -4,7 +4,7 @@
 // the core-ring issue.
 import HashRingPkg from 'hashring';
 import ConsistentHash from 'consistent-hash';
-import { HashRing } from '../src/index.js';
+import { BoundedLoad, HashRing } from '../src/index.js';
 import { MODE_XXH32 } from '../src/core/hash.js';
 import { packSpecs } from '../src/core/ring/RingTable.js';
 import { WasmRingTable } from '../src/core/ring/WasmRingTable.js';
@@ -17,6 +17,21 @@ const VNODES = 160;
 const BATCH = 1 << 16;
 
 const results: Result[] = [];
+
+/**
+ * The floor: the ring as the classic examples write it, a sorted array of points and a linear
+ * scan for the first one at or after the key's hash.
+ */
+class TextbookRing {
+  readonly points: { pos: number; id: string }[] = [];
+  constructor(table: [number, string][]) {
+    for (const [pos, id] of table) this.points.push({ pos, id });
+  }
+  get(h: number): string | undefined {
+    for (const p of this.points) if (p.pos >= h) return p.id;
+    return this.points[0]?.id;
+  }
+}
 
 // ---- 1. pre-hashed u32 lookups, and the lookup strategy -------------------------------------
 
@@ -36,9 +51,13 @@ for (const points of sizes) {
   const keysPtr = core.alloc(BATCH * 8);
   heapU32().set(hashes, keysPtr >>> 2);
   const outPtr = keysPtr + BATCH * 4;
+  // The linear scan is slow enough that it gets a smaller batch (figures are per lookup).
+  const textbook = new TextbookRing(wasm.pointList());
+  const few = hashes.subarray(0, points > 20_000 ? 64 : 1024);
   results.push(
     ...(await measure(`prehashed ${points} points`, [
       { name: 'wasm', fn: () => wasm.getSlotsHashed(hashes, out), items: BATCH },
+      { name: 'textbook (sorted array, linear scan)', fn: () => few.forEach((h) => textbook.get(h)), items: few.length },
       { name: 'ts twin', fn: () => ts.getSlotsHashed(hashes, out), items: BATCH },
       { name: 'wasm core, bucket index', fn: () => core.ringLookupHashed(table.ring, keysPtr, BATCH, outPtr), items: BATCH },
       { name: 'wasm core, binary search', fn: () => core.ringLookupHashedBinary(table.ring, keysPtr, BATCH, outPtr), items: BATCH },
@@ -86,6 +105,38 @@ const next = () => windows[turn++ % windows.length]!;
       { name: 'ts twin get', fn: each((k) => ts.get(k)), items: WINDOW },
       { name: 'consistent-hash get', fn: each((k) => ch.get(k)), items: WINDOW },
       { name: 'hashring get', fn: each((k) => theirs.get(k)), items: WINDOW },
+    ])),
+  );
+}
+
+// ---- 2b. replicas (getN) and bounded loads ------------------------------------------------
+
+{
+  const ids = nodeIds(100);
+  const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
+  const ts = new HashRing({ vnodes: VNODES, engine: 'ts' }).addMany(ids);
+  const theirs = new HashRingPkg(ids);
+  const keys = pool.slice(0, 1024);
+  results.push(
+    ...(await measure('getN: 3 distinct nodes, 100 servers', [
+      { name: 'wasm getN', fn: () => keys.forEach((k) => wasm.getN(k, 3)), items: keys.length },
+      { name: 'ts twin getN', fn: () => keys.forEach((k) => ts.getN(k, 3)), items: keys.length },
+      { name: 'hashring range', fn: () => keys.forEach((k) => theirs.range(k, 3)), items: keys.length },
+    ])),
+  );
+  // Bounded loads: acquire a node for each key (the walk skips full nodes), then release all.
+  const bounded = (engine: 'wasm' | 'ts') => {
+    const b = new BoundedLoad(engine === 'wasm' ? wasm : ts, { c: 1.25 });
+    const held: string[] = new Array(keys.length);
+    return () => {
+      for (let i = 0; i < keys.length; i++) held[i] = b.acquire(keys[i]!)!;
+      for (let i = 0; i < keys.length; i++) b.release(held[i]!);
+    };
+  };
+  results.push(
+    ...(await measure('bounded loads: acquire + release, c = 1.25, 100 servers', [
+      { name: 'wasm', fn: bounded('wasm'), items: keys.length },
+      { name: 'ts twin', fn: bounded('ts'), items: keys.length },
     ])),
   );
 }
@@ -153,6 +204,9 @@ const ratios = [
   ratio('prehashed 160,000 points: wasm / ts twin', pre(160000, 'wasm'), pre(160000, 'ts twin'), 1.25),
   ratio('prehashed 1,600 points: bucket index / binary search (core)', pre(1600, 'wasm core, bucket index'), pre(1600, 'wasm core, binary search')),
   ratio('prehashed 160,000 points: bucket index / binary search (core)', pre(160000, 'wasm core, bucket index'), pre(160000, 'wasm core, binary search')),
+  ratio('prehashed 1,600 points: wasm / textbook linear scan', pre(1600, 'wasm'), pre(1600, 'textbook (sorted array, linear scan)')),
+  ratio('getN(3): wasm / hashring range', find(results, 'getN: 3 distinct nodes, 100 servers', 'wasm getN'), find(results, 'getN: 3 distinct nodes, 100 servers', 'hashring range')),
+  ratio('bounded loads: wasm / ts twin', find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'wasm'), find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'ts twin')),
   ratio('string keys: wasm getSlots / ts twin getSlots', str('wasm getSlots'), str('ts twin getSlots'), 1.3),
   ratio('string keys: wasm getBatch / hashring get', str('wasm getBatch'), str('hashring get'), 30),
   ratio('string keys: wasm getBatch / consistent-hash get', str('wasm getBatch'), str('consistent-hash get'), 1.5),

@@ -10,6 +10,7 @@ import { demoCommand } from './cli/demo.js';
 import { routeCommand } from './cli/route.js';
 import { registerCommand } from './cli/register.js';
 import { proxyCommand } from './cli/proxy.js';
+import { benchCommand } from './cli/bench.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -94,6 +95,12 @@ program
   .action(proxyCommand);
 
 program
+  .command('bench')
+  .description('run the benchmark suite (from a checkout): results, charts and the README table')
+  .option('--quick', 'every case, shorter (under a minute)')
+  .action(benchCommand);
+
+program
   .command('register')
   .description('register an endpoint in etcd under a lease kept alive until stopped (a crash lets it expire)')
   .requiredOption('--etcd <hosts>', 'etcd hosts, comma-separated, e.g. 127.0.0.1:2379')
@@ -110,10 +117,10 @@ program
 program.addHelpText(
   'after',
   `
-Coming in later releases: bench.
-
 Examples:
   npx wasmesh demo
+  npx wasmesh demo --proxy
+  npx wasmesh bench --quick
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
   npx wasmesh explore --port 8080

@@ -5,7 +5,8 @@
 // Not benny: these are latencies of a distributed system, measured over repeated trials and
 // reported with their spread (min / median / max).
 import cliProgress from 'cli-progress';
-import { EtcdDiscovery, Mesh, endpointKey, etcdClient, type DiscoveryEvent } from '../src/index.js';
+import { Mesh, type DiscoveryEvent } from '../src/index.js';
+import { EtcdDiscovery, endpointKey, etcdClient } from '../src/mesh/etcd.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { machine, quick, save } from './harness.js';
 

@@ -12,7 +12,6 @@ export { seededRandom, type Random } from './mesh/random.js';
 export * from './mesh/discovery.js';
 export { kDefaultOutlierSettings, OutlierDetector, type OutlierSettings, type Ejection } from './mesh/health.js';
 export * from './pool/BatchRouter.js';
-export * from './mesh/etcd.js';
 export * from './proxy/SidecarProxy.js';
 export { startSidecar, type Sidecar, type SidecarOptions } from './proxy/sidecar.js';
 export { adminServer, type AdminServer, type Readiness } from './proxy/admin.js';

@@ -3,7 +3,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfigFile } from '../mesh/config.js';
-import { EtcdDiscovery } from '../mesh/etcd.js';
 import { Mesh } from '../mesh/Mesh.js';
 import { adminServer, type AdminServer } from './admin.js';
 import { kDefaultProxy, SidecarProxy } from './SidecarProxy.js';
@@ -34,7 +33,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const log = options.log ?? ((line: string) => console.error(`wasmesh proxy: ${line}`));
   const mesh = new Mesh();
   mesh.apply(await loadConfigFile(options.configFile));
-  const discovery = options.etcd ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
+  // etcd's client (gRPC, protobufs) loads only for a sidecar that uses it.
+  const { EtcdDiscovery } = options.etcd ? await import('../mesh/etcd.js') : { EtcdDiscovery: undefined };
+  const discovery = options.etcd && EtcdDiscovery ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
   const proxy = new SidecarProxy({ mesh, log });
   if (discovery) {
     mesh.attach(discovery, (error, event) => log(`discovery event for ${event.service} refused: ${String(error)}`));

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { EtcdDiscovery, Mesh, endpointKey, etcdClient, registerEndpoint, watchEtcdConfig, type DiscoveryEvent, type EtcdState } from '../../src/index.js';
+import { Mesh, type DiscoveryEvent } from '../../src/index.js';
+import { EtcdDiscovery, endpointKey, etcdClient, registerEndpoint, watchEtcdConfig, type EtcdState } from '../../src/mesh/etcd.js';
 import { rejectsCode } from '../support/assert.js';
 import { ETCD, etcdAvailable, startEtcd, type EtcdServer } from '../support/etcd.js';
 

@@ -120,3 +120,22 @@ test('the catalog gives every device a positive capacity, memory and a source', 
 });
 
 test.run();
+
+test('the proxy section: routes must name a service; ring.unit must be positive', () => {
+  const config = {
+    services: [{ name: 'chat', policy: 'ring-hash', ring: { unit: -4 }, endpoints: [] }],
+    proxy: { routes: [{ pathPrefix: '/v1/chat', service: 'chat' }, { host: 'embed.local', service: 'embed' }, { pathPrefix: 'v1', service: 'chat' }], listen: { port: 70000 } },
+  };
+  try {
+    validateConfig(config);
+    assert.unreachable('invalid config accepted');
+  } catch (error) {
+    assert.instance(error, WasmeshError);
+    const message = (error as WasmeshError).message;
+    assert.match(message, 'services[0].ring.unit: expected a number > 0');
+    assert.match(message, 'proxy.routes[1].service: no service "embed"');
+    assert.match(message, 'proxy.routes[2].pathPrefix: expected a path starting with "/"');
+    assert.match(message, 'proxy.listen.port: expected integer from 0 to 65535');
+  }
+  assert.is(validateConfig({ services: config.services.map((s) => ({ ...s, ring: { unit: 512 } })), proxy: { routes: [config.proxy.routes[0]!] } }).proxy!.routes!.length, 1);
+});

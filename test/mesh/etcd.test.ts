@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { Mesh, type DiscoveryEvent } from '../../src/index.js';
 import { EtcdDiscovery, endpointKey, etcdClient, registerEndpoint, watchEtcdConfig, type EtcdState } from '../../src/mesh/etcd.js';
-import { rejectsCode } from '../support/assert.js';
+import { rejectsCode, throwsCode } from '../support/assert.js';
 import { ETCD, etcdAvailable, startEtcd, type EtcdServer } from '../support/etcd.js';
 
 const t = suite('etcd discovery and config (real etcd)');
@@ -24,6 +24,17 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 const endpoint = (id: string, port: number, accelerator = 'H100') => ({ id, address: `127.0.0.1:${port}`, zone: 'z1', resources: { accelerator, count: 1 } });
 const config = (extra: Record<string, unknown> = {}) => ({ services: [{ name: 'llm', policy: 'ring-hash', endpoints: [], ...extra }] });
 const keys = Array.from({ length: 10_000 }, (_, i) => `session-${i}`);
+
+t('bad options: WasmeshError naming what is allowed (no etcd needed)', async () => {
+  throwsCode(() => new EtcdDiscovery({ prefix: '/x' }), 'INVALID_OPTION', /EtcdDiscovery needs options\.client or options\.hosts/);
+  const client = etcdClient('127.0.0.1:1');
+  try {
+    await rejectsCode(registerEndpoint({ client, service: 'llm', endpoint: endpoint('gpu-1', 9001), ttlSeconds: 1 }), 'INVALID_OPTION', /ttlSeconds must be an integer >= 2 \(etcd's minimum lease\), got 1/);
+    await rejectsCode(registerEndpoint({ client, service: 'llm', endpoint: { id: 'gpu-1', address: 'nowhere', resources: { accelerator: 'L4', count: 1 } } }), 'INVALID_CONFIG', /address/);
+  } finally {
+    client.close();
+  }
+});
 
 if (!etcdAvailable()) {
   if (process.env.CI) t('etcd is installed (CI never skips the etcd tests)', () => assert.unreachable(`${ETCD} is missing; .ci/run installs etcd-server`));

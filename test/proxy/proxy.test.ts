@@ -61,6 +61,10 @@ t('affinity: a session stays on one endpoint; a JSON prompt prefix too; the endp
     }
   }
   assert.ok([...seen.values()].every((set) => set.size === 1));
+  // Ring-hash needs the key: without the header, 400 naming what to send.
+  const keyless = await get('/v1/chat');
+  assert.is(keyless.status, 400);
+  assert.is(keyless.json().error.reason, 'no-key');
   assert.ok(new Set([...seen.values()].map((set) => [...set][0])).size > 1, 'sessions spread over endpoints');
   assert.is(sidecar!.mesh.owner('chat', 'session-3'), [...seen.get('session-3')!][0]);
   await sidecar!.close();
@@ -192,6 +196,7 @@ t('limits and safety: 431, 413, no open proxy, hop-by-hop stripped, x-forwarded-
   assert.is(big.statusCode, 413);
   assert.is(((await big.body.json()) as { error: { reason: string } }).error.reason, 'body-too-large');
   assert.is((await get('/elsewhere')).status, 404);
+  assert.is((await get('/elsewhere')).json().error.reason, 'no-route');
   // An absolute-form target names a host of the client's choosing: refused.
   const raw = await new Promise<string>((resolve) => {
     const socket = connect(sidecar!.address.port, '127.0.0.1', () => socket.end('GET http://example.com/ HTTP/1.1\r\nhost: example.com\r\n\r\n'));

@@ -1,12 +1,12 @@
 // HashRing: the public facade of the consistent-hash ring (a stable contract; README, "Ring
 // construction"). It validates, keeps the ids, and forwards to a RingTable engine: Wasm or twin.
-import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from './hash.js';
+import { kHashModes, MODE_KETAMA, type HashMode } from './hash.js';
 import { checkKey, checkKeyArray, encoder, unitsOf } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
 import { packSpecs, type LoadArrays, type NodePoints, type RingTable } from './ring/RingTable.js';
 import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
-import { checkOptions, type EngineName } from './options.js';
+import { checkOptions, integerIn, type EngineName } from './options.js';
 import { show, WasmeshError } from './WasmeshError.js';
 
 /** How node ids and keys are placed on the ring. */
@@ -59,7 +59,6 @@ export interface NodeOptions {
   weight?: number;
 }
 
-const MODES: Record<HashName, HashMode> = { xxh32: MODE_XXH32, ketama: MODE_KETAMA, sha1: MODE_SHA1 };
 const MAX_ID_BYTES = 1024;
 
 let slotsOut = new Int32Array(1024);
@@ -93,8 +92,8 @@ export class HashRing {
 
   constructor(options: HashRingOptions = {}) {
     const o = checkOptions<HashRingOptions>('HashRing', options, {
-      vnodes: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10000 ? null : 'an integer from 1 to 10000',
-      hash: (v) => (typeof v === 'string' && v in MODES ? null : 'one of "xxh32", "ketama", "sha1"'),
+      vnodes: integerIn(1, 10000),
+      hash: (v) => (typeof v === 'string' && v in kHashModes ? null : 'one of "xxh32", "ketama", "sha1"'),
       engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
     });
     const hash = o.hash ?? kDefaultHashRingOptions.hash;
@@ -103,7 +102,7 @@ export class HashRing {
       hash,
       engine: o.engine ?? kDefaultHashRingOptions.engine,
     });
-    this.#mode = MODES[hash];
+    this.#mode = kHashModes[hash];
     const ids = this.#ids;
     // Ties between nodes order by id (UTF-16 code units, as JavaScript's <); ketama rebuilds
     // from empty in insertion order and never merges into existing points.

@@ -1,6 +1,6 @@
 // SmoothWrr: the public facade of smooth weighted round robin (a stable contract; README, "API").
 // It validates, keeps the ids and the weight scale, and forwards to a WrrTable.
-import { checkOptions, definedOnly, type EngineName } from './options.js';
+import { checkOptions, definedOnly, integerIn, type EngineName } from './options.js';
 import { CYCLE_MAX, type WrrTable } from './wrr/WrrTable.js';
 import { TsWrrTable } from './wrr/TsWrrTable.js';
 import { WasmWrrTable } from './wrr/WasmWrrTable.js';
@@ -80,7 +80,7 @@ export class SmoothWrr {
   constructor(options: SmoothWrrOptions = {}) {
     const o = checkOptions<SmoothWrrOptions>('SmoothWrr', options, {
       engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
-      maxFails: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000 ? null : 'an integer from 0 to 1000000'),
+      maxFails: integerIn(0, 1_000_000),
       cycle: (v) => (typeof v === 'boolean' ? null : 'a boolean'),
     });
     this.options = Object.freeze({ ...kDefaultSmoothWrrOptions, ...definedOnly(o) });

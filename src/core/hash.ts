@@ -13,6 +13,9 @@ export const MODE_KETAMA = 1;
 export const MODE_SHA1 = 2;
 export type HashMode = typeof MODE_XXH32 | typeof MODE_KETAMA | typeof MODE_SHA1;
 
+/** The mode of each hash name (HashRingOptions.hash), as the core and the twin number them. */
+export const kHashModes = Object.freeze({ xxh32: MODE_XXH32, ketama: MODE_KETAMA, sha1: MODE_SHA1 } as const);
+
 function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }

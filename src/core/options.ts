@@ -7,6 +7,11 @@ export type EngineName = 'wasm' | 'ts';
 /** Returns null when the value is allowed, else what is allowed ("an integer from 1 to 10000"). */
 export type Check = (value: unknown) => string | null;
 
+/** A Check for an integer from min to max. */
+export function integerIn(min: number, max: number): Check {
+  return (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`);
+}
+
 /**
  * Checks an options object: a plain object whose keys are all known and whose present values
  * pass their checks. The message names the field, what is allowed and what was given.

@@ -10,9 +10,9 @@ import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { HashRing } from '../core/HashRing.js';
-import { MODE_KETAMA, MODE_SHA1, MODE_XXH32, type HashMode } from '../core/hash.js';
+import { kHashModes } from '../core/hash.js';
 import { checkKeyArray, encodeKeys } from '../core/keys.js';
-import { checkOptions } from '../core/options.js';
+import { checkOptions, integerIn } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import type { SharedTable, Task } from './tasks.js';
@@ -40,12 +40,9 @@ interface Published {
   readonly ids: readonly (string | undefined)[];
 }
 
-const MODES: Record<HashRing['options']['hash'], HashMode> = { xxh32: MODE_XXH32, ketama: MODE_KETAMA, sha1: MODE_SHA1 };
 const kDefaultChunk = 262_144;
 let nextTableId = 1;
 
-const intIn = (min: number, max: number) => (v: unknown) =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`;
 
 // Workers run the compiled worker next to this file; under tsx (tests, benchmarks) its bootstrap.
 function defaultWorker(): URL {
@@ -69,9 +66,9 @@ export class BatchRouter {
 
   constructor(options: BatchRouterOptions = {}) {
     checkOptions<BatchRouterOptions>('BatchRouter', options, {
-      threads: intIn(1, 256),
-      chunkSize: intIn(1024, 1 << 26),
-      inlineBelow: intIn(0, 2 ** 32),
+      threads: integerIn(1, 256),
+      chunkSize: integerIn(1024, 1 << 26),
+      inlineBelow: integerIn(0, 2 ** 32),
       worker: (v) => (v instanceof URL ? null : 'a URL of a worker module'),
     });
     this.threads = options.threads ?? Math.max(1, availableParallelism());
@@ -229,7 +226,7 @@ export class BatchRouter {
     new Uint32Array(table, points * 4, points).set(snap.slot);
     const published: Published = {
       version: snap.version,
-      table: { id: nextTableId++, mode: MODES[snap.hash], table, points, slots: snap.slots },
+      table: { id: nextTableId++, mode: kHashModes[snap.hash], table, points, slots: snap.slots },
       ids: Array.from({ length: snap.slots }, (_, s) => ring.nodeAt(s)),
     };
     this.#published.set(ring, published);

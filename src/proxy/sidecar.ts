@@ -46,7 +46,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     return { ready: true, detail: `config version ${mesh.version}` };
   });
   const p = mesh.config.proxy;
-  const address = await proxy.listen(options.listen?.host ?? p?.listen?.host ?? kDefaultProxy.listen.host, options.listen?.port ?? p?.listen?.port ?? kDefaultProxy.listen.port);
+  // Unset here, the proxy listens where the config (or its default) says.
+  const address = await proxy.listen(options.listen?.host, options.listen?.port);
   const adminAddress = await admin.listen(options.admin?.host ?? p?.admin?.host ?? kDefaultProxy.admin.host, options.admin?.port ?? p?.admin?.port ?? kDefaultProxy.admin.port);
   // Endpoints that discovery removes drain the same way as those a reload removes.
   const reconcile = setInterval(() => proxy.refresh(), 1000).unref();

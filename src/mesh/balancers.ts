@@ -87,6 +87,23 @@ export interface RingHashSettings {
 }
 
 /** Key affinity (KV-cache reuse) with bounded loads: an overloaded owner passes keys clockwise. */
+/** release, load and carry of the balancers whose engine does not keep in-flight cost. */
+abstract class CountsInflight {
+  protected readonly inflight = new InflightCost();
+
+  release(id: string, cost: number): void {
+    this.inflight.release(id, cost);
+  }
+
+  load(id: string): number {
+    return this.inflight.get(id);
+  }
+
+  carry(id: string, cost: number): void {
+    this.inflight.add(id, cost);
+  }
+}
+
 export class RingHashBalancer implements Balancer {
   readonly policy = 'ring-hash';
   readonly ring: HashRing;
@@ -210,11 +227,10 @@ interface Reported {
  * qps / (utilization + errorPenalty * eps / qps), as in gRPC's weighted round robin (A58), with
  * its blackout and expiry; endpoints without a valid weight take the mean of the valid ones.
  */
-export class SwrrBalancer implements Balancer {
+export class SwrrBalancer extends CountsInflight implements Balancer {
   readonly policy = 'swrr';
   readonly wrr: SmoothWrr;
   readonly #byId: Map<string, Endpoint>;
-  readonly #load = new InflightCost();
   #limited: boolean;
   readonly #reports = new Map<string, Reported>();
   readonly #settings: WeightSettings;
@@ -224,6 +240,7 @@ export class SwrrBalancer implements Balancer {
   #updated = -Infinity;
 
   constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings, slow: SlowStartSettings = kDefaultSlowStart) {
+    super();
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
     this.#settings = settings;
     this.#slow = slow;
@@ -282,21 +299,9 @@ export class SwrrBalancer implements Balancer {
     return excluding(this.#byId.values(), skip, (id, eligible) => this.wrr.setEligible(id, eligible), () => {
       const id = this.wrr.pick();
       if (id === undefined) return undefined;
-      this.#load.add(id, cost);
+      this.inflight.add(id, cost);
       return { endpoint: this.#byId.get(id)!, reason: 'smooth weighted round robin by capacity' };
     });
-  }
-
-  release(id: string, cost: number): void {
-    this.#load.release(id, cost);
-  }
-
-  load(id: string): number {
-    return this.#load.get(id);
-  }
-
-  carry(id: string, cost: number): void {
-    this.#load.add(id, cost);
   }
 
   upsert(e: Endpoint): void {
@@ -308,7 +313,7 @@ export class SwrrBalancer implements Balancer {
   remove(id: string): void {
     this.#byId.delete(id);
     this.#limited = anyLimit(this.#byId.values());
-    this.#load.delete(id);
+    this.inflight.delete(id);
     this.#reports.delete(id);
     this.#starting.delete(id);
     this.wrr.remove(id);
@@ -323,14 +328,14 @@ export class SwrrBalancer implements Balancer {
  * Power of two choices: two distinct endpoints drawn at random, the one with the lower
  * in-flight cost per capacity unit wins (Mitzenmacher; Envoy's least-request with choice 2).
  */
-export class P2cBalancer implements Balancer {
+export class P2cBalancer extends CountsInflight implements Balancer {
   readonly policy = 'p2c';
   #endpoints: Endpoint[];
-  readonly #load = new InflightCost();
   readonly #random: Random;
   #limited: boolean;
 
   constructor(endpoints: readonly Endpoint[], random: Random) {
+    super();
     this.#endpoints = [...endpoints];
     this.#limited = anyLimit(endpoints);
     this.#random = random;
@@ -351,20 +356,8 @@ export class P2cBalancer implements Balancer {
       const other = chosen === a ? b : a;
       reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) in-flight per capacity`;
     }
-    this.#load.add(chosen.id, cost);
+    this.inflight.add(chosen.id, cost);
     return { endpoint: chosen, reason };
-  }
-
-  release(id: string, cost: number): void {
-    this.#load.release(id, cost);
-  }
-
-  load(id: string): number {
-    return this.#load.get(id);
-  }
-
-  carry(id: string, cost: number): void {
-    this.#load.add(id, cost);
   }
 
   upsert(e: Endpoint): void {
@@ -377,7 +370,7 @@ export class P2cBalancer implements Balancer {
   remove(id: string): void {
     this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
     this.#limited = anyLimit(this.#endpoints);
-    this.#load.delete(id);
+    this.inflight.delete(id);
   }
 
   dispose(): void {}

@@ -1,6 +1,7 @@
 // `wasmesh register`: a backend announces itself in etcd under a lease and keeps it alive until
 // it is stopped (SIGINT/SIGTERM revoke the lease, so the endpoint leaves at once; a crash lets
 // the lease run out after its TTL).
+import { messageOf } from '../core/WasmeshError.js';
 import { etcdClient, registerEndpoint } from '../mesh/etcd.js';
 
 export interface RegisterCommandOptions {
@@ -26,7 +27,7 @@ export async function registerCommand(o: RegisterCommandOptions): Promise<void> 
       endpoint,
       prefix: o.prefix,
       ttlSeconds: o.ttl,
-      onRenew: (error) => console.error(`lease lost (${error instanceof Error ? error.message : String(error)}); registered again with a new lease`),
+      onRenew: (error) => console.error(`lease lost (${messageOf(error)}); registered again with a new lease`),
     });
   } catch (error) {
     client.close();

@@ -42,3 +42,8 @@ export function show(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
 }
+
+/** The message of a thrown value, whatever was thrown: for logs and for wrapping errors. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

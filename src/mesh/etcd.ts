@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { parse as parseYaml } from 'yaml';
-import { show, WasmeshError } from '../core/WasmeshError.js';
+import { messageOf, show, WasmeshError } from '../core/WasmeshError.js';
 import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 
@@ -380,8 +380,4 @@ export async function registerEndpoint(options: RegisterOptions): Promise<Regist
 function unavailable(error: unknown, hosts?: string | readonly string[], more = ''): WasmeshError {
   const where = hosts === undefined ? 'etcd' : `etcd at ${typeof hosts === 'string' ? hosts : hosts.join(',')}`;
   return new WasmeshError('UNAVAILABLE', `${where} cannot be reached (${messageOf(error)})${more ? ` ${more}` : ''}`, { cause: error });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

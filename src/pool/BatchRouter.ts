@@ -13,7 +13,7 @@ import { HashRing } from '../core/HashRing.js';
 import { kHashModes } from '../core/hash.js';
 import { checkKeyArray, encodeKeys } from '../core/keys.js';
 import { checkOptions, integerIn } from '../core/options.js';
-import { show, WasmeshError } from '../core/WasmeshError.js';
+import { messageOf, show, WasmeshError } from '../core/WasmeshError.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import type { SharedTable, Task } from './tasks.js';
 
@@ -244,7 +244,7 @@ export class BatchRouter {
       try {
         return (await this.#pool.run(task, { signal: this.#abort.signal })) as T;
       } catch (second) {
-        throw new WasmeshError('WORKER_FAILED', `BatchRouter: a worker failed twice on ${what} (${messageOf(first)}; then ${messageOf(second)})`, { cause: second });
+        throw new WasmeshError('WORKER_FAILED', `BatchRouter: a worker failed twice on ${what} (${failureOf(first)}; then ${failureOf(second)})`, { cause: second });
       }
     }
   }
@@ -280,7 +280,8 @@ function inShared<T extends Uint32Array | Uint8Array>(view: T): T {
   return copy;
 }
 
-function messageOf(error: unknown): string {
+/** A task's failure; an abort by the pool's 'error' event says the worker never started. */
+function failureOf(error: unknown): string {
   if (error instanceof Error && error.name === 'AbortError' && error.cause instanceof Error) return `a worker did not start: ${error.cause.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }

@@ -2,6 +2,7 @@
 // front of it, and the admin server. `wasmesh proxy` is a thin shell around startSidecar.
 import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { messageOf } from '../core/WasmeshError.js';
 import { loadConfigFile } from '../mesh/config.js';
 import { Mesh } from '../mesh/Mesh.js';
 import { adminServer, type AdminServer } from './admin.js';
@@ -60,7 +61,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       log(`config version ${result.version} applied from ${options.configFile}: ${changed.join(', ')}`);
       return true;
     } catch (error) {
-      log(`config ${options.configFile} not applied; version ${mesh.version} keeps serving:\n${error instanceof Error ? error.message : String(error)}`);
+      log(`config ${options.configFile} not applied; version ${mesh.version} keeps serving:\n${messageOf(error)}`);
       return false;
     }
   };

@@ -13,6 +13,7 @@ import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from '
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 import { MeshMetrics } from './metrics.js';
+import { Tallies } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 
 /** Options of `new Mesh(options)`; every field optional. */
@@ -120,28 +121,20 @@ export class Mesh {
   /** Endpoints that discovery added, by service: kept when a new config is applied. */
   readonly #discovered = new Map<string, Map<string, EndpointConfig>>();
   readonly #reported = new WeakSet<Route>();
-  readonly #stats = new Map<string, EndpointStats>();
   // Requests waiting for room, per service, oldest first (admission.queue).
   readonly #waiting = new Map<string, Waiter[]>();
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
   readonly #lastEjected = new Map<string, ReadonlySet<string>>();
-  // Requests in flight, per service and per service + endpoint (circuit breakers).
-  readonly #requests = new Map<string, number>();
-  readonly #routedCount = new Map<string, Map<string, number>>();
-  // Retries in flight per service (the retry budget and circuit.maxRetries).
-  readonly #retrying = new Map<string, number>();
+  // Requests and retries in flight (circuit breakers, the retry budget), routed and reported.
+  readonly #tallies = new Tallies();
   // The key of each ring-hash route, for its retry.
   readonly #keys = new WeakMap<Route, string>();
   readonly #metrics = new MeshMetrics({
     services: () => this.services(),
     endpoints: (s) => this.endpoints(s),
-    routedShare: (s) => {
-      const counts = this.#routedCount.get(s) ?? new Map<string, number>();
-      const total = [...counts.values()].reduce((a, b) => a + b, 0);
-      return new Map([...counts].map(([id, n]) => [id, total ? n / total : 0]));
-    },
+    tallies: () => this.#tallies,
     panic: (s) => {
       const h = this.#health.get(s);
       const n = h?.ejected().size ?? 0;
@@ -207,7 +200,11 @@ export class Mesh {
   /** A service's endpoints, with their capacity, in-flight cost and reported outcomes. */
   endpoints(service: string): (Endpoint & { load: number; stats: EndpointStats })[] {
     const s = this.#service(service);
-    return [...s.endpoints.values()].map((e) => ({ ...e, load: s.balancer.load(e.id), stats: { ...(this.#stats.get(`${service}\u0000${e.id}`) ?? { requests: 0, failures: 0, latencyMsSum: 0 }) } }));
+    const tally = this.#tallies.get(service)?.endpoints;
+    return [...s.endpoints.values()].map((e) => {
+      const t = tally?.get(e.id);
+      return { ...e, load: s.balancer.load(e.id), stats: { requests: t?.requests ?? 0, failures: t?.failures ?? 0, latencyMsSum: t?.latencyMsSum ?? 0 } };
+    });
   }
 
   /** Counts in-flight cost on an endpoint for a request routed some other way. */
@@ -295,10 +292,6 @@ export class Mesh {
     try {
       const route = this.#route(request);
       if (request.key !== undefined) this.#keys.set(route, request.key);
-      this.#metrics.routed.inc({ service: route.service, endpoint: route.endpoint.id, policy: route.policy });
-      const counts = this.#routedCount.get(route.service) ?? new Map<string, number>();
-      counts.set(route.endpoint.id, (counts.get(route.endpoint.id) ?? 0) + 1);
-      this.#routedCount.set(route.service, counts);
       this.#metrics.routeSeconds.observe({ service: route.service }, (performance.now() - start) / 1000);
       return route;
     } catch (error) {
@@ -320,13 +313,14 @@ export class Mesh {
     }
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
     const circuit = s.config.circuit;
-    const inService = this.#requests.get(service) ?? 0;
+    const tally = this.#tallies.service(service);
+    const inService = tally.inflight;
     if (circuit?.maxRequests !== undefined && inService >= circuit.maxRequests) {
       throw new WasmeshError('OVERLOADED', `circuit open: service ${show(service)} has ${inService} requests in flight (max ${circuit.maxRequests})`);
     }
     // Per-endpoint request limits cost a scan per route: only when some endpoint has one.
     const limited = s.requestLimits;
-    const full = (e: Endpoint) => limited && (this.#requests.get(`${service}\u0000${e.id}`) ?? 0) >= e.maxRequests;
+    const full = (e: Endpoint) => limited && (tally.endpoints.get(e.id)?.inflight ?? 0) >= e.maxRequests;
     if (limited && [...s.endpoints.values()].every(full)) {
       throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
     }
@@ -351,7 +345,15 @@ export class Mesh {
     const pick = s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
-    this.#count(service, pick.endpoint.id, 1);
+    tally.inflight++;
+    const t = tally.endpoint(pick.endpoint.id);
+    t.inflight++;
+    // Counts routed under an earlier policy keep its label.
+    if (t.policy !== s.policy) {
+      this.#metrics.publish(service, pick.endpoint.id, t);
+      t.policy = s.policy;
+    }
+    t.routed++;
     return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0 });
   }
 
@@ -484,9 +486,10 @@ export class Mesh {
     const config = this.#serviceConfig(service);
     const settings = { ...kDefaultRetrySettings, ...definedOnly(config?.retry ?? {}) };
     if (!retryable(failure, settings) || failed.attempt >= settings.maxRetries) return undefined;
-    const retries = this.#retrying.get(service) ?? 0;
+    const tally = this.#tallies.service(service);
+    const retries = tally.retrying;
     const maxRetries = config?.circuit?.maxRetries ?? Infinity;
-    if (retries >= maxRetries || !withinBudget(this.#requests.get(service) ?? 0, retries, settings)) {
+    if (retries >= maxRetries || !withinBudget(tally.inflight, retries, settings)) {
       this.#metrics.retries.inc({ service, result: 'budget_exhausted' });
       return undefined;
     }
@@ -494,7 +497,7 @@ export class Mesh {
     const retried = Object.freeze({ ...route, attempt: failed.attempt + 1 });
     const key = this.#keys.get(failed);
     if (key !== undefined) this.#keys.set(retried, key);
-    this.#retrying.set(service, retries + 1);
+    tally.retrying++;
     this.#metrics.retries.inc({ service, result: 'retried' });
     return { route: retried, delayMs: backoffMs(retried.attempt, settings, this.#random) };
   }
@@ -529,20 +532,20 @@ export class Mesh {
   report(route: Route, outcome: Outcome = {}): void {
     if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     this.#reported.add(route);
-    const key = `${route.service}\u0000${route.endpoint.id}`;
-    const stats = this.#stats.get(key) ?? { requests: 0, failures: 0, latencyMsSum: 0 };
     const failed = outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500);
-    this.#metrics.outcomes.inc({ service: route.service, endpoint: route.endpoint.id, result: failed ? 'failure' : 'success' });
-    stats.requests++;
-    if (failed) stats.failures++;
-    stats.latencyMsSum += outcome.latencyMs ?? 0;
-    this.#stats.set(key, stats);
+    const tally = this.#tallies.service(route.service);
+    const t = tally.endpoint(route.endpoint.id);
+    t.requests++;
+    if (failed) t.failures++;
+    t.latencyMsSum += outcome.latencyMs ?? 0;
+    // A route made before a snapshot that dropped it was counted then: never below zero.
+    tally.inflight = Math.max(0, tally.inflight - 1);
+    t.inflight = Math.max(0, t.inflight - 1);
     if (this.#snapshot.services.get(route.service)?.endpoints.has(route.endpoint.id)) this.#health.get(route.service)?.record(route.endpoint.id, failed);
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
-    this.#count(route.service, route.endpoint.id, -1);
-    if (route.attempt > 0) this.#retrying.set(route.service, Math.max(0, (this.#retrying.get(route.service) ?? 0) - 1));
+    if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
     this.#drain(route.service);
   }
 
@@ -558,10 +561,6 @@ export class Mesh {
     });
     this.#health.set(service, detector);
     return detector;
-  }
-
-  #count(service: string, id: string, delta: number): void {
-    for (const key of [service, `${service}\u0000${id}`]) this.#requests.set(key, Math.max(0, (this.#requests.get(key) ?? 0) + delta));
   }
 
   #serviceConfig(service: string): Readonly<ServiceConfig> | undefined {

@@ -1,11 +1,13 @@
 // Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EndpointTally, Tallies } from './tally.js';
 
 /** What the metrics read from the mesh when scraped (gauges are computed then, not kept). */
 export interface MetricsSource {
   services(): string[];
   endpoints(service: string): { id: string; accelerator: string; capacity: number; load: number }[];
-  routedShare(service: string): Map<string, number>;
+  /** Routed and reported counts: the routed and outcome counters publish them when scraped. */
+  tallies(): Tallies;
   panic(service: string): boolean;
   ringPoints(service: string): Map<string, number> | undefined;
 }
@@ -21,8 +23,11 @@ export class MeshMetrics {
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
-    this.routed = new Counter({ name: 'wasmesh_requests_routed_total', help: 'Requests routed, by service, endpoint and policy.', labelNames: ['service', 'endpoint', 'policy'], registers });
-    this.outcomes = new Counter({ name: 'wasmesh_outcomes_total', help: 'Reported request outcomes.', labelNames: ['service', 'endpoint', 'result'], registers });
+    const publishAll = () => {
+      for (const [service, tally] of source.tallies()) for (const [id, t] of tally.endpoints) this.publish(service, id, t);
+    };
+    this.routed = new Counter({ name: 'wasmesh_requests_routed_total', help: 'Requests routed, by service, endpoint and policy.', labelNames: ['service', 'endpoint', 'policy'], registers, collect: publishAll });
+    this.outcomes = new Counter({ name: 'wasmesh_outcomes_total', help: 'Reported request outcomes.', labelNames: ['service', 'endpoint', 'result'], registers, collect: publishAll });
     this.ejections = new Counter({ name: 'wasmesh_ejections_total', help: 'Outlier-detection ejections.', labelNames: ['service', 'endpoint', 'cause'], registers });
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
     this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or refused because the budget was exhausted.', labelNames: ['service', 'result'], registers });
@@ -64,7 +69,12 @@ export class MeshMetrics {
       }
     });
     gauge('wasmesh_routed_share', 'Share of routed requests per endpoint (distribution drift against capacity share).', ['service', 'endpoint'], (g) => {
-      for (const s of source.services()) for (const [id, v] of source.routedShare(s)) g.set({ service: s, endpoint: id }, v);
+      for (const s of source.services()) {
+        const tally = source.tallies().get(s)?.endpoints ?? new Map<string, EndpointTally>();
+        let total = 0;
+        for (const t of tally.values()) total += t.routed;
+        for (const [id, t] of tally) g.set({ service: s, endpoint: id }, total ? t.routed / total : 0);
+      }
     });
     gauge('wasmesh_panic', '1 while a service balances across all endpoints because too few are healthy.', ['service'], (g) => {
       for (const s of source.services()) g.set({ service: s }, source.panic(s) ? 1 : 0);
@@ -72,5 +82,17 @@ export class MeshMetrics {
     gauge('wasmesh_ring_points', 'Ring points (virtual nodes) per endpoint of ring-hash services.', ['service', 'endpoint'], (g) => {
       for (const s of source.services()) for (const [id, n] of source.ringPoints(s) ?? []) g.set({ service: s, endpoint: id }, n);
     });
+  }
+
+  /** Adds an endpoint's counts since the last publish to the routed and outcome counters. */
+  publish(service: string, endpoint: string, t: EndpointTally): void {
+    if (t.routed > t.publishedRouted) this.routed.inc({ service, endpoint, policy: t.policy }, t.routed - t.publishedRouted);
+    const failures = t.failures - t.publishedFailures;
+    const successes = t.requests - t.publishedRequests - failures;
+    if (successes > 0) this.outcomes.inc({ service, endpoint, result: 'success' }, successes);
+    if (failures > 0) this.outcomes.inc({ service, endpoint, result: 'failure' }, failures);
+    t.publishedRouted = t.routed;
+    t.publishedRequests = t.requests;
+    t.publishedFailures = t.failures;
   }
 }

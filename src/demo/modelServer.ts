@@ -20,9 +20,10 @@ export class ModelServer {
   readonly name: string;
   mode: ModelMode = 'ok';
   delayMs: number;
-  /** Requests answered, and in flight now. */
+  /** Requests answered, in flight now, and token streams the client left before their end. */
   served = 0;
   inflight = 0;
+  abandoned = 0;
   readonly #server: Server;
   readonly #options: ModelServerOptions;
   #port = 0;
@@ -54,6 +55,11 @@ export class ModelServer {
           const tokens = this.#options.tokens ?? 5;
           for (let i = 0; i < tokens; i++) {
             if (i) await new Promise((r) => setTimeout(r, this.#options.tokenGapMs ?? 20));
+            // Nobody reads the rest: stop generating, as inference servers do.
+            if (res.destroyed) {
+              this.abandoned++;
+              return;
+            }
             res.write(`data: ${JSON.stringify({ token: i, by: this.name, at: Date.now() })}\n\n`);
           }
           res.end('data: [DONE]\n\n');

@@ -1,16 +1,13 @@
 // The sidecar data plane: an HTTP reverse proxy that asks the mesh where each request goes,
 // forwards it on a keep-alive undici pool per endpoint, streams both bodies (token streams pass
 // chunk by chunk), and reports every outcome back to the mesh (health, retries, metrics).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { WasmeshError } from '../core/WasmeshError.js';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
-import type { Mesh, Route } from '../mesh/Mesh.js';
-import type { FailureKind } from '../mesh/retry.js';
-import { endToEndRaw, forwardRaw, keyFromBody, keyFromHeaders, readPrefix, serviceOf } from './requests.js';
+import type { Mesh } from '../mesh/Mesh.js';
+import { Exchange, fail, type ExchangeContext, type ProxySettings } from './Exchange.js';
 
 /** Defaults of the proxy section of the config. */
 export const kDefaultProxy = Object.freeze({
@@ -29,63 +26,54 @@ export interface SidecarProxyOptions {
   log?: (line: string) => void;
 }
 
-interface Settings {
-  hashKeys: Map<string, NonNullable<MeshConfig['services'][number]['hashKey']>>;
-  timeouts: typeof kDefaultProxy.timeouts;
-  limits: typeof kDefaultProxy.limits;
-  endpointHeader: string | false;
-}
-
-function settingsOf(config: Readonly<MeshConfig>): Settings {
+function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettings {
   const p: ProxyConfig = config.proxy ?? {};
-  return {
+  return Object.freeze({
     hashKeys: new Map(config.services.flatMap((s) => (s.hashKey ? [[s.name, s.hashKey] as const] : []))),
+    queued: new Set(config.services.filter((s) => (s.admission?.queue ?? 0) > 0).map((s) => s.name)),
     timeouts: { ...kDefaultProxy.timeouts, ...p.timeouts },
     limits: { ...kDefaultProxy.limits, ...p.limits },
     endpointHeader: p.endpointHeader ?? kDefaultProxy.endpointHeader,
-  };
+    closing,
+  });
 }
 
-function isEventStream(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'content-type') return raw[i + 1]!.startsWith('text/event-stream');
-  return false;
-}
-
-/** Where the body of a response that will be retried goes. */
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _encoding, done) => done() });
-}
-
-/** Sends a JSON error; `reason` names why, for people and for scripts. */
-function fail(res: ServerResponse, status: number, reason: string, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: { status, reason, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
-
-export class SidecarProxy {
+export class SidecarProxy implements ExchangeContext {
   readonly mesh: Mesh;
-  readonly #log: (line: string) => void;
+  readonly log: (line: string) => void;
   readonly #pools = new Map<string, Pool>();
   readonly #server: Server;
-  #settings: Settings;
+  #settings: ProxySettings;
   #inflight = 0;
-  #closing = false;
 
   constructor(options: SidecarProxyOptions) {
     this.mesh = options.mesh;
-    this.#log = options.log ?? ((line) => console.error(`wasmesh proxy: ${line}`));
-    this.#settings = settingsOf(this.mesh.config);
-    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => void this.#handle(req, res));
+    this.log = options.log ?? ((line) => console.error(`wasmesh proxy: ${line}`));
+    this.#settings = settingsOf(this.mesh.config, false);
+    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => {
+      this.#inflight++;
+      const exchange = new Exchange(this, req, res);
+      res.once('close', () => {
+        this.#inflight--;
+        exchange.closed();
+      });
+      try {
+        exchange.run();
+      } catch (error) {
+        this.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+        fail(res, 500, 'internal', 'the proxy failed on this request');
+      }
+    });
     // A client that goes away mid-request is not an error of the proxy.
     this.#server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       if (error.code === 'HPE_HEADER_OVERFLOW') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
+  }
+
+  /** The proxy settings in force (the config's proxy section with defaults). */
+  get settings(): ProxySettings {
+    return this.#settings;
   }
 
   /** Requests being served now. */
@@ -111,7 +99,7 @@ export class SidecarProxy {
    * requests it holds (drain) and takes no more.
    */
   refresh(): void {
-    this.#settings = settingsOf(this.mesh.config);
+    this.#settings = settingsOf(this.mesh.config, this.#settings.closing);
     const live = new Set(this.mesh.services().flatMap((s) => this.mesh.endpoints(s).map((e) => e.address)));
     for (const [address, pool] of this.#pools) {
       if (live.has(address)) continue;
@@ -122,7 +110,7 @@ export class SidecarProxy {
 
   /** Stops accepting, lets the requests in flight finish (at most `graceMs`), closes the pools. */
   async close(graceMs = 10_000): Promise<void> {
-    this.#closing = true;
+    this.#settings = Object.freeze({ ...this.#settings, closing: true });
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     const until = Date.now() + graceMs;
@@ -133,7 +121,8 @@ export class SidecarProxy {
     this.#pools.clear();
   }
 
-  #pool(address: string): Pool {
+  /** The keep-alive pool of an endpoint, made on first use. */
+  dispatcher(address: string): Pool {
     let pool = this.#pools.get(address);
     if (!pool) {
       const { connectMs } = this.#settings.timeouts;
@@ -141,132 +130,5 @@ export class SidecarProxy {
       this.#pools.set(address, pool);
     }
     return pool;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.#inflight++;
-    try {
-      await this.#serve(req, res);
-    } catch (error) {
-      this.#log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
-      fail(res, 500, 'internal', 'the proxy failed on this request');
-    } finally {
-      this.#inflight--;
-    }
-  }
-
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const { limits, timeouts, endpointHeader } = this.#settings;
-    if (this.#closing) return fail(res, 503, 'shutting-down', 'the proxy is shutting down', { connection: 'close' });
-    // Origin-form only: an absolute URL or CONNECT would make this an open proxy.
-    if (req.method === 'CONNECT' || !req.url?.startsWith('/')) return fail(res, 400, 'not-origin-form', 'only origin-form request targets ("/path") are proxied');
-    const config = this.mesh.config;
-    const service = serviceOf(config, req.headers.host, req.url);
-    if (!service) return fail(res, 404, 'no-route', `no route for host ${JSON.stringify(req.headers.host ?? '')} path ${JSON.stringify(req.url)}`);
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > limits.maxBodyBytes) return fail(res, 413, 'body-too-large', `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`, { connection: 'close' });
-
-    const hashKey = this.#settings.hashKeys.get(service);
-    let key = keyFromHeaders(hashKey, req.headers);
-    // The body's start, held to read a key from it or to send it again on a retry.
-    let prefix = { chunks: [] as Buffer[], bytes: 0, done: length === 0 && req.headers['transfer-encoding'] === undefined };
-    if (hashKey && 'jsonField' in hashKey) {
-      prefix = await readPrefix(req, limits.maxKeyBodyBytes);
-      if (prefix.bytes > limits.maxBodyBytes) return fail(res, 413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`, { connection: 'close' });
-      key = keyFromBody(hashKey, Buffer.concat(prefix.chunks));
-    }
-    // Safe to send again: the whole body is at hand (none, or buffered for the key). A streamed
-    // body is gone once sent, whatever the method.
-    const retrySafe = prefix.done;
-
-    let route: Route;
-    try {
-      route = await this.mesh.routeAsync({ service, ...(key === undefined ? {} : { key }) });
-    } catch (error) {
-      return this.#refused(res, error);
-    }
-
-    const headers = forwardRaw(req);
-    let bodyBytes = prefix.bytes;
-    const body = (): Readable | Buffer | undefined => {
-      if (prefix.done) return prefix.bytes ? Buffer.concat(prefix.chunks) : undefined;
-      return Readable.from((async function* () {
-        yield* prefix.chunks;
-        for await (const chunk of req as AsyncIterable<Buffer>) {
-          bodyBytes += chunk.length;
-          if (bodyBytes > limits.maxBodyBytes) throw new WasmeshError('INVALID_ARGUMENT', `request body exceeds ${limits.maxBodyBytes} bytes`);
-          yield chunk;
-        }
-      })());
-    };
-
-    for (;;) {
-      const attemptStart = performance.now();
-      const current = route;
-      let status = 0;
-      let retry: { route: Route; delayMs: number } | undefined;
-      let reported = false;
-      try {
-        // undici writes the endpoint's body straight into the response as it arrives (token
-        // streams chunk by chunk), without an intermediate stream.
-        await this.#pool(current.endpoint.address).stream(
-          { method: (req.method ?? 'GET') as 'GET', path: req.url, headers, body: body(), headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs, responseHeaders: 'raw' },
-          ({ statusCode, headers: upstreamHeaders }) => {
-            status = statusCode;
-            if (statusCode >= 500 && retrySafe) {
-              retry = this.mesh.retry(current, { status: statusCode });
-              reported = true;
-              if (retry) return discard();
-            }
-            const out = endToEndRaw(upstreamHeaders as unknown as Buffer[]);
-            if (endpointHeader) out.push(endpointHeader, current.endpoint.id);
-            res.writeHead(statusCode, out);
-            // A token stream shows its headers at once, before the first token.
-            if (isEventStream(out)) res.flushHeaders();
-            return res;
-          },
-        );
-      } catch (error) {
-        if (bodyBytes > limits.maxBodyBytes) {
-          this.mesh.report(current, { status: 413, latencyMs: performance.now() - attemptStart, failed: false });
-          return fail(res, 413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`, { connection: 'close' });
-        }
-        if (status !== 0) {
-          // Failed after the response began (idle timeout, endpoint gone mid-body): cut it off.
-          if (!reported) this.mesh.report(current, { status, failed: true, latencyMs: performance.now() - started });
-          res.destroy();
-          return;
-        }
-        const timeout = (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
-        const failure: FailureKind = timeout ? { status: 504 } : { connectFailure: true };
-        // mesh.retry reports the failed attempt itself; otherwise it is reported here.
-        const next = retrySafe ? this.mesh.retry(current, failure) : undefined;
-        if (next) {
-          await sleep(next.delayMs);
-          route = next.route;
-          continue;
-        }
-        if (!retrySafe) this.mesh.report(current, { failed: true, latencyMs: performance.now() - attemptStart });
-        return fail(res, timeout ? 504 : 502, timeout ? 'upstream-timeout' : 'upstream-unreachable', `endpoint ${current.endpoint.id}: ${(error as Error).message}`);
-      }
-      if (retry) {
-        const next: { route: Route; delayMs: number } = retry;
-        await sleep(next.delayMs);
-        route = next.route;
-        continue;
-      }
-      if (!reported) this.mesh.report(current, { status, latencyMs: performance.now() - started });
-      return;
-    }
-  }
-
-  #refused(res: ServerResponse, error: unknown): void {
-    if (!(error instanceof WasmeshError)) throw error;
-    if (error.code === 'OVERLOADED' && error.message.startsWith('circuit open')) return fail(res, 503, 'circuit-open', error.message);
-    if (error.code === 'OVERLOADED') return fail(res, 429, 'overloaded', error.message, { 'retry-after': '1' });
-    if (error.code === 'NO_ENDPOINT') return fail(res, 503, 'no-endpoint', error.message);
-    if (error.code === 'INVALID_KEY') return fail(res, 400, 'no-key', `${error.message}; send the service's hash key`);
-    throw error;
   }
 }

@@ -1,6 +1,7 @@
 // What the proxy reads from a request before it picks an endpoint: the service (by Host or path
 // prefix) and the affinity key (a header, a cookie, or a field of a JSON body), and what it
-// forwards: the request headers without hop-by-hop ones, with x-forwarded-*.
+// forwards: the request headers without hop-by-hop ones, with x-forwarded-*, and what it answers
+// with: the response headers without hop-by-hop ones.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
 
@@ -78,40 +79,47 @@ export async function readPrefix(req: IncomingMessage, limit: number): Promise<{
 // RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/** Header names a Connection header lists (those are hop-by-hop too), or undefined when none. */
+function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
+  // keep-alive and close, on nearly every message, name no header.
+  if (value === undefined || (typeof value === 'string' && /^\s*(keep-alive|close)\s*$/i.test(value))) return undefined;
+  const named = new Set<string>();
+  for (const v of Array.isArray(value) ? value : [value]) for (const h of v.split(',')) named.add(h.trim().toLowerCase());
+  return named;
+}
+
 /**
- * End-to-end headers of a raw header list ([name, value, name, value, ...], as Node's
- * rawHeaders and undici's raw response headers give them): without hop-by-hop ones and those
- * the Connection header names. Raw lists are filtered rather than parsed into objects and
- * rebuilt, which the proxy's hot path would pay on every request.
+ * The end-to-end headers of a response (undici's parsed headers: lower-case names) as the flat
+ * [name, value, ...] list writeHead takes: without hop-by-hop ones and those the Connection
+ * header names.
  */
-export function endToEndRaw(raw: readonly (string | Buffer)[], out: string[] = []): string[] {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (String(raw[i]).toLowerCase() !== 'connection') continue;
-    named ??= new Set();
-    for (const h of String(raw[i + 1]).split(',')) named.add(h.trim().toLowerCase());
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = typeof raw[i] === 'string' ? (raw[i] as string) : (raw[i] as Buffer).toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    const value = raw[i + 1]!;
-    out.push(name, typeof value === 'string' ? value : value.toString('latin1'));
+export function endToEnd(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
+  const named = connectionNamed(headers.connection);
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
   }
   return out;
 }
 
-/** The headers sent upstream: end-to-end ones plus x-forwarded-for/-host/-proto. */
-export function forwardRaw(req: IncomingMessage): string[] {
+/**
+ * The headers sent upstream, from the request's raw list in one pass: end-to-end ones (and no
+ * expect: Node has answered 100-continue to the client already) plus x-forwarded-for/-host/-proto.
+ */
+export function forwardHeaders(req: IncomingMessage): string[] {
   const raw = req.rawHeaders;
+  const named = connectionNamed(req.headers.connection);
   const out: string[] = [];
   let prior: string | undefined;
-  const kept: string[] = [];
-  endToEndRaw(raw, kept);
-  for (let i = 0; i < kept.length; i += 2) {
-    const lower = kept[i]!.toLowerCase();
-    if (lower === 'x-forwarded-for') prior = prior === undefined ? kept[i + 1] : `${prior}, ${kept[i + 1]}`;
-    else if (lower !== 'x-forwarded-host' && lower !== 'x-forwarded-proto') out.push(kept[i]!, kept[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'expect' || lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
+    if (lower === 'x-forwarded-for') prior = prior === undefined ? raw[i + 1] : `${prior}, ${raw[i + 1]}`;
+    else out.push(name, raw[i + 1]!);
   }
   const client = req.socket.remoteAddress ?? 'unknown';
   out.push('x-forwarded-for', prior === undefined ? client : `${prior}, ${client}`);

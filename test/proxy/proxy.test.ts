@@ -184,6 +184,28 @@ t('server-sent events: the first token passes through as soon as the backend sen
   assert.ok(proxied.first < 100, `first token after ${proxied.first.toFixed(0)} ms through the proxy (direct ${direct.first.toFixed(0)} ms)`);
 });
 
+t('a client that leaves a token stream stops it at the backend; expect: 100-continue is answered by the proxy', async () => {
+  const [m] = await models(1, { tokens: 50, tokenGapMs: 20 });
+  await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(m!)] }] });
+  const r = await request(url('/stream'), { headers: { accept: 'text/event-stream' } });
+  for await (const _chunk of r.body) break;
+  for (let i = 0; i < 50 && m!.abandoned === 0; i++) await sleep(20);
+  assert.is(m!.abandoned, 1, 'the backend saw the stream abandoned');
+  assert.is(m!.served, 1);
+  // curl sends expect: 100-continue for larger bodies; the proxy answers it and forwards the body.
+  const reply = await new Promise<string>((resolve) => {
+    const socket = connect(sidecar!.address.port, '127.0.0.1', () => socket.write('POST /v1 HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n'));
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+      if (text.startsWith('HTTP/1.1 100') && !text.includes('\r\n\r\nHTTP')) socket.write('hello');
+    });
+    socket.on('end', () => resolve(text));
+  });
+  assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+  assert.is(JSON.parse(reply.slice(reply.indexOf("{"), reply.lastIndexOf("}") + 1)).bytes, 5);
+});
+
 t('limits and safety: 431, 413, no open proxy, hop-by-hop stripped, x-forwarded-for set, circuit 503, overload 429', async () => {
   const [m] = await models(1);
   m!.delayMs = 300;

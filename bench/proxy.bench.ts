@@ -1,12 +1,31 @@
 // The sidecar proxy against a backend directly and against http-proxy (the popular npm proxy),
-// in one run, with autocannon: throughput at full load, and latency at a moderate fixed rate.
+// in one run: throughput at full load (autocannon), latency at a moderate, evenly paced rate (undici).
 //   npm run bench:proxy      npm run bench:proxy -- --quick
-// Each server runs in its own process; the load generator in this one. Targets from the proxy
-// issue: throughput >= 1.2x http-proxy's, p99 overhead <= 2 ms at moderate load.
+// Each server runs in its own process; the load generator in this one. The proxy is the built
+// package (dist/, what `npx wasmesh proxy` runs), rebuilt first when a source file is newer.
+// Targets from the proxy issue: throughput >= 1.2x http-proxy's, p99 overhead <= 2 ms at
+// moderate load.
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { Pool } from 'undici';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { machine, quick, save, type Ratio } from './harness.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const newest = (dir: string): number =>
+  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs)));
+let built = 0;
+try {
+  built = statSync(`${root}dist/index.js`).mtimeMs;
+} catch {
+  // Not built yet.
+}
+if (Math.max(newest(`${root}src`), newest(`${root}assembly`)) > built) {
+  process.stderr.write('  dist/ is older than src/: npm run build\n');
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
 
 const children: ChildProcess[] = [];
 async function server(...args: string[]): Promise<number> {
@@ -33,10 +52,69 @@ interface Run {
 const ROUNDS = quick ? 1 : 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function once(port: number, load: 'full' | 'moderate') {
-  const options = load === 'full' ? { connections: 32 } : { connections: 8, overallRate: 1000 };
-  return autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: quick ? 1 : 5, ...options });
+interface Sample {
+  rps: number;
+  /** Every response time, ms, sorted: autocannon's own percentiles are whole milliseconds. */
+  times: Float64Array;
+  errors: number;
+  non2xx: number;
 }
+const URL_PATH = '/v1/generate';
+const SECONDS = quick ? 1 : 5;
+
+/** Full load: autocannon, 32 connections each sending its next request when the last returns. */
+async function saturate(port: number): Promise<Sample> {
+  const times: number[] = [];
+  // Without a callback autocannon returns a promise that is also its event emitter.
+  const run = autocannon({ url: `http://127.0.0.1:${port}${URL_PATH}`, duration: SECONDS, connections: 32 }) as Promise<autocannon.Result> & EventEmitter;
+  run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => void times.push(ms));
+  const r = await run;
+  return { rps: r.requests.average, times: Float64Array.from(times).sort(), errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+/**
+ * Moderate load: `rate` requests a second, evenly paced and open loop (one goes out on time
+ * whether or not earlier ones have returned), with undici. autocannon's rate limit sends each
+ * second's quota at full speed and then waits, which measures bursts, not a moderate load.
+ */
+async function paced(port: number, rate = 1000): Promise<Sample> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32 });
+  const total = rate * SECONDS;
+  const times: number[] = [];
+  let errors = 0, non2xx = 0, sent = 0;
+  const inflight: Promise<void>[] = [];
+  const send = async () => {
+    const start = performance.now();
+    try {
+      const r = await pool.request({ method: 'GET', path: URL_PATH });
+      await r.body.dump();
+      if (r.statusCode < 200 || r.statusCode > 299) non2xx++;
+      times.push(performance.now() - start);
+    } catch {
+      errors++;
+    }
+  };
+  const began = performance.now();
+  await new Promise<void>((resolve) => {
+    // Timers fire about every millisecond; each tick sends what is due by now.
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - began) * rate) / 1000));
+      while (sent < due) {
+        sent++;
+        inflight.push(send());
+      }
+      if (sent === total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(inflight);
+  const seconds = (performance.now() - began) / 1000;
+  await pool.close();
+  return { rps: total / seconds, times: Float64Array.from(times).sort(), errors, non2xx };
+}
+const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 try {
   const backendPort = await server('backend');
@@ -49,25 +127,26 @@ try {
   ];
   const runs: Run[] = [];
   // Warm-up: JIT and connection pools, not measured.
-  for (const [, port] of targets) await autocannon({ url: `http://127.0.0.1:${port}/v1/generate`, duration: quick ? 0.5 : 1, connections: 8 });
+  for (const [, port] of targets) await autocannon({ url: `http://127.0.0.1:${port}${URL_PATH}`, duration: quick ? 0.5 : 1, connections: 8 });
   for (const load of ['full', 'moderate'] as const) {
     // Rounds interleave the targets, so a slow spell of this shared machine hits all of them.
-    const samples = new Map<string, autocannon.Result[]>();
+    const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, port] of targets) {
         process.stderr.write(`  ${load} load, round ${round + 1}/${ROUNDS}: ${name}\n`);
-        samples.set(name, [...(samples.get(name) ?? []), await once(port, load)]);
+        samples.set(name, [...(samples.get(name) ?? []), load === 'full' ? await saturate(port) : await paced(port)]);
       }
     }
-    for (const [name, rs] of samples) {
-      const rps = rs.map((r) => r.requests.average);
+    for (const [name, ss] of samples) {
+      const rps = ss.map((s) => s.rps);
+      const at = (p: number) => median(ss.map((s) => percentile(s.times, p)));
       runs.push({
         target: name,
         load,
         rps: { median: median(rps), min: Math.min(...rps), max: Math.max(...rps) },
-        latencyMs: { p50: median(rs.map((r) => r.latency.p50)), p99: median(rs.map((r) => r.latency.p99)), max: Math.max(...rs.map((r) => r.latency.max)) },
-        errors: rs.reduce((n, r) => n + r.errors + r.timeouts, 0),
-        non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+        latencyMs: { p50: at(50), p99: at(99), max: Math.max(...ss.map((s) => s.times[s.times.length - 1]!)) },
+        errors: ss.reduce((n, s) => n + s.errors, 0),
+        non2xx: ss.reduce((n, s) => n + s.non2xx, 0),
       });
     }
   }
@@ -78,7 +157,7 @@ try {
   ];
   const overheadP99 = of('wasmesh proxy', 'moderate').latencyMs.p99 - of('direct', 'moderate').latencyMs.p99;
   const rows = [`| target | load | req/s (median of ${ROUNDS}) | slowest..fastest round | p50 ms | p99 ms | max ms | errors | non-2xx |`, '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
-  for (const r of runs) rows.push(`| ${r.target} | ${r.load === 'full' ? '32 connections' : '1,000 req/s, 8 connections'} | ${r.rps.median.toFixed(0)} | ${r.rps.min.toFixed(0)}..${r.rps.max.toFixed(0)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors} | ${r.non2xx} |`);
+  for (const r of runs) rows.push(`| ${r.target} | ${r.load === 'full' ? '32 connections' : '1,000 req/s, paced'} | ${r.rps.median.toFixed(0)} | ${r.rps.min.toFixed(0)}..${r.rps.max.toFixed(0)} | ${r.latencyMs.p50.toFixed(2)} | ${r.latencyMs.p99.toFixed(2)} | ${r.latencyMs.max.toFixed(1)} | ${r.errors} | ${r.non2xx} |`);
   console.log('\n' + rows.join('\n'));
   for (const r of ratios) console.log(`${r.label}: ${r.value.toFixed(2)}x${r.target ? ` (target >= ${r.target}x)` : ''}`);
   console.log(`p99 overhead at 1,000 req/s: ${overheadP99.toFixed(2)} ms (target <= 2 ms)`);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import httpProxy from 'http-proxy';
 import { ModelServer } from '../../src/demo/modelServer.js';
-import { startSidecar } from '../../src/proxy/sidecar.js';
+// The built package, as `npx wasmesh proxy` runs it (proxy.bench.ts builds it when stale).
+import { startSidecar } from '../../dist/index.js';
 
 const [mode, backend] = process.argv.slice(2);
 if (mode === 'backend') {

@@ -292,7 +292,7 @@ export class Mesh {
     try {
       const route = this.#route(request);
       if (request.key !== undefined) this.#keys.set(route, request.key);
-      this.#metrics.routeSeconds.observe({ service: route.service }, (performance.now() - start) / 1000);
+      this.#tallies.service(route.service).routeSeconds.add((performance.now() - start) / 1000);
       return route;
     } catch (error) {
       if (error instanceof WasmeshError && (error.code === 'OVERLOADED' || error.code === 'NO_ENDPOINT')) {

@@ -20,11 +20,31 @@ export class EndpointTally {
   publishedFailures = 0;
 }
 
+/** Upper bounds (seconds) of the route duration buckets. */
+export const kRouteBuckets: readonly number[] = [1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3];
+
+/** Durations counted into fixed buckets (not cumulative; the last one is above every bound). */
+export class Durations {
+  readonly counts = new Float64Array(kRouteBuckets.length + 1);
+  sum = 0;
+  count = 0;
+
+  add(seconds: number): void {
+    let i = 0;
+    while (i < kRouteBuckets.length && seconds > kRouteBuckets[i]!) i++;
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
 /** Counts of one service, and of each endpoint it has routed to (removed ones too). */
 export class ServiceTally {
   /** Requests in flight, and retries among them. */
   inflight = 0;
   retrying = 0;
+  /** How long route() took. */
+  readonly routeSeconds = new Durations();
   readonly endpoints = new Map<string, EndpointTally>();
 
   endpoint(id: string): EndpointTally {

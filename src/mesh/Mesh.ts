@@ -538,7 +538,7 @@ export class Mesh {
     t.requests++;
     if (failed) t.failures++;
     t.latencyMsSum += outcome.latencyMs ?? 0;
-    // A route made before a snapshot that dropped it was counted then: never below zero.
+    // A Route this mesh did not make (built by hand) cannot push the counts below zero.
     tally.inflight = Math.max(0, tally.inflight - 1);
     t.inflight = Math.max(0, t.inflight - 1);
     if (this.#snapshot.services.get(route.service)?.endpoints.has(route.endpoint.id)) this.#health.get(route.service)?.record(route.endpoint.id, failed);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { startSidecar, type Sidecar } from '../../src/index.js';
 import { ModelServer } from '../../src/demo/modelServer.js';
 
@@ -217,6 +218,10 @@ t('limits and safety: 431, 413, no open proxy, hop-by-hop stripped, x-forwarded-
   const big = await request(url('/v1'), { method: 'POST', body: 'y'.repeat(5000) });
   assert.is(big.statusCode, 413);
   assert.is(((await big.body.json()) as { error: { reason: string } }).error.reason, 'body-too-large');
+  // Without a content-length the limit is counted while the body streams upstream.
+  const chunked = await request(url('/v1'), { method: 'POST', body: Readable.from(Array.from({ length: 50 }, () => Buffer.alloc(100))) });
+  assert.is(chunked.statusCode, 413);
+  assert.is(((await chunked.body.json()) as { error: { reason: string } }).error.reason, 'body-too-large');
   assert.is((await get('/elsewhere')).status, 404);
   assert.is((await get('/elsewhere')).json().error.reason, 'no-route');
   // An absolute-form target names a host of the client's choosing: refused.

@@ -398,7 +398,7 @@ export class Mesh {
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints) });
-    this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: Math.max(this.#snapshot.revision, event.revision ?? 0) });
+    this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: event.revision ?? this.#snapshot.revision });
     const discovered = this.#discovered.get(event.service) ?? new Map<string, EndpointConfig>();
     this.#discovered.set(event.service, discovered);
     if (event.type === 'remove') discovered.delete(event.id);

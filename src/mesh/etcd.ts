@@ -7,7 +7,9 @@
 // Reading follows one rule: read the range, then watch from the revision after it, and drop any
 // event at or below the last revision delivered. That gives no missed write (a watcher started
 // alone while etcd is down can miss writes made before it connects) and no duplicate after the
-// client reconnects and resumes.
+// client reconnects and resumes. Two things make a watch read everything again: an error it
+// cannot recover from (its start revision was compacted), and a reconnect to an etcd whose store
+// started over (wiped, or restored from an older backup), whose revisions are then below ours.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IKeyValue, type Lease, type Watcher } from 'etcd3';
@@ -40,6 +42,39 @@ export function etcdClient(hosts: string | readonly string[]): Etcd3 {
 }
 
 const servicesPrefix = (prefix: string) => `${prefix}/services/`;
+
+/**
+ * Runs `sync` again until it succeeds: 100 ms after schedule(), then doubling to 2 s apart. One
+ * run at a time; schedule() while one is pending does nothing.
+ */
+function resyncer(sync: () => Promise<void>, onFailure: (error: unknown) => void): { schedule(): void; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const attempt = (delay: number) => {
+    timer = setTimeout(() => {
+      sync().then(
+        () => (timer = undefined),
+        (error: unknown) => {
+          onFailure(error);
+          if (!stopped) attempt(Math.min(delay * 2, 2000));
+        },
+      );
+    }, delay);
+  };
+  return {
+    schedule: () => void (stopped || timer !== undefined || attempt(100)),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Whether etcd's store started over below `revision` (a reconnect then needs a full read). */
+async function storeWentBack(client: Etcd3, key: string, revision: number): Promise<boolean> {
+  const { header } = await client.get(key).exec();
+  return Number(header.revision) < revision;
+}
 
 /** The etcd key of an endpoint. */
 export function endpointKey(service: string, id: string, prefix = kDefaultEtcdPrefix): string {
@@ -88,7 +123,10 @@ export class EtcdDiscovery implements DiscoverySource {
   #revision = 0;
   #state: EtcdState = 'starting';
   #started?: Promise<void>;
-  #retry?: ReturnType<typeof setTimeout>;
+  readonly #resync = resyncer(
+    () => this.#sync(),
+    (error) => this.#setState('degraded', error),
+  );
 
   constructor(options: EtcdDiscoveryOptions) {
     if (!options.client && !options.hosts) throw new WasmeshError('INVALID_OPTION', 'EtcdDiscovery needs options.client or options.hosts');
@@ -127,7 +165,7 @@ export class EtcdDiscovery implements DiscoverySource {
   /** Stops following etcd and ends the client it made; nothing keeps the process alive after. */
   async close(): Promise<void> {
     this.#setState('closed');
-    clearTimeout(this.#retry);
+    this.#resync.stop();
     this.#watchers.clear();
     await this.#watcher?.cancel().catch(() => {});
     this.#watcher = undefined;
@@ -147,7 +185,7 @@ export class EtcdDiscovery implements DiscoverySource {
       }
       this.#replace(new Map(saved.endpoints.map((k) => [endpointKey(k.service, k.endpoint.id, this.prefix), k])), saved.revision, false);
       this.#setState('degraded', error);
-      this.#resyncLater();
+      this.#resync.schedule();
     }
   }
 
@@ -155,6 +193,8 @@ export class EtcdDiscovery implements DiscoverySource {
   async #sync(): Promise<void> {
     const response = await this.#client.getAll().prefix(servicesPrefix(this.prefix)).exec();
     if (this.#state === 'closed') return;
+    // A store that started over counts its revisions again from below ours: take them as they come.
+    if (Number(response.header.revision) < this.#revision) this.#revision = 0;
     const next = new Map<string, Known>();
     for (const kv of response.kvs) {
       const known = this.#parse(kv);
@@ -177,22 +217,18 @@ export class EtcdDiscovery implements DiscoverySource {
       .on('put', (kv) => this.#change(kv, false))
       .on('delete', (kv) => this.#change(kv, true))
       .on('disconnected', (error) => this.#setState('degraded', error))
-      .on('connected', () => this.#setState('synced'))
+      // Back after an outage: the watch resumed by itself, unless the store started over.
+      .on('connected', () => {
+        storeWentBack(this.#client, servicesPrefix(this.prefix), this.#revision).then(
+          (reset) => (reset ? this.#resync.schedule() : this.#setState('synced')),
+          () => this.#resync.schedule(),
+        );
+      })
       // Non-recoverable (a compacted start revision, a cancelled watch): read everything again.
       .on('error', (error) => {
         this.#setState('degraded', error);
-        this.#resyncLater();
+        this.#resync.schedule();
       });
-  }
-
-  #resyncLater(delay = 100): void {
-    if (this.#state === 'closed') return;
-    this.#retry = setTimeout(() => {
-      this.#sync().catch((error) => {
-        this.#setState('degraded', error);
-        this.#resyncLater(Math.min(delay * 2, 2000));
-      });
-    }, delay);
   }
 
   #change(kv: IKeyValue, deleted: boolean): void {
@@ -280,8 +316,11 @@ export interface EtcdConfigOptions {
  * function); rejects with UNAVAILABLE when etcd cannot be reached.
  */
 export async function watchEtcdConfig(options: EtcdConfigOptions): Promise<() => Promise<void>> {
+  const { client } = options;
   const key = `${options.prefix ?? kDefaultEtcdPrefix}/config`;
   let revision = 0;
+  let watcher: Watcher | undefined;
+  let stopped = false;
   const deliver = (text: string, at: number) => {
     if (at <= revision) return;
     revision = at;
@@ -291,18 +330,34 @@ export async function watchEtcdConfig(options: EtcdConfigOptions): Promise<() =>
       options.onInvalid?.(error, at);
     }
   };
-  let response;
+  // The rule of this module: read, then watch from the revision after the read.
+  const sync = async () => {
+    const response = await client.get(key).exec();
+    const at = Number(response.header.revision);
+    if (at < revision) revision = 0;
+    const kv = response.kvs[0];
+    if (kv) deliver(kv.value.toString(), Number(kv.mod_revision));
+    revision = Math.max(revision, at);
+    await watcher?.cancel().catch(() => {});
+    const next = await client.watch().key(key).startRevision(String(at + 1)).create();
+    if (stopped) return void (await next.cancel());
+    watcher = next;
+    next
+      .on('put', (kv) => deliver(kv.value.toString(), Number(kv.mod_revision)))
+      .on('connected', () => void storeWentBack(client, key, revision).then((reset) => reset && resync.schedule(), () => resync.schedule()))
+      .on('error', () => resync.schedule());
+  };
+  const resync = resyncer(sync, () => {});
   try {
-    response = await options.client.get(key).exec();
+    await sync();
   } catch (error) {
     throw unavailable(error);
   }
-  const kv = response.kvs[0];
-  if (kv) deliver(kv.value.toString(), Number(kv.mod_revision));
-  revision = Math.max(revision, Number(response.header.revision));
-  const watcher = await options.client.watch().key(key).startRevision(String(Number(response.header.revision) + 1)).create();
-  watcher.on('put', (kv) => deliver(kv.value.toString(), Number(kv.mod_revision)));
-  return () => watcher.cancel();
+  return async () => {
+    stopped = true;
+    resync.stop();
+    await watcher?.cancel();
+  };
 }
 
 /** Options of registerEndpoint. */

@@ -173,6 +173,37 @@ if (!etcdAvailable()) {
     assert.ok(states.includes('degraded') && states.at(-1) === 'synced', states.join(' '));
   });
 
+  t('etcd store wiped and restarted: discovery and config follow the new store (its revisions start below ours)', async () => {
+    const p = prefix();
+    const own = etcdClient(etcd.endpoint);
+    track({ close: () => own.close() });
+    const source = track(new EtcdDiscovery({ client: own, prefix: p }));
+    const mesh = new Mesh();
+    await own.put(`${p}/config`).value(JSON.stringify(config()));
+    const stop = await watchEtcdConfig({ client: own, prefix: p, onConfig: (c) => mesh.apply(c) });
+    track({ close: stop });
+    mesh.attach(source);
+    await source.ready();
+    // Revisions well above what the new store will reach soon.
+    for (let i = 0; i < 20; i++) await client.put(endpointKey('llm', `gpu-${i % 4}`, p)).value(JSON.stringify(endpoint(`gpu-${i % 4}`, 9000 + i)));
+    await until('4 endpoints', () => mesh.endpoints('llm').length === 4);
+    const before = source.revision;
+
+    await etcd.wipe();
+    // Written while the watches reconnect; the polling below keeps the process alive meanwhile
+    // (a call waiting on a reconnecting gRPC channel holds no handle of its own).
+    const writer = etcdClient(etcd.endpoint);
+    const writes = (async () => {
+      await writer.put(`${p}/config`).value(JSON.stringify(config({ ring: { vnodes: 50 } })));
+      await writer.put(endpointKey('llm', 'fresh', p)).value(JSON.stringify(endpoint('fresh', 9500)));
+    })().finally(() => writer.close());
+    await until('the new store followed', () => mesh.endpoints('llm').map((e) => e.id).join() === 'fresh' && mesh.config.services[0]!.ring?.vnodes === 50, 15_000);
+    await writes;
+    assert.ok(source.revision < before, `revision ${source.revision} follows the new store (was ${before})`);
+    assert.is(mesh.revision, source.revision);
+    assert.is(source.state, 'synced');
+  });
+
   t('two meshes watching one etcd converge on the same ring (10,000 keys)', async () => {
     const p = prefix();
     const meshes = [new Mesh(), new Mesh()];

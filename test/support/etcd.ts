@@ -17,6 +17,8 @@ export interface EtcdServer {
   stop(): Promise<void>;
   /** Starts it again on the same ports and data. */
   start(): Promise<void>;
+  /** Stops it, removes its data and starts it again empty (a store that starts over). */
+  wipe(): Promise<void>;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 }
@@ -81,6 +83,11 @@ export async function startEtcd(): Promise<EtcdServer> {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
       running.delete(pid);
+    },
+    async wipe() {
+      await server.stop();
+      rmSync(join(dir, 'data'), { recursive: true, force: true });
+      await server.start();
     },
     async destroy() {
       await server.stop();

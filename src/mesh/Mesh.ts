@@ -263,6 +263,7 @@ export class Mesh {
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built, revision: old.revision });
     for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
+    for (const [name, s] of old.services) for (const id of s.endpoints.keys()) this.#forget(name, id);
     for (const s of old.services.values()) s.balancer.dispose();
     for (const name of this.#waiting.keys()) this.#drain(name);
     return { version: this.#snapshot.version, services: changes };
@@ -404,6 +405,7 @@ export class Mesh {
     if (event.type === 'remove') discovered.delete(event.id);
     else discovered.set(event.endpoint.id, validated!);
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
+    if (event.type === 'remove') this.#forget(event.service, event.id);
     this.#drain(event.service);
     return { version: this.#snapshot.version, services: { [event.service]: change } };
   }
@@ -545,6 +547,7 @@ export class Mesh {
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has nothing left to release.
     if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
+    else this.#forget(route.service, route.endpoint.id);
     if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
     this.#drain(route.service);
   }
@@ -561,6 +564,17 @@ export class Mesh {
     });
     this.#health.set(service, detector);
     return detector;
+  }
+
+  // Drops the counts (and metric series) of an endpoint that is gone and has nothing in flight:
+  // a fleet whose endpoint ids churn (pod addresses) would grow them without end.
+  #forget(service: string, id: string): void {
+    const tally = this.#tallies.get(service);
+    const t = tally?.endpoints.get(id);
+    if (!tally || !t || t.inflight > 0 || this.#snapshot.services.get(service)?.endpoints.has(id)) return;
+    tally.endpoints.delete(id);
+    this.#metrics.forget(service, id, t);
+    if (tally.endpoints.size === 0 && !this.#snapshot.services.has(service)) this.#tallies.delete(service);
   }
 
   #serviceConfig(service: string): Readonly<ServiceConfig> | undefined {

@@ -77,6 +77,12 @@ export class MeshMetrics {
     });
   }
 
+  /** Removes the series of an endpoint the mesh no longer counts. */
+  forget(service: string, endpoint: string, t: EndpointTally): void {
+    this.routed.remove({ service, endpoint, policy: t.policy });
+    for (const result of ['success', 'failure']) this.outcomes.remove({ service, endpoint, result });
+  }
+
   /** Adds an endpoint's counts since the last publish to the routed and outcome counters. */
   publish(service: string, endpoint: string, t: EndpointTally): void {
     if (t.routed > t.publishedRouted) this.routed.inc({ service, endpoint, policy: t.policy }, t.routed - t.publishedRouted);

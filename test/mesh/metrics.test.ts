@@ -74,4 +74,33 @@ test('ejections are counted, and each mesh has its own registry', async () => {
   assert.not.match(await b.metrics(), 'wasmesh_ejections_total{');
 });
 
+
+test('a removed endpoint keeps its series while its requests finish, then they are dropped', async () => {
+  const mesh = new Mesh();
+  const service = { ...config.services[0]!, circuit: undefined };
+  mesh.apply({ services: [service] });
+  const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+  const routes = keys.map((key) => mesh.route({ service: 'chat', key }));
+  const onL4 = routes.filter((r) => r.endpoint.id === 'l4');
+  assert.ok(onL4.length > 0 && onL4.length < routes.length, 'both endpoints took requests');
+  for (const r of routes) if (r.endpoint.id === 'h100') mesh.report(r, { status: 200 });
+  mesh.report(onL4[0]!, { status: 200 });
+  const series = async (id: string) => parse(await mesh.metrics()).filter((s) => s.labels.endpoint === id && s.name.startsWith('wasmesh_') && s.name.endsWith('_total'));
+  assert.ok((await series('l4')).length > 0);
+  // l4 leaves with requests in flight: its series stay until the last one is reported.
+  mesh.apply({ services: [{ ...service, endpoints: [service.endpoints![0]!] }] });
+  for (const r of onL4.slice(1, -1)) mesh.report(r, { status: 200 });
+  assert.is((await series('l4')).find((s) => s.name === 'wasmesh_outcomes_total')!.value, onL4.length - 1);
+  mesh.report(onL4.at(-1)!, { status: 200 });
+  assert.equal(await series('l4'), []);
+  assert.is((await series('h100')).find((s) => s.name === 'wasmesh_requests_routed_total')!.value, routes.length - onL4.length);
+  // A discovery removal with nothing in flight drops them at once.
+  mesh.patch({ type: 'add', service: 'chat', endpoint: { id: 'a100', address: '127.0.0.1:9003', resources: { accelerator: 'A100', count: 1 } } });
+  const all = keys.map((key) => mesh.route({ service: 'chat', key }));
+  all.forEach((r) => mesh.report(r, { status: 200 }));
+  assert.ok((await series('a100')).length > 0);
+  mesh.patch({ type: 'remove', service: 'chat', id: 'a100' });
+  assert.equal(await series('a100'), []);
+});
+
 test.run();

@@ -1,7 +1,9 @@
 // A whole sidecar: the mesh from a config file (hot reloaded) and optionally etcd, the proxy in
 // front of it, and the admin server. `wasmesh proxy` is a thin shell around startSidecar.
 import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { messageOf } from '../core/WasmeshError.js';
 import { loadConfigFile } from '../mesh/config.js';
 import { Mesh } from '../mesh/Mesh.js';
@@ -33,6 +35,8 @@ export interface Sidecar {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const log = options.log ?? ((line: string) => console.error(`wasmesh proxy: ${line}`));
   const mesh = new Mesh();
+  const text = () => readFile(options.configFile, 'utf8').catch(() => undefined);
+  let seen = await text();
   mesh.apply(await loadConfigFile(options.configFile));
   // etcd's client (gRPC, protobufs) loads only for a sidecar that uses it.
   const { EtcdDiscovery } = options.etcd ? await import('../mesh/etcd.js') : { EtcdDiscovery: undefined };
@@ -65,11 +69,20 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       return false;
     }
   };
-  // Editors save by rename or by several writes: wait for the file to settle.
+  // The directory is watched, not the file: editors save by renaming a new file over the old one
+  // and Kubernetes swaps a ConfigMap's files through a symlink, after which a watch on the file
+  // itself hears nothing more. Any event there re-reads the file once it settles (editors write
+  // in several steps); the same text again changes nothing.
   let pending: ReturnType<typeof setTimeout> | undefined;
-  let watcher: FSWatcher | undefined = watch(options.configFile, () => {
+  const settled = async () => {
+    const now = await text();
+    if (now === undefined || now === seen) return;
+    seen = now;
+    await reload();
+  };
+  let watcher: FSWatcher | undefined = watch(dirname(resolve(options.configFile)), () => {
     clearTimeout(pending);
-    pending = setTimeout(() => void reload(), 100);
+    pending = setTimeout(() => void settled(), 100);
   });
   watcher.on('error', () => {});
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -146,6 +146,27 @@ t('hot reload under load: endpoints added and removed with zero failed requests;
   assert.ok(done > 100, `${done} requests`);
   assert.is(s.mesh.endpoints('gen').length, 4);
   assert.ok(ms.every((m) => m.served > 0));
+});
+
+t('hot reload follows saves that rename a new file over the config, one after another', async () => {
+  const ms = await models(3);
+  await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] });
+  const file = join(dir, 'mesh.json');
+  const saveByRename = (n: number) => {
+    writeFileSync(`${file}.swp`, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: ms.slice(0, n).map((m) => ep(m)) }] }));
+    renameSync(`${file}.swp`, file);
+  };
+  for (const n of [2, 3]) {
+    saveByRename(n);
+    for (let i = 0; i < 100 && sidecar!.mesh.endpoints('gen').length !== n; i++) await sleep(20);
+    assert.is(sidecar!.mesh.endpoints('gen').length, n, `after save ${n - 1}`);
+  }
+  const before = sidecar!.mesh.version;
+  // Unrelated files in the directory, or the same text saved again, change nothing.
+  writeFileSync(join(dir, 'other.txt'), 'x');
+  saveByRename(3);
+  await sleep(300);
+  assert.is(sidecar!.mesh.version, before);
 });
 
 t('drain: a removed endpoint finishes its requests in flight; new ones go elsewhere', async () => {

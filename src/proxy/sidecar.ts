@@ -59,10 +59,21 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const reload = async (): Promise<boolean> => {
     try {
+      const before = mesh.config.proxy;
       const result = mesh.apply(await loadConfigFile(options.configFile));
       proxy.refresh();
       const changed = Object.entries(result.services).map(([name, c]) => `${name} +${c.added.length} -${c.removed.length} ~${c.updated.length}`);
       log(`config version ${result.version} applied from ${options.configFile}: ${changed.join(', ')}`);
+      // Open sockets and the HTTP parser keep what they started with.
+      const after = mesh.config.proxy;
+      const fixed = (
+        [
+          ['listen', before?.listen, after?.listen],
+          ['admin', before?.admin, after?.admin],
+          ['limits.maxHeaderBytes', before?.limits?.maxHeaderBytes, after?.limits?.maxHeaderBytes],
+        ] as const
+      ).filter(([, was, now]) => JSON.stringify(was) !== JSON.stringify(now));
+      if (fixed.length) log(`${fixed.map(([name]) => `proxy.${name}`).join(', ')} changed: in force at the next start, not now`);
       return true;
     } catch (error) {
       log(`config ${options.configFile} not applied; version ${mesh.version} keeps serving:\n${messageOf(error)}`);

@@ -148,12 +148,13 @@ t('hot reload under load: endpoints added and removed with zero failed requests;
   assert.ok(ms.every((m) => m.served > 0));
 });
 
-t('hot reload follows saves that rename a new file over the config, one after another', async () => {
+t('hot reload follows saves that rename a new file over the config, one after another; listener changes wait for a restart (logged)', async () => {
   const ms = await models(3);
-  await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] });
+  const logs: string[] = [];
+  sidecar = await startSidecar({ configFile: writeConfig({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] }), listen: { port: 0 }, admin: { port: 0 }, log: (line) => logs.push(line) });
   const file = join(dir, 'mesh.json');
-  const saveByRename = (n: number) => {
-    writeFileSync(`${file}.swp`, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: ms.slice(0, n).map((m) => ep(m)) }] }));
+  const saveByRename = (n: number, proxy?: unknown) => {
+    writeFileSync(`${file}.swp`, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: ms.slice(0, n).map((m) => ep(m)) }], proxy }));
     renameSync(`${file}.swp`, file);
   };
   for (const n of [2, 3]) {
@@ -167,6 +168,11 @@ t('hot reload follows saves that rename a new file over the config, one after an
   saveByRename(3);
   await sleep(300);
   assert.is(sidecar!.mesh.version, before);
+  // Listeners stay as started; the log says so.
+  saveByRename(3, { listen: { port: 15999 } });
+  for (let i = 0; i < 100 && sidecar!.mesh.version === before; i++) await sleep(20);
+  assert.ok(logs.some((l) => l.startsWith('proxy.listen changed: in force at the next start')), logs.join('\n'));
+  assert.is((await get('/')).status, 200);
 });
 
 t('drain: a removed endpoint finishes its requests in flight; new ones go elsewhere', async () => {

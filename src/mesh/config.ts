@@ -245,17 +245,25 @@ export function validateConfig(input: unknown): Readonly<MeshConfig> {
 
 /** Reads a config file (YAML, or JSON, which is YAML too) and validates it. */
 export async function loadConfigFile(file: string): Promise<Readonly<MeshConfig>> {
-  let text: string;
+  return parseConfigText(await readConfigText(file), file);
+}
+
+/** The text of a config file; INVALID_CONFIG naming the file when it cannot be read. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     throw new WasmeshError('INVALID_CONFIG', `cannot read mesh config ${file}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** A config from YAML or JSON text (`source` names it in errors), validated. */
+export function parseConfigText(text: string, source: string): Readonly<MeshConfig> {
   let data: unknown;
   try {
     data = parseYaml(text, { prettyErrors: true });
   } catch (error) {
-    throw new WasmeshError('INVALID_CONFIG', `mesh config ${file} is not valid YAML/JSON: ${(error as Error).message}`, { cause: error });
+    throw new WasmeshError('INVALID_CONFIG', `mesh config ${source} is not valid YAML/JSON: ${(error as Error).message}`, { cause: error });
   }
   return validateConfig(data);
 }

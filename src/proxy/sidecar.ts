@@ -1,11 +1,10 @@
 // A whole sidecar: the mesh from a config file (hot reloaded) and optionally etcd, the proxy in
 // front of it, and the admin server. `wasmesh proxy` is a thin shell around startSidecar.
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { messageOf } from '../core/WasmeshError.js';
-import { loadConfigFile } from '../mesh/config.js';
+import { parseConfigText, readConfigText } from '../mesh/config.js';
 import { Mesh } from '../mesh/Mesh.js';
 import { adminServer, type AdminServer } from './admin.js';
 import { kDefaultProxy, SidecarProxy } from './SidecarProxy.js';
@@ -35,9 +34,9 @@ export interface Sidecar {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const log = options.log ?? ((line: string) => console.error(`wasmesh proxy: ${line}`));
   const mesh = new Mesh();
-  const text = () => readFile(options.configFile, 'utf8').catch(() => undefined);
-  let seen = await text();
-  mesh.apply(await loadConfigFile(options.configFile));
+  // The text last applied or refused: a file event that leaves it as it was changes nothing.
+  let seen = await readConfigText(options.configFile);
+  mesh.apply(parseConfigText(seen, options.configFile));
   // etcd's client (gRPC, protobufs) loads only for a sidecar that uses it.
   const { EtcdDiscovery } = options.etcd ? await import('../mesh/etcd.js') : { EtcdDiscovery: undefined };
   const discovery = options.etcd && EtcdDiscovery ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
@@ -57,10 +56,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // Endpoints that discovery removes drain the same way as those a reload removes.
   const reconcile = setInterval(() => proxy.refresh(), 1000).unref();
 
-  const reload = async (): Promise<boolean> => {
+  const reload = async (text?: string): Promise<boolean> => {
     try {
+      seen = text ??= await readConfigText(options.configFile);
       const before = mesh.config.proxy;
-      const result = mesh.apply(await loadConfigFile(options.configFile));
+      const result = mesh.apply(parseConfigText(text, options.configFile));
       proxy.refresh();
       const changed = Object.entries(result.services).map(([name, c]) => `${name} +${c.added.length} -${c.removed.length} ~${c.updated.length}`);
       log(`config version ${result.version} applied from ${options.configFile}: ${changed.join(', ')}`);
@@ -86,10 +86,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // in several steps); the same text again changes nothing.
   let pending: ReturnType<typeof setTimeout> | undefined;
   const settled = async () => {
-    const now = await text();
-    if (now === undefined || now === seen) return;
-    seen = now;
-    await reload();
+    const now = await readConfigText(options.configFile).catch(() => undefined);
+    if (now !== undefined && now !== seen) await reload(now);
   };
   let watcher: FSWatcher | undefined = watch(dirname(resolve(options.configFile)), () => {
     clearTimeout(pending);

@@ -291,10 +291,7 @@ export class Mesh {
   route(request: RouteRequest): Route {
     const start = performance.now();
     try {
-      const route = this.#route(request);
-      if (request.key !== undefined) this.#keys.set(route, request.key);
-      this.#tallies.service(route.service).routeSeconds.add((performance.now() - start) / 1000);
-      return route;
+      return this.#route(request, start);
     } catch (error) {
       if (error instanceof WasmeshError && (error.code === 'OVERLOADED' || error.code === 'NO_ENDPOINT')) {
         const reason = error.message.startsWith('circuit open') ? 'circuit_open' : error.code === 'OVERLOADED' ? 'overloaded' : 'no_endpoint';
@@ -304,7 +301,8 @@ export class Mesh {
     }
   }
 
-  #route(request: RouteRequest): Route {
+  // `start`: when route() was called; the time to here goes into the service's route durations.
+  #route(request: RouteRequest, start: number): Route {
     const { service, key, cost = 1, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
     checkCost(cost, 'route cost');
@@ -355,7 +353,10 @@ export class Mesh {
       t.policy = s.policy;
     }
     t.routed++;
-    return Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0 });
+    const route: Route = Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0 });
+    if (key !== undefined) this.#keys.set(route, key);
+    tally.routeSeconds.add((performance.now() - start) / 1000);
+    return route;
   }
 
   /**
@@ -543,11 +544,12 @@ export class Mesh {
     // A Route this mesh did not make (built by hand) cannot push the counts below zero.
     tally.inflight = Math.max(0, tally.inflight - 1);
     t.inflight = Math.max(0, t.inflight - 1);
-    if (this.#snapshot.services.get(route.service)?.endpoints.has(route.endpoint.id)) this.#health.get(route.service)?.record(route.endpoint.id, failed);
     const s = this.#snapshot.services.get(route.service);
-    // An endpoint removed since the route was made has nothing left to release.
-    if (s?.endpoints.has(route.endpoint.id)) s.balancer.release(route.endpoint.id, route.cost);
-    else this.#forget(route.service, route.endpoint.id);
+    // An endpoint removed since the route was made has no health to keep and nothing to release.
+    if (s?.endpoints.has(route.endpoint.id)) {
+      this.#health.get(route.service)?.record(route.endpoint.id, failed);
+      s.balancer.release(route.endpoint.id, route.cost);
+    } else this.#forget(route.service, route.endpoint.id);
     if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
     this.#drain(route.service);
   }

@@ -92,6 +92,7 @@ program
   .option('--host <host>', 'interface to listen on (default: the config\'s proxy.listen, else 127.0.0.1)')
   .addOption(new Option('--port <n>', 'port (default: the config\'s, else 15001; 0: any)').argParser(integer(0, 65535)))
   .addOption(new Option('--admin-port <n>', 'admin port (default: the config\'s, else 15000; 0: any)').argParser(integer(0, 65535)))
+  .addOption(new Option('--access-log <level>', 'access log, a JSON line per request: all, errors (>= 500) or off (default: the config\'s proxy.accessLog, else all)').choices(['all', 'errors', 'off']))
   .action(proxyCommand);
 
 program

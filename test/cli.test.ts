@@ -45,21 +45,26 @@ test('demo simulates the fleet and prints both routings side by side', () => {
   for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'lower than capacity-blind']) assert.match(out, text);
 });
 
-test('proxy serves on loopback, answers its admin port, and shuts down on SIGTERM', async () => {
+test('proxy serves on loopback, answers its admin port, logs each request as a JSON line on stdout, and shuts down on SIGTERM', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'proxy', '--config', 'examples/mesh.yaml', '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
+  let out = '', err = '';
   child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  for (let i = 0; i < 200 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
-  const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+), admin on http:\/\/127\.0\.0\.1:(\d+) \(config version 1: chat, embed\)/);
-  assert.ok(m, out);
+  for (let i = 0; i < 200 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+  const m = err.match(/listening on http:\/\/127\.0\.0\.1:(\d+), admin on http:\/\/127\.0\.0\.1:(\d+) \(config version 1: chat, embed\)/);
+  assert.ok(m, err);
   const health = await fetch(`http://127.0.0.1:${m![2]}/healthz`);
   assert.is(await health.text(), 'ok\n');
   const none = await fetch(`http://127.0.0.1:${m![1]}/elsewhere`);
   assert.is(none.status, 404);
+  for (let i = 0; i < 100 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+  const line = JSON.parse(out.split('\n')[0]!);
+  assert.equal([line.method, line.path, line.status, line.reason, line.attempts], ['GET', '/elsewhere', 404, 'no-route', 0]);
+  assert.ok(line.durationMs >= 0 && !Number.isNaN(Date.parse(line.time)));
   child.kill('SIGTERM');
   assert.is(await exited, 0);
-  assert.match(out, 'shutting down');
+  assert.match(err, 'shutting down');
 });
 
 test('demo --proxy routes real requests through the sidecar, ejects the failing node and loses none', () => {

@@ -37,7 +37,7 @@ export async function demoProxyCommand(seconds: number): Promise<void> {
       proxy: { routes: [{ pathPrefix: '/v1/chat', service: 'chat' }, { pathPrefix: '/v1/generate', service: 'gen' }] },
     }),
   );
-  const sidecar = await startSidecar({ configFile, listen: { port: 0 }, admin: { port: 0 }, log: () => {} });
+  const sidecar = await startSidecar({ configFile, listen: { port: 0 }, admin: { port: 0 }, log: () => {}, accessLog: 'off' });
   const started = Date.now();
   const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const timeline: string[] = [];

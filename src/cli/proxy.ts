@@ -8,6 +8,7 @@ export interface ProxyCommandOptions {
   host?: string;
   port?: number;
   adminPort?: number;
+  accessLog?: 'all' | 'errors' | 'off';
 }
 
 export async function proxyCommand(o: ProxyCommandOptions): Promise<void> {
@@ -16,14 +17,16 @@ export async function proxyCommand(o: ProxyCommandOptions): Promise<void> {
     ...(o.etcd ? { etcd: o.etcd } : {}),
     listen: { ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) },
     admin: o.adminPort !== undefined ? { port: o.adminPort } : {},
+    ...(o.accessLog ? { accessLog: o.accessLog } : {}),
   });
   const at = (a: { address: string; port: number }) => `http://${a.address}:${a.port}`;
-  console.log(`wasmesh proxy: listening on ${at(sidecar.address)}, admin on ${at(sidecar.adminAddress)} (config version ${sidecar.mesh.version}: ${sidecar.mesh.services().join(', ')})`);
+  // Standard output carries the access log: messages for people go to stderr.
+  console.error(`wasmesh proxy: listening on ${at(sidecar.address)}, admin on ${at(sidecar.adminAddress)} (config version ${sidecar.mesh.version}: ${sidecar.mesh.services().join(', ')})`);
   process.on('SIGHUP', () => void sidecar.reload());
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  console.log('wasmesh proxy: shutting down (finishing requests in flight)');
+  console.error('wasmesh proxy: shutting down (finishing requests in flight)');
   await sidecar.close();
 }

@@ -3,7 +3,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ModelMode = 'ok' | 'fail' | 'hang';
+/** ok; fail: 500 to every request; hang: never answers; reset: reads the whole request, then drops the connection. */
+export type ModelMode = 'ok' | 'fail' | 'hang' | 'reset';
+
+/** A request as the server received it (with `record`). */
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  bytes: number;
+}
 
 export interface ModelServerOptions {
   /** The name it answers with (and sends as x-served-by). */
@@ -14,6 +23,10 @@ export interface ModelServerOptions {
   tokens?: number;
   tokenGapMs?: number;
   port?: number;
+  /** Keep every request received (`received`): tests read what reached the backend. Default false. */
+  record?: boolean;
+  /** Let a request choose this server's behaviour for itself: `x-model-mode` (a ModelMode) and `x-model-delay-ms`. Default false. */
+  obeyHeaders?: boolean;
 }
 
 export class ModelServer {
@@ -24,6 +37,9 @@ export class ModelServer {
   served = 0;
   inflight = 0;
   abandoned = 0;
+  /** Requests whose whole body arrived (any mode), and each of them with `record`. */
+  receivedCount = 0;
+  readonly received: ReceivedRequest[] = [];
   readonly #server: Server;
   readonly #options: ModelServerOptions;
   #port = 0;
@@ -36,11 +52,20 @@ export class ModelServer {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
+        this.receivedCount++;
+        if (this.#options.record) this.received.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, bytes: Buffer.concat(chunks).length });
         this.inflight++;
+        const obey = this.#options.obeyHeaders;
+        const mode = (obey && (req.headers['x-model-mode'] as ModelMode | undefined)) || this.mode;
+        const delayMs = (obey && Number(req.headers['x-model-delay-ms'])) || this.delayMs;
         try {
-          if (this.mode === 'hang') return;
-          if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-          if (this.mode === 'fail') {
+          if (mode === 'hang') return;
+          if (mode === 'reset') {
+            req.socket.resetAndDestroy();
+            return;
+          }
+          if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+          if (mode === 'fail') {
             res.writeHead(500, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ error: 'model crashed', by: this.name }));
             return;
           }

@@ -36,6 +36,8 @@ export interface RouteRequest {
   requires?: Requirements;
   /** Endpoints to pass over when another is eligible (a retry avoids the one that failed). */
   avoid?: readonly string[];
+  /** Avoided endpoints never take the request: NO_ENDPOINT when no other is eligible. Default false. */
+  strictAvoid?: boolean;
 }
 
 /** Where a request goes, and why. Hand it back to report() when the request ends. */
@@ -57,6 +59,12 @@ export interface Outcome {
   status?: number;
   /** The request failed (connect error, 5xx, timeout). Default: status >= 500. */
   failed?: boolean;
+  /**
+   * The request says nothing of the endpoint: the client left, or its request was refused before
+   * the endpoint answered (a malformed header, a body over the limit, a slow upload). Its cost is
+   * released; health is not told; it is counted as `result="cancelled"`.
+   */
+  cancelled?: boolean;
   latencyMs?: number;
 }
 
@@ -64,6 +72,8 @@ export interface Outcome {
 export interface EndpointStats {
   requests: number;
   failures: number;
+  /** Requests that ended without judging the endpoint (Outcome.cancelled); not in `requests`. */
+  cancelled: number;
   latencyMsSum: number;
 }
 
@@ -203,8 +213,15 @@ export class Mesh {
     const tally = this.#tallies.get(service)?.endpoints;
     return [...s.endpoints.values()].map((e) => {
       const t = tally?.get(e.id);
-      return { ...e, load: s.balancer.load(e.id), stats: { requests: t?.requests ?? 0, failures: t?.failures ?? 0, latencyMsSum: t?.latencyMsSum ?? 0 } };
+      return { ...e, load: s.balancer.load(e.id), stats: { requests: t?.requests ?? 0, failures: t?.failures ?? 0, cancelled: t?.cancelled ?? 0, latencyMsSum: t?.latencyMsSum ?? 0 } };
     });
+  }
+
+  /** Requests of a service routed and not yet reported: all, retries among them, and per endpoint. */
+  inflight(service: string): { requests: number; retries: number; endpoints: Record<string, number> } {
+    this.#service(service);
+    const tally = this.#tallies.get(service);
+    return { requests: tally?.inflight ?? 0, retries: tally?.retrying ?? 0, endpoints: Object.fromEntries([...(tally?.endpoints ?? [])].map(([id, t]) => [id, t.inflight])) };
   }
 
   /** Counts in-flight cost on an endpoint for a request routed some other way. */
@@ -340,6 +357,9 @@ export class Mesh {
     // Avoided endpoints sit out only when another endpoint may take the request.
     const avoid = request.avoid?.length ? new Set(request.avoid) : undefined;
     const avoiding = avoid && [...s.endpoints.values()].some((e) => !avoid.has(e.id) && (!base || base(e)));
+    if (avoid && !avoiding && request.strictAvoid) {
+      throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no eligible endpoint other than ${[...avoid].map(show).join(', ')}`);
+    }
     const allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
     const pick = s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
@@ -488,7 +508,11 @@ export class Mesh {
     const service = failed.service;
     const config = this.#serviceConfig(service);
     const settings = { ...kDefaultRetrySettings, ...definedOnly(config?.retry ?? {}) };
-    if (!retryable(failure, settings) || failed.attempt >= settings.maxRetries) return undefined;
+    if (!retryable(failure, settings)) {
+      this.#metrics.retries.inc({ service, result: 'not_retryable' });
+      return undefined;
+    }
+    if (failed.attempt >= settings.maxRetries) return undefined;
     const tally = this.#tallies.service(service);
     const retries = tally.retrying;
     const maxRetries = config?.circuit?.maxRetries ?? Infinity;
@@ -496,7 +520,14 @@ export class Mesh {
       this.#metrics.retries.inc({ service, result: 'budget_exhausted' });
       return undefined;
     }
-    const route = this.route({ service, key: this.#keys.get(failed), cost: failed.cost, avoid: [failed.endpoint.id] });
+    let route: Route;
+    try {
+      route = this.route({ service, key: this.#keys.get(failed), cost: failed.cost, avoid: [failed.endpoint.id], strictAvoid: !settings.sameEndpoint });
+    } catch (error) {
+      if (!(error instanceof WasmeshError)) throw error;
+      this.#metrics.retries.inc({ service, result: 'no_endpoint' });
+      return undefined;
+    }
     const retried = Object.freeze({ ...route, attempt: failed.attempt + 1 });
     const key = this.#keys.get(failed);
     if (key !== undefined) this.#keys.set(retried, key);
@@ -535,19 +566,23 @@ export class Mesh {
   report(route: Route, outcome: Outcome = {}): void {
     if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     this.#reported.add(route);
-    const failed = outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500);
+    const cancelled = outcome.cancelled === true;
+    const failed = !cancelled && (outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500));
     const tally = this.#tallies.service(route.service);
     const t = tally.endpoint(route.endpoint.id);
-    t.requests++;
-    if (failed) t.failures++;
-    t.latencyMsSum += outcome.latencyMs ?? 0;
+    if (cancelled) t.cancelled++;
+    else {
+      t.requests++;
+      if (failed) t.failures++;
+      t.latencyMsSum += outcome.latencyMs ?? 0;
+    }
     // A Route this mesh did not make (built by hand) cannot push the counts below zero.
     tally.inflight = Math.max(0, tally.inflight - 1);
     t.inflight = Math.max(0, t.inflight - 1);
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has no health to keep and nothing to release.
     if (s?.endpoints.has(route.endpoint.id)) {
-      this.#health.get(route.service)?.record(route.endpoint.id, failed);
+      if (!cancelled) this.#health.get(route.service)?.record(route.endpoint.id, failed);
       s.balancer.release(route.endpoint.id, route.cost);
     } else this.#forget(route.service, route.endpoint.id);
     if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);

@@ -90,7 +90,11 @@ const service = z.strictObject({
   /** Retries: on what, how many per request, within which budget, with which backoff. */
   retry: z
     .strictObject({
-      retryOn: z.array(z.enum(['connect-failure', '5xx', '429'], { error: 'expected "connect-failure", "5xx" or "429"' })).optional(),
+      retryOn: z.array(z.enum(['connect-failure', 'reset', 'timeout', '5xx', '429'], { error: 'expected "connect-failure", "reset", "timeout", "5xx" or "429"' })).optional(),
+      /** Methods retried on every retryOn condition; others only on connect failures. Default GET HEAD OPTIONS PUT DELETE TRACE. */
+      methods: z.array(z.string().regex(/^[A-Z]+$/, { error: 'expected an upper-case method name such as "POST"' })).optional(),
+      /** A retry may go back to the endpoint that failed when no other is eligible. Default false. */
+      sameEndpoint: z.boolean({ error: 'expected true or false' }).optional(),
       maxRetries: intFrom(0).optional(),
       budgetPercent: percent().optional(),
       minConcurrent: intFrom(0).optional(),
@@ -136,17 +140,53 @@ const proxy = z.strictObject({
       { error: 'expected an array of routes' },
     )
     .optional(),
-  timeouts: z.strictObject({ connectMs: positive('number > 0').optional(), firstByteMs: positive('number > 0').optional(), idleMs: positive('number > 0').optional() }).optional(),
+  timeouts: z
+    .strictObject({
+      connectMs: positive('number > 0').optional(),
+      firstByteMs: positive('number > 0').optional(),
+      idleMs: positive('number > 0').optional(),
+      /** Longest pause between two chunks of a request body (nginx client_body_timeout): then 408. */
+      bodyIdleMs: positive('number > 0').optional(),
+      /** After an early answer, how long the rest of a body is read and dropped before the close (lingering close). */
+      lingerMs: atLeast(0).optional(),
+    })
+    .optional(),
   limits: z
     .strictObject({
       maxHeaderBytes: intFrom(1024, 1 << 20).optional(),
       maxBodyBytes: intFrom(0).optional(),
-      /** Most request body bytes buffered to read a hashKey.jsonField. */
+      /** Most request body bytes parsed to read a hashKey.jsonField. */
       maxKeyBodyBytes: intFrom(0, 1 << 26).optional(),
+      /** Bodies up to this size are read whole before routing (no endpoint waits on a slow client; a retry can resend them). */
+      bufferBodyBytes: intFrom(0, 1 << 28).optional(),
+      /** Larger bodies stream to the endpoint: at most this many at once per endpoint. */
+      maxUploadsPerEndpoint: intFrom(1).optional(),
+      /** Connections per endpoint, and requests that may wait for one; beyond, another endpoint or 503. */
+      connectionsPerEndpoint: intFrom(1).optional(),
+      maxQueuedPerEndpoint: intFrom(0).optional(),
+      /** Most body bytes read and dropped in a lingering close. */
+      lingerBytes: intFrom(0).optional(),
     })
     .optional(),
   /** Response header naming the endpoint that served (false: none). Default x-wasmesh-endpoint. */
   endpointHeader: z.union([id, z.literal(false)]).optional(),
+  /** Client address headers: x-forwarded-for and Forwarded appended to (default), overwritten, passed or stripped; x-real-ip overwritten (default), passed or stripped. */
+  forwarding: z
+    .strictObject({
+      xForwardedFor: z.enum(['append', 'overwrite', 'pass', 'strip'], { error: 'expected one of "append", "overwrite", "pass", "strip"' }).optional(),
+      forwarded: z.enum(['append', 'overwrite', 'pass', 'strip'], { error: 'expected one of "append", "overwrite", "pass", "strip"' }).optional(),
+      xRealIp: z.enum(['overwrite', 'pass', 'strip'], { error: 'expected one of "overwrite", "pass", "strip"' }).optional(),
+    })
+    .optional(),
+  /** Match routes on the normalized path (dot segments resolved, unreserved characters decoded, encoded slashes refused). The raw path is forwarded either way. Default false. */
+  normalizePath: z.boolean({ error: 'expected true or false' }).optional(),
+  /** One JSON line per request: all, errors only (status >= 500), or off; on stdout or to a file. Default all on stdout. */
+  accessLog: z
+    .strictObject({
+      level: z.enum(['all', 'errors', 'off'], { error: 'expected one of "all", "errors", "off"' }).optional(),
+      file: id.optional(),
+    })
+    .optional(),
 });
 
 export const meshConfigSchema = z

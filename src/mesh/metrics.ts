@@ -29,7 +29,7 @@ export class MeshMetrics {
     this.outcomes = new Counter({ name: 'wasmesh_outcomes_total', help: 'Reported request outcomes.', labelNames: ['service', 'endpoint', 'result'], registers, collect: publishAll });
     this.ejections = new Counter({ name: 'wasmesh_ejections_total', help: 'Outlier-detection ejections.', labelNames: ['service', 'endpoint', 'cause'], registers });
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
-    this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or refused because the budget was exhausted.', labelNames: ['service', 'result'], registers });
+    this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or not: not_retryable (the failure or method), budget_exhausted, no_endpoint (none other than the one that failed).', labelNames: ['service', 'result'], registers });
     this.registry.registerMetric(routeDurations(source) as unknown as Metric);
     const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) =>
       new Gauge({ name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
@@ -80,7 +80,7 @@ export class MeshMetrics {
   /** Removes the series of an endpoint the mesh no longer counts. */
   forget(service: string, endpoint: string, t: EndpointTally): void {
     this.routed.remove({ service, endpoint, policy: t.policy });
-    for (const result of ['success', 'failure']) this.outcomes.remove({ service, endpoint, result });
+    for (const result of ['success', 'failure', 'cancelled']) this.outcomes.remove({ service, endpoint, result });
   }
 
   /** Adds an endpoint's counts since the last publish to the routed and outcome counters. */
@@ -90,6 +90,8 @@ export class MeshMetrics {
     const successes = t.requests - t.publishedRequests - failures;
     if (successes > 0) this.outcomes.inc({ service, endpoint, result: 'success' }, successes);
     if (failures > 0) this.outcomes.inc({ service, endpoint, result: 'failure' }, failures);
+    if (t.cancelled > t.publishedCancelled) this.outcomes.inc({ service, endpoint, result: 'cancelled' }, t.cancelled - t.publishedCancelled);
+    t.publishedCancelled = t.cancelled;
     t.publishedRouted = t.routed;
     t.publishedRequests = t.requests;
     t.publishedFailures = t.failures;

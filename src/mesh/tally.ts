@@ -13,11 +13,14 @@ export class EndpointTally {
   /** Reported outcomes. */
   requests = 0;
   failures = 0;
+  /** Outcomes that did not judge the endpoint (the client left, or was refused before an answer). */
+  cancelled = 0;
   latencyMsSum = 0;
   /** What the Prometheus counters hold already. */
   publishedRouted = 0;
   publishedRequests = 0;
   publishedFailures = 0;
+  publishedCancelled = 0;
 }
 
 /** Upper bounds (seconds) of the route duration buckets. */

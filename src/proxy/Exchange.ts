@@ -2,19 +2,39 @@
 // dispatch handler of each attempt (a retry reuses it): the endpoint's response is written
 // straight into the client's as undici parses it, with no stream or promise in between, so a
 // token stream passes chunk by chunk and the common request costs one object and two closures.
+//
+// NOTE: everything an attempt holds (the mesh route, the endpoint's connection and upload slots)
+// is released exactly once, by #settle(): whatever ends the attempt (an answer, an error, the
+// client leaving, a retry) passes through it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { WasmeshError } from '../core/WasmeshError.js';
-import type { Mesh, Route } from '../mesh/Mesh.js';
+import type { Mesh, Outcome, Route } from '../mesh/Mesh.js';
 import type { FailureKind } from '../mesh/retry.js';
-import { endToEnd, forwardHeaders, keyFromBody, keyFromHeaders, readPrefix, serviceOf, type HashKeySource } from './requests.js';
+import type { AccessLog } from './AccessLog.js';
+import { classify, ClientBodyError } from './failures.js';
+import { lingerOnClose } from './lingeringClose.js';
+import { normalizePath } from './paths.js';
+import type { ProxyMetrics } from './ProxyMetrics.js';
+import { readBody, streamBody } from './requestBody.js';
+import { endToEnd, forwardHeaders, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
 
-/** What an exchange needs from its proxy: the mesh, the settings of the moment, a pool per endpoint. */
+/** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
+export interface Upstream {
+  readonly dispatcher: Dispatcher;
+  /** Attempts dispatched and not ended (on a connection, or waiting for one). */
+  active: number;
+  /** Attempts whose body streams from the client (larger than bufferBodyBytes). */
+  uploads: number;
+}
+
+/** What an exchange needs from its proxy: the mesh, the settings of the moment, an upstream per endpoint. */
 export interface ExchangeContext {
   readonly mesh: Mesh;
   readonly settings: ProxySettings;
-  dispatcher(address: string): Dispatcher;
+  readonly accessLog: AccessLog;
+  readonly metrics: ProxyMetrics;
+  upstream(address: string): Upstream;
   log(line: string): void;
 }
 
@@ -23,9 +43,20 @@ export interface ProxySettings {
   readonly hashKeys: ReadonlyMap<string, HashKeySource>;
   /** Services with an admission queue: their requests may wait for room (routeAsync). */
   readonly queued: ReadonlySet<string>;
-  readonly timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
-  readonly limits: { maxHeaderBytes: number; maxBodyBytes: number; maxKeyBodyBytes: number };
+  readonly timeouts: { connectMs: number; firstByteMs: number; idleMs: number; bodyIdleMs: number; lingerMs: number };
+  readonly limits: {
+    maxHeaderBytes: number;
+    maxBodyBytes: number;
+    maxKeyBodyBytes: number;
+    bufferBodyBytes: number;
+    maxUploadsPerEndpoint: number;
+    connectionsPerEndpoint: number;
+    maxQueuedPerEndpoint: number;
+    lingerBytes: number;
+  };
   readonly endpointHeader: string | false;
+  readonly forwarding: ForwardingPolicy;
+  readonly normalizePath: boolean;
   readonly closing: boolean;
 }
 
@@ -41,76 +72,122 @@ export function fail(res: ServerResponse, status: number, reason: string, messag
 }
 
 const kClientGone = new Error('the client closed the connection');
+// A body this small left unread is read and dropped by node:http to keep the connection; a
+// larger one (or one of unknown length) is not worth it: the connection closes, lingering.
+const kDumpBytes = 65_536;
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #context: ExchangeContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
+  readonly #expectsContinue: boolean;
   readonly #started = performance.now();
+  readonly #time = Date.now();
   #settings!: ProxySettings;
-  #route!: Route;
+  #service: string | undefined;
+  #key: string | undefined;
   #headers!: string[];
+  // The body: whole (#body; none when undefined and not #streamed), or its first part (#head)
+  // with the rest still coming from the client.
   #body: Buffer | undefined;
-  #chunks: Buffer[] = [];
-  // Safe to send again: the whole body is at hand (none, or buffered). A streamed body is gone
-  // once sent, whatever the method.
-  #retrySafe = true;
-  #bodyBytes = 0;
-  // The attempt under way: its start, response status (0 before headers), whether mesh.retry
-  // has reported it, and the retry its 5xx answer asked for (its body is then thrown away).
+  #head: Buffer[] = [];
+  #headBytes = 0;
+  #streamed = false;
+  // The attempt under way: its route, what it holds at the endpoint, whether undici began to
+  // send it, its start, response status (0 before headers), whether its route is reported, and
+  // the retry its 5xx answer asked for (its body is then thrown away).
+  #route: Route | undefined;
+  #upstream: Upstream | undefined;
+  #upload = false;
+  #sent = false;
   #attemptStart = 0;
+  #attempts = 0;
   #status = 0;
   #reported = false;
   #next: { route: Route; delayMs: number } | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
+  // For the access log.
+  #bytesOut = 0;
+  #upstreamMs: number | undefined;
+  #reason: string | undefined;
+  #cause: string | undefined;
 
-  constructor(context: ExchangeContext, req: IncomingMessage, res: ServerResponse) {
+  constructor(context: ExchangeContext, req: IncomingMessage, res: ServerResponse, expectsContinue = false) {
     this.#context = context;
     this.#req = req;
     this.#res = res;
+    this.#expectsContinue = expectsContinue;
   }
 
-  /** Routes the request and sends it; everything after that happens in the handler methods. */
+  /** Checks the request, reads its body when it has one, routes it and sends it. */
   run(): void {
-    const req = this.#req, res = this.#res;
+    const req = this.#req;
     const settings = (this.#settings = this.#context.settings);
     const { limits } = settings;
-    if (settings.closing) return fail(res, 503, 'shutting-down', 'the proxy is shutting down', { connection: 'close' });
+    if (settings.closing) return this.#answer(503, 'shutting-down', 'the proxy is shutting down', { connection: 'close' });
     // Origin-form only: an absolute URL or CONNECT would make this an open proxy.
-    if (req.method === 'CONNECT' || !req.url?.startsWith('/')) return fail(res, 400, 'not-origin-form', 'only origin-form request targets ("/path") are proxied');
-    const service = serviceOf(this.#context.mesh.config, req.headers.host, req.url);
-    if (!service) return fail(res, 404, 'no-route', `no route for host ${JSON.stringify(req.headers.host ?? '')} path ${JSON.stringify(req.url)}`);
+    if (req.method === 'CONNECT' || !req.url?.startsWith('/')) return this.#badRequest('not-origin-form', 'only origin-form request targets ("/path") are proxied');
+    const bad = malformation(req);
+    if (bad) return this.#badRequest(bad, 'a request has one Host header (RFC 9112 3.2)');
+    const path = settings.normalizePath ? normalizePath(req.url) : req.url;
+    if (path === undefined) return this.#badRequest('encoded-slash', 'encoded "/" or "\\" in the path are refused (proxy.normalizePath)');
+    const service = (this.#service = serviceOf(this.#context.mesh.config, req.headers.host, path));
+    if (!service) return this.#answer(404, 'no-route', `no route for host ${JSON.stringify(req.headers.host ?? '')} path ${JSON.stringify(req.url)}`);
     const length = Number(req.headers['content-length'] ?? 0);
-    if (length > limits.maxBodyBytes) return this.#tooLarge(`request body of ${length} bytes exceeds ${limits.maxBodyBytes}`);
-    const bodyless = length === 0 && req.headers['transfer-encoding'] === undefined;
+    // With expect: 100-continue this answer comes instead of the 100: the body is never sent.
+    if (length > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`);
     const hashKey = settings.hashKeys.get(service);
-    if (!hashKey || !('jsonField' in hashKey)) {
-      if (!bodyless) this.#retrySafe = false;
-      return this.#routeTo(service, keyFromHeaders(hashKey, req.headers));
-    }
-    // A body key: read at most maxKeyBodyBytes, keep them for the send (and a retry).
-    readPrefix(req, limits.maxKeyBodyBytes).then(
+    if (req.complete || (length === 0 && req.headers['transfer-encoding'] === undefined)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
+    if (this.#expectsContinue) this.#res.writeContinue();
+    const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
+    readBody(req, bufferLimit, settings.timeouts.bodyIdleMs).then(
       (prefix) => {
-        if (prefix.bytes > limits.maxBodyBytes) return this.#tooLarge(`request body exceeds ${limits.maxBodyBytes} bytes`);
-        this.#chunks = prefix.chunks;
-        this.#bodyBytes = prefix.bytes;
-        this.#retrySafe = prefix.done;
-        if (prefix.done) this.#body = prefix.bytes ? Buffer.concat(prefix.chunks) : undefined;
-        this.#routeTo(service, keyFromBody(hashKey, this.#body ?? Buffer.concat(prefix.chunks)));
+        if (prefix.bytes > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`);
+        if (prefix.done) this.#body = prefix.bytes ? Buffer.concat(prefix.chunks, prefix.bytes) : undefined;
+        else {
+          this.#streamed = true;
+          this.#head = prefix.chunks;
+          this.#headBytes = prefix.bytes;
+        }
+        if (!hashKey || !('jsonField' in hashKey)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
+        // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
+        const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
+        this.#routeTo(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
       },
-      (error: unknown) => this.#internal(error),
+      (error: unknown) => this.#bodyFailed(error),
     );
   }
 
-  /** The client's response closed: when before the answer ended, the endpoint's work stops too (a token stream, say). */
+  /** The client's response closed (answered, or the client left): the endpoint's work stops too, and the request is logged. */
   closed(): void {
-    if (this.#res.writableFinished) return;
-    this.#clientGone = true;
-    this.#controller?.abort(kClientGone);
+    const res = this.#res;
+    if (!res.writableFinished) {
+      this.#clientGone = true;
+      this.#controller?.abort(kClientGone);
+    }
+    const status = res.headersSent ? res.statusCode : 499;
+    const log = this.#context.accessLog;
+    if (!log.wants(status)) return;
+    log.record({
+      time: new Date(this.#time).toISOString(),
+      method: this.#req.method ?? '',
+      path: this.#req.url ?? '',
+      service: this.#service,
+      endpoint: this.#route?.endpoint.id,
+      status,
+      attempts: this.#attempts,
+      bytes: this.#bytesOut,
+      durationMs: Math.round((performance.now() - this.#started) * 1000) / 1000,
+      upstreamMs: this.#upstreamMs === undefined ? undefined : Math.round(this.#upstreamMs * 1000) / 1000,
+      reason: status === 499 ? 'client-gone' : this.#reason,
+      cause: this.#cause,
+    });
   }
 
-  #routeTo(service: string, key: string | undefined): void {
+  #routeTo(key: string | undefined): void {
+    this.#key = key;
+    const service = this.#service!;
     const request = key === undefined ? { service } : { service, key };
     const mesh = this.#context.mesh;
     if (this.#settings.queued.has(service)) {
@@ -130,57 +207,64 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #begin(route: Route): void {
-    if (this.#clientGone) return this.#context.mesh.report(route, { latencyMs: 0 });
-    this.#headers = forwardHeaders(this.#req);
+    if (this.#clientGone) return this.#context.mesh.report(route, { cancelled: true });
+    this.#headers = forwardHeaders(this.#req, this.#settings.forwarding);
     this.#send(route);
   }
 
   #send(route: Route): void {
-    const { timeouts } = this.#settings;
+    const { timeouts, limits } = this.#settings;
+    const context = this.#context;
+    let upstream = context.upstream(route.endpoint.address);
+    // An endpoint whose connections and queue are taken, or whose upload slots are, gets no
+    // more: a first try goes to another endpoint, a retry is not made.
+    const avoid: string[] = [];
+    while (upstream.active >= limits.connectionsPerEndpoint + limits.maxQueuedPerEndpoint || (this.#streamed && upstream.uploads >= limits.maxUploadsPerEndpoint)) {
+      const busy = this.#streamed && upstream.uploads >= limits.maxUploadsPerEndpoint ? 'uploads-full' : 'pool-full';
+      context.mesh.report(route, { cancelled: true });
+      avoid.push(route.endpoint.id);
+      try {
+        if (route.attempt > 0) throw new WasmeshError('NO_ENDPOINT', 'a retry goes to one endpoint only');
+        route = context.mesh.route({ service: route.service, ...(this.#key === undefined ? {} : { key: this.#key }), avoid, strictAvoid: true });
+      } catch {
+        this.#route = undefined;
+        const what = busy === 'uploads-full' ? `${limits.maxUploadsPerEndpoint} streamed uploads` : `${limits.connectionsPerEndpoint} connections and ${limits.maxQueuedPerEndpoint} waiting requests`;
+        return this.#answer(503, busy, `every eligible endpoint has ${what} under way`, { 'retry-after': '1' });
+      }
+      upstream = context.upstream(route.endpoint.address);
+    }
     this.#route = route;
+    this.#upstream = upstream;
+    upstream.active++;
+    this.#upload = this.#streamed;
+    if (this.#upload) upstream.uploads++;
     this.#status = 0;
+    this.#sent = false;
     this.#reported = false;
     this.#next = undefined;
     this.#controller = undefined;
     this.#attemptStart = performance.now();
+    this.#attempts++;
     const req = this.#req;
-    this.#context.dispatcher(route.endpoint.address).dispatch(
-      { method: req.method ?? 'GET', path: req.url!, headers: this.#headers, body: this.#requestBody(), headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs },
-      this,
-    );
-  }
-
-  #requestBody(): Buffer | Readable | IncomingMessage | undefined {
-    if (this.#retrySafe) return this.#body;
-    const req = this.#req;
-    const { maxBodyBytes } = this.#settings.limits;
-    // A declared length was checked against the limit, and Node's parser holds the body to it.
-    if (this.#chunks.length === 0 && req.headers['content-length'] !== undefined) return req;
-    const self = this;
-    return Readable.from(
-      (async function* () {
-        yield* self.#chunks;
-        for await (const chunk of req as AsyncIterable<Buffer>) {
-          self.#bodyBytes += chunk.length;
-          if (self.#bodyBytes > maxBodyBytes) throw new WasmeshError('INVALID_ARGUMENT', `request body exceeds ${maxBodyBytes} bytes`);
-          yield chunk;
-        }
-      })(),
-    );
+    // A retry says which try it is, so that an endpoint can recognise a request it has seen.
+    const headers = this.#attempts > 1 ? [...this.#headers, 'x-wasmesh-attempt', String(this.#attempts)] : this.#headers;
+    const body = this.#streamed ? streamBody(req, this.#head, this.#headBytes, limits.maxBodyBytes, timeouts.bodyIdleMs) : this.#body;
+    upstream.dispatcher.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    this.#sent = true;
     if (this.#clientGone) controller.abort(kClientGone);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    // 1xx: Node answers the client's expect: 100-continue itself; the final status follows.
+    // 1xx: the proxy answered the client's expect: 100-continue itself; the final status follows.
     if (statusCode < 200) return;
     this.#status = statusCode;
-    const route = this.#route;
-    if (statusCode >= 500 && this.#retrySafe) {
-      this.#next = this.#retryAfter(route, { status: statusCode });
+    const route = this.#route!;
+    if (statusCode >= 500 && !this.#streamed) {
+      this.#next = this.#retryAfter(route, { status: statusCode, method: this.#req.method });
       this.#reported = true;
       if (this.#next) return;
     }
@@ -195,6 +279,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#next) return;
+    this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', () => controller.resume());
@@ -202,38 +287,68 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#next) return this.#retry(this.#next);
+    this.#upstreamMs = performance.now() - this.#attemptStart;
+    const next = this.#next;
+    this.#settle({ status: this.#status, latencyMs: performance.now() - this.#started });
+    if (next) return this.#retry(next);
     this.#res.end();
-    if (!this.#reported) this.#context.mesh.report(this.#route, { status: this.#status, latencyMs: performance.now() - this.#started });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    const mesh = this.#context.mesh;
-    const route = this.#route, res = this.#res;
-    const { maxBodyBytes } = this.#settings.limits;
+    const latencyMs = performance.now() - this.#attemptStart;
     if (this.#clientGone) {
       // Nobody to answer; the endpoint did nothing wrong.
-      if (!this.#reported) mesh.report(route, { latencyMs: performance.now() - this.#attemptStart });
-      return;
-    }
-    if (this.#bodyBytes > maxBodyBytes) {
-      mesh.report(route, { status: 413, latencyMs: performance.now() - this.#attemptStart, failed: false });
-      return this.#tooLarge(`request body exceeds ${maxBodyBytes} bytes`);
+      return this.#settle({ cancelled: true });
     }
     if (this.#status !== 0) {
-      // Failed after the answer began (idle timeout, endpoint gone mid-body): cut it off.
-      if (!this.#reported) mesh.report(route, { status: this.#status, failed: true, latencyMs: performance.now() - this.#started });
-      if (this.#next) this.#retry(this.#next);
-      else res.destroy();
+      // Failed after the answer began (idle timeout, endpoint gone mid-body): cut it off, or
+      // when it was a 5xx being thrown away, go on with its retry.
+      const next = this.#next;
+      this.#settle({ status: this.#status, failed: true, latencyMs });
+      if (next) return this.#retry(next);
+      this.#reason = 'upstream-reset';
+      this.#cause = error.message;
+      this.#res.destroy();
       return;
     }
-    const timeout = (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
-    const failure: FailureKind = timeout ? { status: 504 } : { connectFailure: true };
-    // mesh.retry reports the failed attempt itself; otherwise it is reported here.
-    const next = this.#retrySafe ? this.#retryAfter(route, failure) : undefined;
+    const failure = classify(error, this.#sent);
+    if (failure.kind === 'gone') {
+      this.#settle({ cancelled: true });
+      this.#res.destroy();
+      return;
+    }
+    if (failure.kind === 'client') {
+      // The client's request: the endpoint is not blamed and nothing is retried.
+      this.#settle({ cancelled: true });
+      if (failure.status === 400) this.#context.metrics.badRequests.inc({ reason: 'refused-upstream' });
+      return this.#answer(failure.status, failure.reason, error.message);
+    }
+    const route = this.#route!;
+    const kind: FailureKind =
+      failure.kind === 'timeout' ? { timeout: true, status: 504 } : failure.kind === 'reset' ? { reset: true } : { connectFailure: true };
+    kind.method = this.#req.method;
+    // mesh.retry reports the failed attempt itself; a streamed body is gone once sent: no retry.
+    const next = this.#streamed ? undefined : this.#retryAfter(route, kind);
+    this.#reported ||= !this.#streamed;
+    this.#settle({ failed: true, latencyMs });
     if (next) return this.#retry(next);
-    if (!this.#retrySafe) mesh.report(route, { failed: true, latencyMs: performance.now() - this.#attemptStart });
-    fail(res, timeout ? 504 : 502, timeout ? 'upstream-timeout' : 'upstream-unreachable', `endpoint ${route.endpoint.id}: ${error.message}`);
+    const timeout = failure.kind === 'timeout';
+    this.#answer(timeout ? 504 : 502, timeout ? 'upstream-timeout' : failure.kind === 'reset' ? 'upstream-reset' : 'upstream-unreachable', `endpoint ${route.endpoint.id}: ${error.message}`);
+  }
+
+  // The attempt is over: its route reported (unless mesh.retry did), its slots at the endpoint freed.
+  #settle(outcome: Outcome): void {
+    const upstream = this.#upstream;
+    if (upstream) {
+      upstream.active--;
+      if (this.#upload) upstream.uploads--;
+      this.#upstream = undefined;
+      this.#upload = false;
+    }
+    if (!this.#reported && this.#route) {
+      this.#reported = true;
+      this.#context.mesh.report(this.#route, outcome);
+    }
   }
 
   // mesh.retry reports the failed attempt; a retry it cannot route (every other endpoint full or
@@ -249,28 +364,55 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #retry(next: { route: Route; delayMs: number }): void {
     setTimeout(() => {
-      if (this.#clientGone) return this.#context.mesh.report(next.route, { latencyMs: 0 });
+      if (this.#clientGone) return this.#context.mesh.report(next.route, { cancelled: true });
       this.#send(next.route);
     }, next.delayMs);
   }
 
-  #tooLarge(message: string): void {
-    fail(this.#res, 413, 'body-too-large', message, { connection: 'close' });
+  #bodyFailed(error: unknown): void {
+    if (!(error instanceof ClientBodyError)) return this.#internal(error);
+    if (error.reason === 'aborted') return;
+    this.#answer(error.reason === 'idle' ? 408 : 413, error.reason === 'idle' ? 'body-timeout' : 'body-too-large', error.message);
+  }
+
+  #badRequest(reason: string, message: string): void {
+    this.#context.metrics.badRequests.inc({ reason });
+    this.#answer(400, reason, message, { connection: 'close' });
+  }
+
+  /**
+   * The proxy answers itself. When the client's body is still unread, a small rest of known
+   * length is read and dropped (the connection stays); otherwise the connection closes, lingering.
+   */
+  #answer(status: number, reason: string, message: string, headers: Record<string, string> = {}): void {
+    const req = this.#req, res = this.#res;
+    this.#reason = reason;
+    if (status >= 500) this.#cause = message;
+    this.#context.metrics.localAnswers.inc({ status, reason });
+    if (!req.complete && !res.headersSent) {
+      const length = Number(req.headers['content-length'] ?? Infinity);
+      // A client that waits for 100 Continue may never send the body a dump would wait for.
+      if (!(length <= kDumpBytes) || this.#expectsContinue || headers.connection === 'close') {
+        headers = { ...headers, connection: 'close' };
+        const { timeouts, limits } = this.#settings;
+        lingerOnClose(req.socket, timeouts.lingerMs, limits.lingerBytes);
+      }
+    }
+    fail(res, status, reason, message, headers);
   }
 
   #refused(error: unknown): void {
-    const res = this.#res;
     if (!(error instanceof WasmeshError)) return this.#internal(error);
-    if (error.code === 'OVERLOADED' && error.message.startsWith('circuit open')) return fail(res, 503, 'circuit-open', error.message);
-    if (error.code === 'OVERLOADED') return fail(res, 429, 'overloaded', error.message, { 'retry-after': '1' });
-    if (error.code === 'NO_ENDPOINT') return fail(res, 503, 'no-endpoint', error.message);
-    if (error.code === 'INVALID_KEY') return fail(res, 400, 'no-key', `${error.message}; send the service's hash key`);
+    if (error.code === 'OVERLOADED' && error.message.startsWith('circuit open')) return this.#answer(503, 'circuit-open', error.message);
+    if (error.code === 'OVERLOADED') return this.#answer(429, 'overloaded', error.message, { 'retry-after': '1' });
+    if (error.code === 'NO_ENDPOINT') return this.#answer(503, 'no-endpoint', error.message);
+    if (error.code === 'INVALID_KEY') return this.#answer(400, 'no-key', `${error.message}; send the service's hash key`);
     this.#internal(error);
   }
 
   #internal(error: unknown): void {
     if (this.#clientGone) return;
     this.#context.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
-    fail(this.#res, 500, 'internal', 'the proxy failed on this request');
+    this.#answer(500, 'internal', 'the proxy failed on this request');
   }
 }

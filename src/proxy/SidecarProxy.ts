@@ -1,21 +1,36 @@
 // The sidecar data plane: an HTTP reverse proxy that asks the mesh where each request goes,
 // forwards it on a keep-alive undici pool per endpoint, streams both bodies (token streams pass
 // chunk by chunk), and reports every outcome back to the mesh (health, retries, metrics).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
-import { Exchange, fail, type ExchangeContext, type ProxySettings } from './Exchange.js';
+import { AccessLog, type AccessLogLevel } from './AccessLog.js';
+import { Exchange, fail, type ExchangeContext, type ProxySettings, type Upstream } from './Exchange.js';
+import { ProxyMetrics } from './ProxyMetrics.js';
+import { kDefaultForwarding } from './requests.js';
 
 /** Defaults of the proxy section of the config. */
 export const kDefaultProxy = Object.freeze({
   listen: { host: '127.0.0.1', port: 15001 },
   admin: { host: '127.0.0.1', port: 15000 },
-  timeouts: { connectMs: 2000, firstByteMs: 60_000, idleMs: 60_000 },
-  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 2 ** 20, maxKeyBodyBytes: 65_536 },
+  timeouts: { connectMs: 2000, firstByteMs: 60_000, idleMs: 60_000, bodyIdleMs: 10_000, lingerMs: 5000 },
+  limits: {
+    maxHeaderBytes: 16_384,
+    maxBodyBytes: 10 * 2 ** 20,
+    maxKeyBodyBytes: 65_536,
+    bufferBodyBytes: 2 ** 20,
+    maxUploadsPerEndpoint: 16,
+    connectionsPerEndpoint: 128,
+    maxQueuedPerEndpoint: 128,
+    lingerBytes: 2 ** 20,
+  },
   endpointHeader: 'x-wasmesh-endpoint' as string | false,
+  forwarding: kDefaultForwarding,
+  normalizePath: false,
+  accessLog: { level: 'all' as AccessLogLevel },
 });
 
 /** Options of a SidecarProxy. */
@@ -24,6 +39,10 @@ export interface SidecarProxyOptions {
   mesh: Mesh;
   /** Where messages go (errors, reloads). Default: stderr. */
   log?: (line: string) => void;
+  /** The access log's level, over the config's `proxy.accessLog.level`. */
+  accessLog?: AccessLogLevel;
+  /** Where access log lines go instead of the config's file or stdout (one line a call, no newline). */
+  accessLogSink?: (line: string) => void;
 }
 
 function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettings {
@@ -34,14 +53,24 @@ function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettin
     timeouts: { ...kDefaultProxy.timeouts, ...p.timeouts },
     limits: { ...kDefaultProxy.limits, ...p.limits },
     endpointHeader: p.endpointHeader ?? kDefaultProxy.endpointHeader,
+    forwarding: { ...kDefaultProxy.forwarding, ...p.forwarding },
+    normalizePath: p.normalizePath ?? kDefaultProxy.normalizePath,
     closing,
   });
+}
+
+/** A whole HTTP/1.1 error answer, for a socket that has no response object. */
+function rawAnswer(status: number, text: string, reason: string, message: string): string {
+  const body = JSON.stringify({ error: { status, reason, message } });
+  return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 export class SidecarProxy implements ExchangeContext {
   readonly mesh: Mesh;
   readonly log: (line: string) => void;
-  readonly #pools = new Map<string, Pool>();
+  readonly accessLog: AccessLog;
+  readonly metrics = new ProxyMetrics();
+  readonly #upstreams = new Map<string, Upstream & { readonly dispatcher: Pool }>();
   readonly #server: Server;
   #settings: ProxySettings;
   #inflight = 0;
@@ -50,9 +79,11 @@ export class SidecarProxy implements ExchangeContext {
     this.mesh = options.mesh;
     this.log = options.log ?? ((line) => console.error(`wasmesh proxy: ${line}`));
     this.#settings = settingsOf(this.mesh.config, false);
-    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => {
+    const logConfig = this.mesh.config.proxy?.accessLog;
+    this.accessLog = new AccessLog({ level: options.accessLog ?? logConfig?.level ?? kDefaultProxy.accessLog.level, file: logConfig?.file, sink: options.accessLogSink, errors: this.log });
+    const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
       this.#inflight++;
-      const exchange = new Exchange(this, req, res);
+      const exchange = new Exchange(this, req, res, expectsContinue);
       res.once('close', () => {
         this.#inflight--;
         exchange.closed();
@@ -63,11 +94,29 @@ export class SidecarProxy implements ExchangeContext {
         this.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
         fail(res, 500, 'internal', 'the proxy failed on this request');
       }
+    };
+    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => serve(req, res, false));
+    // The proxy decides whether a body is welcome (a declared length over the limit gets the 413
+    // instead of 100 Continue), so it sends the 100 itself.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
+    // CONNECT would make this an open proxy (node:http hands it over here, not to the handler).
+    this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      this.metrics.badRequests.inc({ reason: 'not-origin-form' });
+      socket.end(rawAnswer(400, 'Bad Request', 'not-origin-form', 'CONNECT is not proxied: only origin-form request targets ("/path")'));
     });
-    // A client that goes away mid-request is not an error of the proxy.
-    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-      if (error.code === 'HPE_HEADER_OVERFLOW') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
+    // A request the parser refuses (bad framing, smuggling attempts, header overflow) gets its
+    // answer and a close, not a silent reset, and is counted; a client that left gets nothing.
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      const code = error.code ?? '';
+      // As node:http's own handler: no answer once a response has begun on this socket.
+      const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable || current?.headersSent) return void socket.destroy();
+      const overflow = code === 'HPE_HEADER_OVERFLOW';
+      const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const reason = overflow ? 'header-overflow' : timeout ? 'request-timeout' : code.startsWith('HPE_') ? code.slice(4).toLowerCase().replaceAll('_', '-') : 'malformed';
+      if (!timeout) this.metrics.badRequests.inc({ reason });
+      const [status, text] = overflow ? [431, 'Request Header Fields Too Large'] : timeout ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+      socket.end(rawAnswer(status, text, reason, error.message));
     });
   }
 
@@ -79,6 +128,16 @@ export class SidecarProxy implements ExchangeContext {
   /** Requests being served now. */
   get inflight(): number {
     return this.#inflight;
+  }
+
+  /** What is under way at each endpoint's pool: attempts (on a connection or waiting), streamed uploads, and undici's own counts. */
+  upstreams(): Record<string, { active: number; uploads: number; running: number; pending: number; queued: number }> {
+    return Object.fromEntries(
+      [...this.#upstreams].map(([address, u]) => {
+        const stats = u.dispatcher.stats;
+        return [address, { active: u.active, uploads: u.uploads, running: stats.running, pending: stats.pending, queued: stats.queued }];
+      }),
+    );
   }
 
   /** Listens (default: the config's proxy.listen, else 127.0.0.1:15001); resolves to the address. */
@@ -101,10 +160,10 @@ export class SidecarProxy implements ExchangeContext {
   refresh(): void {
     this.#settings = settingsOf(this.mesh.config, this.#settings.closing);
     const live = new Set(this.mesh.services().flatMap((s) => this.mesh.endpoints(s).map((e) => e.address)));
-    for (const [address, pool] of this.#pools) {
+    for (const [address, upstream] of this.#upstreams) {
       if (live.has(address)) continue;
-      this.#pools.delete(address);
-      void pool.close();
+      this.#upstreams.delete(address);
+      void upstream.dispatcher.close();
     }
   }
 
@@ -117,18 +176,20 @@ export class SidecarProxy implements ExchangeContext {
     while (this.#inflight > 0 && Date.now() < until) await sleep(10);
     this.#server.closeAllConnections();
     await closed;
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
-    this.#pools.clear();
+    await Promise.all([...this.#upstreams.values()].map((u) => u.dispatcher.close()));
+    this.#upstreams.clear();
+    await this.accessLog.close();
   }
 
-  /** The keep-alive pool of an endpoint, made on first use. */
-  dispatcher(address: string): Pool {
-    let pool = this.#pools.get(address);
-    if (!pool) {
-      const { connectMs } = this.#settings.timeouts;
-      pool = new Pool(`http://${address}`, { connections: 128, connect: { timeout: connectMs }, keepAliveTimeout: 30_000, pipelining: 1 });
-      this.#pools.set(address, pool);
+  /** An endpoint's keep-alive pool and its counts, made on first use. */
+  upstream(address: string): Upstream {
+    let upstream = this.#upstreams.get(address);
+    if (!upstream) {
+      const { timeouts, limits } = this.#settings;
+      const dispatcher = new Pool(`http://${address}`, { connections: limits.connectionsPerEndpoint, connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, pipelining: 1 });
+      upstream = { dispatcher, active: 0, uploads: 0 };
+      this.#upstreams.set(address, upstream);
     }
-    return pool;
+    return upstream;
   }
 }

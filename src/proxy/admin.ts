@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Mesh } from '../mesh/Mesh.js';
+import type { ProxyMetrics } from './ProxyMetrics.js';
 
 /** Whether the sidecar should take traffic, and why not. */
 export type Readiness = () => { ready: boolean; detail: string };
@@ -13,10 +14,10 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export function adminServer(mesh: Mesh, readiness: Readiness): AdminServer {
+export function adminServer(mesh: Mesh, proxy: ProxyMetrics | undefined, readiness: Readiness): AdminServer {
   const json = (status: number, body: unknown) => ({ status, type: 'application/json', body: JSON.stringify(body, null, 2) });
   const routes: Record<string, () => Promise<{ status: number; type: string; body: string }>> = {
-    '/metrics': async () => ({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: await mesh.metrics() }),
+    '/metrics': async () => ({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: (await mesh.metrics()) + (proxy ? await proxy.metrics() : '') }),
     '/healthz': async () => ({ status: 200, type: 'text/plain', body: 'ok\n' }),
     '/ready': async () => {
       const r = readiness();

@@ -55,27 +55,6 @@ export function keyFromBody(source: Extract<HashKeySource, { jsonField: string }
   return body.toString('utf8').slice(0, limit);
 }
 
-/** Reads up to `limit` bytes of a request body: all of it (`done`) or the first chunks. */
-export async function readPrefix(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; bytes: number; done: boolean }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  if (req.readableEnded) return { chunks, bytes, done: true };
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      bytes += chunk.length;
-      if (bytes > limit) finish(false);
-    };
-    const onEnd = () => finish(true);
-    const finish = (done: boolean) => {
-      req.off('data', onData).off('end', onEnd).off('error', reject);
-      req.pause();
-      resolve({ chunks, bytes, done });
-    };
-    req.on('data', onData).on('end', onEnd).on('error', reject);
-  });
-}
-
 // RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -105,25 +84,62 @@ export function endToEnd(headers: Readonly<Record<string, string | string[] | un
   return out;
 }
 
+/** How client address headers are forwarded (proxy.forwarding). */
+export interface ForwardingPolicy {
+  readonly xForwardedFor: 'append' | 'overwrite' | 'pass' | 'strip';
+  readonly forwarded: 'append' | 'overwrite' | 'pass' | 'strip';
+  readonly xRealIp: 'overwrite' | 'pass' | 'strip';
+}
+
+export const kDefaultForwarding: ForwardingPolicy = Object.freeze({ xForwardedFor: 'append', forwarded: 'append', xRealIp: 'overwrite' });
+
+/**
+ * What makes a request one the proxy must refuse before routing (RFC 9112 3.2: more than one
+ * Host), or undefined. undici would refuse it only after a pick, and the endpoint would be blamed.
+ */
+export function malformation(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  return hosts > 1 ? 'duplicate-host' : undefined;
+}
+
+// Set by the proxy only: a client's own would mislead the endpoint's deduplication.
+const kProxyOwned = new Set(['expect', 'x-forwarded-host', 'x-forwarded-proto', 'x-wasmesh-attempt']);
+
+/** `for=` of a Forwarded element (RFC 7239 6: an IPv6 address quoted in brackets). */
+const forwardedFor = (ip: string) => (ip.includes(':') ? `"[${ip}]"` : ip);
+
 /**
  * The headers sent upstream, from the request's raw list in one pass: end-to-end ones (and no
- * expect: Node has answered 100-continue to the client already) plus x-forwarded-for/-host/-proto.
+ * expect: the proxy has answered 100-continue to the client already) plus x-forwarded-for,
+ * Forwarded and x-real-ip by the policy, and x-forwarded-host/-proto.
  */
-export function forwardHeaders(req: IncomingMessage): string[] {
+export function forwardHeaders(req: IncomingMessage, policy: ForwardingPolicy = kDefaultForwarding): string[] {
   const raw = req.rawHeaders;
   const named = connectionNamed(req.headers.connection);
   const out: string[] = [];
-  let prior: string | undefined;
+  let xff: string | undefined, fwd: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'expect' || lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
-    if (lower === 'x-forwarded-for') prior = prior === undefined ? raw[i + 1] : `${prior}, ${raw[i + 1]}`;
-    else out.push(name, raw[i + 1]!);
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || kProxyOwned.has(lower)) continue;
+    const value = raw[i + 1]!;
+    if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+    else if (lower === 'forwarded') fwd = fwd === undefined ? value : `${fwd}, ${value}`;
+    else if (lower !== 'x-real-ip' || policy.xRealIp === 'pass') out.push(name, value);
   }
   const client = req.socket.remoteAddress ?? 'unknown';
-  out.push('x-forwarded-for', prior === undefined ? client : `${prior}, ${client}`);
-  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  const host = req.headers.host;
+  const xffOut = policy.xForwardedFor === 'append' ? (xff === undefined ? client : `${xff}, ${client}`) : policy.xForwardedFor === 'overwrite' ? client : policy.xForwardedFor === 'pass' ? xff : undefined;
+  if (xffOut !== undefined) out.push('x-forwarded-for', xffOut);
+  if (policy.forwarded !== 'strip') {
+    const mine = `for=${forwardedFor(client)}${host ? `;host="${host.replace(/["\\]/g, '')}"` : ''};proto=http`;
+    const value = policy.forwarded === 'append' ? (fwd === undefined ? mine : `${fwd}, ${mine}`) : policy.forwarded === 'overwrite' ? mine : fwd;
+    if (value !== undefined) out.push('forwarded', value);
+  }
+  if (policy.xRealIp === 'overwrite') out.push('x-real-ip', client);
+  if (host) out.push('x-forwarded-host', host);
   out.push('x-forwarded-proto', 'http');
   return out;
 }

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { messageOf } from '../core/WasmeshError.js';
 import { parseConfigText, readConfigText } from '../mesh/config.js';
 import { Mesh } from '../mesh/Mesh.js';
+import type { AccessLogLevel } from './AccessLog.js';
 import { adminServer, type AdminServer } from './admin.js';
 import { kDefaultProxy, SidecarProxy } from './SidecarProxy.js';
 
@@ -18,6 +19,10 @@ export interface SidecarOptions {
   listen?: { host?: string; port?: number };
   admin?: { host?: string; port?: number };
   log?: (line: string) => void;
+  /** The access log's level, over the config's proxy.accessLog.level (default all, on stdout). */
+  accessLog?: AccessLogLevel;
+  /** Access log lines go here instead of stdout or the config's file. */
+  accessLogSink?: (line: string) => void;
 }
 
 export interface Sidecar {
@@ -40,12 +45,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // etcd's client (gRPC, protobufs) loads only for a sidecar that uses it.
   const { EtcdDiscovery } = options.etcd ? await import('../mesh/etcd.js') : { EtcdDiscovery: undefined };
   const discovery = options.etcd && EtcdDiscovery ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
-  const proxy = new SidecarProxy({ mesh, log });
+  const proxy = new SidecarProxy({ mesh, log, ...(options.accessLog ? { accessLog: options.accessLog } : {}), ...(options.accessLogSink ? { accessLogSink: options.accessLogSink } : {}) });
   if (discovery) {
     mesh.attach(discovery, (error, event) => log(`discovery event for ${event.service} refused: ${String(error)}`));
     await discovery.ready();
   }
-  const admin: AdminServer = adminServer(mesh, () => {
+  const admin: AdminServer = adminServer(mesh, proxy.metrics, () => {
     if (discovery && discovery.state !== 'synced') return { ready: false, detail: `etcd ${discovery.state}: serving the last endpoints seen` };
     return { ready: true, detail: `config version ${mesh.version}` };
   });

@@ -37,7 +37,7 @@ function writeConfig(config: unknown): string {
   return file;
 }
 async function start(config: unknown): Promise<Sidecar> {
-  sidecar = await startSidecar({ configFile: writeConfig(config), listen: { port: 0 }, admin: { port: 0 }, log: () => {} });
+  sidecar = await startSidecar({ configFile: writeConfig(config), listen: { port: 0 }, admin: { port: 0 }, log: () => {}, accessLog: 'off' });
   return sidecar;
 }
 const url = (path = '/') => `http://127.0.0.1:${sidecar!.address.port}${path}`;
@@ -151,7 +151,7 @@ t('hot reload under load: endpoints added and removed with zero failed requests;
 t('hot reload follows saves that rename a new file over the config, one after another; listener changes wait for a restart (logged)', async () => {
   const ms = await models(3);
   const logs: string[] = [];
-  sidecar = await startSidecar({ configFile: writeConfig({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] }), listen: { port: 0 }, admin: { port: 0 }, log: (line) => logs.push(line) });
+  sidecar = await startSidecar({ configFile: writeConfig({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] }), listen: { port: 0 }, admin: { port: 0 }, log: (line) => logs.push(line), accessLog: 'off' });
   const file = join(dir, 'mesh.json');
   const saveByRename = (n: number, proxy?: unknown) => {
     writeFileSync(`${file}.swp`, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: ms.slice(0, n).map((m) => ep(m)) }], proxy }));

@@ -44,6 +44,18 @@ export function etcdClient(hosts: string | readonly string[]): Etcd3 {
 const servicesPrefix = (prefix: string) => `${prefix}/services/`;
 
 /**
+ * Cancels a watch, waiting at most a second for etcd to confirm. etcd3 waits for the
+ * confirmation on the watch stream, which never comes while the stream reconnects (to a store
+ * restarted or wiped): a close must not hang on it.
+ */
+async function cancelWatch(watcher: Watcher | undefined): Promise<void> {
+  if (!watcher) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([watcher.cancel().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+  clearTimeout(timer);
+}
+
+/**
  * Runs `sync` again until it succeeds: 100 ms after schedule(), then doubling to 2 s apart. One
  * run at a time; schedule() while one is pending does nothing.
  */
@@ -167,7 +179,7 @@ export class EtcdDiscovery implements DiscoverySource {
     this.#setState('closed');
     this.#resync.stop();
     this.#watchers.clear();
-    await this.#watcher?.cancel().catch(() => {});
+    await cancelWatch(this.#watcher);
     this.#watcher = undefined;
     if (this.#ownsClient) this.#client.close();
   }
@@ -206,10 +218,10 @@ export class EtcdDiscovery implements DiscoverySource {
   }
 
   async #follow(fromRevision: number): Promise<void> {
-    await this.#watcher?.cancel().catch(() => {});
+    await cancelWatch(this.#watcher);
     const watcher = await this.#client.watch().prefix(servicesPrefix(this.prefix)).startRevision(String(fromRevision)).create();
     if (this.#state === 'closed') {
-      await watcher.cancel();
+      await cancelWatch(watcher);
       return;
     }
     this.#watcher = watcher;
@@ -338,9 +350,9 @@ export async function watchEtcdConfig(options: EtcdConfigOptions): Promise<() =>
     const kv = response.kvs[0];
     if (kv) deliver(kv.value.toString(), Number(kv.mod_revision));
     revision = Math.max(revision, at);
-    await watcher?.cancel().catch(() => {});
+    await cancelWatch(watcher);
     const next = await client.watch().key(key).startRevision(String(at + 1)).create();
-    if (stopped) return void (await next.cancel());
+    if (stopped) return void (await cancelWatch(next));
     watcher = next;
     next
       .on('put', (kv) => deliver(kv.value.toString(), Number(kv.mod_revision)))
@@ -356,7 +368,7 @@ export async function watchEtcdConfig(options: EtcdConfigOptions): Promise<() =>
   return async () => {
     stopped = true;
     resync.stop();
-    await watcher?.cancel();
+    await cancelWatch(watcher);
   };
 }
 

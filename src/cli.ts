@@ -11,6 +11,9 @@ import { routeCommand } from './cli/route.js';
 import { registerCommand } from './cli/register.js';
 import { proxyCommand } from './cli/proxy.js';
 import { benchCommand } from './cli/bench.js';
+import { simCommand } from './cli/sim.js';
+import { kWorkloads } from './sim/workloads.js';
+import { kFleets } from './sim/fleets.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
 function integer(min: number, max: number) {
@@ -95,6 +98,29 @@ program
   .addOption(new Option('--access-log <level>', 'access log, a JSON line per request: all, errors (>= 500) or off (default: the config\'s proxy.accessLog, else all)').choices(['all', 'errors', 'off']))
   .action(proxyCommand);
 
+function positive(value: string): number {
+  const x = Number(value);
+  if (!(x > 0) || !Number.isFinite(x)) throw new InvalidArgumentError(`must be a number > 0, got ${value}`);
+  return x;
+}
+
+program
+  .command('sim')
+  .description('compare routing policies on a simulated LLM inference fleet: TTFT, throughput, KV-cache hits (no GPU needed)')
+  .addOption(new Option('--workload <name>', 'workload preset').choices(Object.keys(kWorkloads)).default('shared-prefix'))
+  .addOption(new Option('--fleet <name>', 'fleet (default: the one the workload names, else homogeneous)').choices(Object.keys(kFleets)))
+  .option('--policies <list>', 'comma-separated: swrr, p2c, ring-hash, random, oracle (default all)')
+  .addOption(new Option('--rate <n>', 'offered requests a second (default the workload\'s)').argParser(positive).conflicts('ladder'))
+  .option('--ladder <from:to:steps>', 'a ladder of rates, e.g. 3:60:6')
+  .addOption(new Option('--requests <n>', 'requests a run (default the workload\'s)').argParser(integer(1, 1_000_000)))
+  .addOption(new Option('--seed <n>', 'random seed').default(1).argParser(integer(0, 2 ** 31)))
+  .addOption(new Option('--timeout <s>', 'client timeout before admission, seconds (default 60)').argParser(positive))
+  .addOption(new Option('--slo-ttft <ms>', 'goodput: TTFT at most').default(2000).argParser(positive))
+  .addOption(new Option('--slo-tpot <ms>', 'goodput: time per output token at most').default(100).argParser(positive))
+  .option('--json <file>', 'write the results as JSON')
+  .option('--svg <file>', 'write charts (TTFT p90, tokens/s, hit rate against the rate) as SVG')
+  .action(simCommand);
+
 program
   .command('bench')
   .description('run the benchmark suite (from a checkout): results, charts and the README table')
@@ -122,6 +148,7 @@ Examples:
   npx wasmesh demo
   npx wasmesh demo --proxy
   npx wasmesh bench --quick
+  npx wasmesh sim --workload shared-prefix --fleet mixed --ladder 10:80:4 --svg sim.svg
   npx wasmesh ring --nodes 100 --vnodes 160 --keys 1000000
   npx wasmesh wrr --weights 5,1,1 --picks 14
   npx wasmesh explore --port 8080

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +14,35 @@ function wasmesh(...args: string[]) {
 test('--help lists every command', () => {
   const { code, out } = wasmesh('--help');
   assert.is(code, 0);
-  for (const word of ['demo', 'ring', 'wrr', 'explore', 'validate', 'route', 'proxy', 'bench']) assert.match(out, word);
+  for (const word of ['demo', 'ring', 'wrr', 'explore', 'validate', 'route', 'proxy', 'bench', 'sim']) assert.match(out, word);
+});
+
+test('sim compares policies on a simulated fleet: a table, the JSON contract, an SVG chart; bad input is one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-sim-'));
+  try {
+    const json = join(dir, 'out.json'), svg = join(dir, 'out.svg');
+    const { code, out, err } = wasmesh('sim', '--workload', 'shared-prefix', '--requests', '200', '--ladder', '10:40:2', '--policies', 'swrr,ring-hash', '--json', json, '--svg', svg);
+    assert.is(code, 0, err);
+    assert.match(out, /^swrr\s+0\.\d+/m);
+    assert.match(out, /^ring-hash\s+0\.\d+/m);
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal([result.workload, result.fleet, result.rate, result.ladder.length], ['shared-prefix', 'homogeneous', 40, 2]);
+    for (const r of result.results) {
+      for (const k of ['hitRate', 'outputTokensPerS', 'goodput', 'successRate', 'imbalance', 'routerMicros']) assert.type(r[k], 'number', k);
+      for (const k of ['p50', 'p90', 'p99']) assert.type(r.ttftMs[k], 'number');
+      for (const k of ['p50', 'p99']) assert.type(r.tpotMs[k], 'number');
+    }
+    assert.equal(result.results.map((r: { policy: string }) => r.policy), ['swrr', 'ring-hash']);
+    const chart = readFileSync(svg, 'utf8');
+    assert.match(chart, /^<svg /);
+    assert.is((chart.match(/<polyline/g) ?? []).length, 6, 'three panels, a line per policy');
+    const bad = wasmesh('sim', '--ladder', '60:3:4');
+    assert.is(bad.code, 2);
+    assert.match(bad.err, /ladder must be "from:to:steps"/);
+    assert.not.match(bad.err, /\n\s+at /, 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('route writes key<TAB>node for every line of a keys file, as ring.get maps it', async () => {

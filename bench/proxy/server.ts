@@ -18,7 +18,7 @@ if (mode === 'backend') {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-bench-'));
   const file = join(dir, 'mesh.json');
   writeFileSync(file, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: [{ id: 'bench', address: backend, resources: { accelerator: 'L4', count: 1 } }] }] }));
-  const s = await startSidecar({ configFile: file, listen: { port: 0 }, admin: { port: 0 }, log: () => {} });
+  const s = await startSidecar({ configFile: file, listen: { port: 0 }, admin: { port: 0 }, log: () => {}, accessLog: process.env.WASMESH_BENCH_ACCESS_LOG === 'all' ? 'all' : 'off' });
   console.log(s.address.port);
 } else if (mode === 'http-proxy') {
   // http-proxy as its README shows, with a keep-alive agent (without one it opens a connection per request).

@@ -1,0 +1,72 @@
+// Routing quality on simulated inference fleets: every policy on the workloads that tell them
+// apart, and how fast the simulator runs. Writes bench/results/sim.json, a chart per comparison
+// and the README's "Routing quality" table.
+//   npm run bench:sim      npm run bench:sim -- --quick
+import { readFileSync, writeFileSync } from 'node:fs';
+import { compare, comparisonSvg, type Comparison } from '../src/sim/run.js';
+import { makeWorkload } from '../src/sim/workloads.js';
+import { fleetOf } from '../src/sim/fleets.js';
+import { simulate } from '../src/sim/simulate.js';
+import { machine, quick, save, type Ratio } from './harness.js';
+
+const runs: { title: string; options: Parameters<typeof compare>[0] }[] = [
+  { title: 'shared-prefix, homogeneous', options: { workload: 'shared-prefix', fleet: 'homogeneous' } },
+  { title: 'shared-prefix, mixed fleet', options: { workload: 'shared-prefix', fleet: 'mixed', rates: [20] } },
+  { title: 'b2b-73, rate ladder', options: { workload: 'b2b-73', rates: quick ? [3, 30] : [3, 15, 30, 45, 60], requests: quick ? 600 : 2000 } },
+  { title: 'no-sharing, homogeneous (control)', options: { workload: 'no-sharing', fleet: 'homogeneous' } },
+];
+
+const comparisons: (Comparison & { title: string; seconds: number })[] = [];
+for (const { title, options } of runs) {
+  const started = performance.now();
+  const c = compare(options);
+  const seconds = (performance.now() - started) / 1000;
+  comparisons.push({ ...c, title, seconds });
+  const file = `sim-${c.workload}-${c.fleet}.svg`;
+  writeFileSync(new URL(`./results/${file}`, import.meta.url), comparisonSvg(c));
+  process.stderr.write(`  ${title}: ${seconds.toFixed(1)} s\n`);
+}
+
+// Speed: requests simulated per wall-clock second, shared-prefix under swrr, median of 5 runs.
+const workload = makeWorkload('shared-prefix');
+const speeds = Array.from({ length: 5 }, () => {
+  const started = performance.now();
+  simulate({ workload, fleet: fleetOf('homogeneous'), policy: 'swrr' });
+  return workload.requests.length / ((performance.now() - started) / 1000);
+}).sort((a, b) => a - b);
+const speed = speeds[2]!;
+
+const by = (c: Comparison, policy: string) => c.results.find((r) => r.policy === policy)!;
+const [shared, mixed, b2b] = comparisons;
+const ratios: Ratio[] = [
+  { label: 'sim speed: shared-prefix requests simulated a second / 5,000', value: speed / 5000, target: 1 },
+  { label: 'shared-prefix: hit rate, ring-hash / swrr', value: by(shared!, 'ring-hash').hitRate / by(shared!, 'swrr').hitRate },
+  { label: 'shared-prefix: TTFT p90, swrr / ring-hash', value: by(shared!, 'swrr').ttftMs.p90 / by(shared!, 'ring-hash').ttftMs.p90 },
+  { label: 'b2b-73 top rate: TTFT p90, random / ring-hash', value: by(b2b!, 'random').ttftMs.p90 / by(b2b!, 'ring-hash').ttftMs.p90 },
+  { label: 'b2b-73 top rate: TTFT p90, random / oracle', value: by(b2b!, 'random').ttftMs.p90 / by(b2b!, 'oracle').ttftMs.p90 },
+  { label: 'mixed fleet: goodput, swrr / random', value: by(mixed!, 'swrr').goodput / Math.max(1e-9, by(mixed!, 'random').goodput) },
+];
+const file = save('sim', { machine: machine(), speed: { requestsPerSecond: speed, samples: speeds }, ratios, comparisons });
+for (const r of ratios) console.log(`${r.label}: ${r.value.toFixed(2)}x${r.target ? ` (target >= ${r.target}x)` : ''}`);
+console.log(`wrote ${file}`);
+
+// The README's table: the headline comparison and the others' key figures.
+const table = (c: Comparison & { title: string }) => {
+  const rows = [`**${c.title}** (${c.description}; ${c.fleetDescription}; ${c.results[0]!.requests} requests at ${c.rate} req/s)`, '', '| policy | hit rate | TTFT p50 | p90 | p99 (ms) | TPOT p50 (ms) | tokens/s | goodput/s | success | imbalance | router µs |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const r of c.results) rows.push(`| ${r.policy} | ${r.hitRate.toFixed(3)} | ${r.ttftMs.p50.toFixed(0)} | ${r.ttftMs.p90.toFixed(0)} | ${r.ttftMs.p99.toFixed(0)} | ${r.tpotMs.p50.toFixed(1)} | ${r.outputTokensPerS.toFixed(0)} | ${r.goodput.toFixed(2)} | ${(r.successRate * 100).toFixed(1)}% | ${r.imbalance.toFixed(3)} | ${r.routerMicros.toFixed(1)} |`);
+  return rows.join('\n');
+};
+const m = machine();
+const section = `Measured by \`npm run bench:sim\` (${m.mode} run, ${String(m.date).slice(0, 10)}, seed 1; the simulator is deterministic, so these figures
+repeat exactly, router µs aside). Simulator speed: ${Math.round(speed).toLocaleString('en-US')} requests a second (shared-prefix, swrr, median of 5).
+
+${comparisons.map(table).join('\n\n')}
+
+![b2b-73 ladder](bench/results/sim-b2b-73-b2b-73.svg)
+
+| figure | ratio |
+|---|---:|
+${ratios.map((r) => `| ${r.label} | ${r.value.toFixed(2)}x |`).join('\n')}`;
+const readme = new URL('../README.md', import.meta.url);
+const text = readFileSync(readme, 'utf8');
+if (!quick) writeFileSync(readme, text.replace(/<!-- sim:start -->[\s\S]*<!-- sim:end -->/, `<!-- sim:start -->\n${section}\n<!-- sim:end -->`));

@@ -372,7 +372,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #bodyFailed(error: unknown): void {
     if (!(error instanceof ClientBodyError)) return this.#internal(error);
     if (error.reason === 'aborted') return;
-    this.#answer(error.reason === 'idle' ? 408 : 413, error.reason === 'idle' ? 'body-timeout' : 'body-too-large', error.message);
+    // A stalled client would leave node:http waiting for the rest of its body to keep the connection: close it.
+    if (error.reason === 'idle') return this.#answer(408, 'body-timeout', error.message, { connection: 'close' });
+    this.#answer(413, 'body-too-large', error.message);
   }
 
   #badRequest(reason: string, message: string): void {

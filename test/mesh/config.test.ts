@@ -119,7 +119,44 @@ test('the catalog gives every device a positive capacity, memory and a source', 
   assert.ok(Object.isFrozen(kAcceleratorCatalog));
 });
 
-test.run();
+test('retry and sidecar hardening settings: every bad value named with what is allowed', () => {
+  const config = {
+    services: [{ name: 'chat', policy: 'swrr', retry: { retryOn: ['reset', 'sometimes'], methods: ['post'], sameEndpoint: 'yes' }, endpoints: [] }],
+    proxy: {
+      timeouts: { bodyIdleMs: 0, lingerMs: -1 },
+      limits: { bufferBodyBytes: -1, maxUploadsPerEndpoint: 0, connectionsPerEndpoint: 1.5, maxQueuedPerEndpoint: -1, lingerBytes: -2 },
+      forwarding: { xForwardedFor: 'replace', forwarded: 'drop', xRealIp: 'append' },
+      normalizePath: 'on',
+      accessLog: { level: 'verbose', file: '' },
+    },
+  };
+  let message = '';
+  try {
+    validateConfig(config);
+  } catch (error) {
+    assert.instance(error, WasmeshError);
+    message = (error as WasmeshError).message;
+  }
+  for (const line of [
+    'services[0].retry.retryOn[1]: expected "connect-failure", "reset", "timeout", "5xx" or "429"',
+    'services[0].retry.methods[0]: expected an upper-case method name such as "POST"',
+    'services[0].retry.sameEndpoint: expected true or false',
+    'proxy.timeouts.bodyIdleMs: expected number > 0',
+    'proxy.timeouts.lingerMs: expected number >= 0',
+    'proxy.limits.bufferBodyBytes: expected integer from 0 to 268435456',
+    'proxy.limits.maxUploadsPerEndpoint: expected integer >= 1',
+    'proxy.limits.connectionsPerEndpoint: expected integer >= 1',
+    'proxy.limits.maxQueuedPerEndpoint: expected integer >= 0',
+    'proxy.limits.lingerBytes: expected integer >= 0',
+    'proxy.forwarding.xForwardedFor: expected one of "append", "overwrite", "pass", "strip"',
+    'proxy.forwarding.forwarded: expected one of "append", "overwrite", "pass", "strip"',
+    'proxy.forwarding.xRealIp: expected one of "overwrite", "pass", "strip"',
+    'proxy.normalizePath: expected true or false',
+    'proxy.accessLog.level: expected one of "all", "errors", "off"',
+    'proxy.accessLog.file: expected a non-empty string',
+  ]) assert.ok(message.includes(line), `${line}\nin:\n${message}`);
+});
+
 
 test('the proxy section: routes must name a service; ring.unit must be positive', () => {
   const config = {
@@ -139,3 +176,5 @@ test('the proxy section: routes must name a service; ring.unit must be positive'
   }
   assert.is(validateConfig({ services: config.services.map((s) => ({ ...s, ring: { unit: 512 } })), proxy: { routes: [config.proxy.routes[0]!] } }).proxy!.routes!.length, 1);
 });
+
+test.run();

@@ -3,3 +3,4 @@ export { xxh32, md5, sha1 } from './hash';
 export * from './ring';
 export { ringLookupHashed, ringLookupHashedBinary, ringLookupKeys, ringHashKey, ringLookupKey, ringWalk, ringWalkBounded, countLines, ringLookupLines } from './ringLookup';
 export * from './wrr';
+export { xxh64, prefixChainText, prefixChainTokens } from './prefix';

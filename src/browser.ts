@@ -5,3 +5,4 @@ export * from './core/WasmeshError.js';
 export type { EngineName } from './core/options.js';
 export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
+export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';

@@ -4,6 +4,7 @@ export type { EngineName } from './core/options.js';
 export * from './core/SmoothWrr.js';
 export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
+export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';
 export * from './mesh/Mesh.js';
 export { validateConfig, loadConfigFile, type MeshConfig, type ServiceConfig, type EndpointConfig } from './mesh/config.js';
 export { kAcceleratorCatalog, type AcceleratorSpec } from './mesh/catalog.js';

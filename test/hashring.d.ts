@@ -9,7 +9,14 @@ declare module 'hashring' {
   }
 }
 declare module 'xxhashjs' {
-  const XXH: { h32(data: Uint8Array | string, seed: number): { toNumber(): number } };
+  /** A UINT64 from the cuint package: toString(16) gives the hex digits. */
+  interface UInt64 {
+    toString(radix?: number): string;
+  }
+  const XXH: {
+    h32(data: Uint8Array | string, seed: number): { toNumber(): number };
+    h64(data: ArrayBuffer | string, seed: number | UInt64): UInt64;
+  };
   export default XXH;
 }
 declare module 'consistent-hash' {

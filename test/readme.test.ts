@@ -76,4 +76,21 @@ test('the batch routing example agrees with the ring on every path', () => {
   assert.equal(out, ['true', 'true true']);
 });
 
+// Found by what they call, not by their place in the README.
+const run = (needle: string) => {
+  const i = blocks.findIndex((code) => code.includes(needle));
+  assert.ok(i >= 0, `an example calls ${needle}`);
+  return execFileSync(process.execPath, ['--import', 'tsx', new URL(`readme-${i + 1}.mts`, dir).pathname], { encoding: 'utf8', env: plain }).trim().split('\n');
+};
+
+test('the prompt blocks example shares the system prompt\'s whole blocks, and the seed separates models', () => {
+  assert.equal(run('promptBlocks(').slice(-2), ['9 9 9', 'true']);
+});
+
+test('the simulator example: round robin by capacity answers every request on the mixed fleet, random does not', () => {
+  const last = run("from 'wasmesh/sim'").at(-1)!;
+  assert.match(last, /^swrr: 100% answered, random: \d+% answered$/);
+  assert.ok(Number(/random: (\d+)%/.exec(last)![1]) < 100, last);
+});
+
 test.run();

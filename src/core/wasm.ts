@@ -47,6 +47,10 @@ export interface CoreExports {
   wrrRescale(table: number, factor: number): void;
   wrrPick(table: number): number;
   wrrPickBatch(table: number, out: number, n: number): void;
+  /** An i64: read it with BigInt.asUintN(64, ...). */
+  xxh64(ptr: number, len: number, seed: bigint): bigint;
+  prefixChainText(ptr: number, len: number, blockChars: number, seed: bigint, out: number, max: number): number;
+  prefixChainTokens(ptr: number, count: number, blockTokens: number, seed: bigint, out: number, max: number): number;
 }
 
 /** Per-ring tie resolvers, called by the core's merge when two nodes' points share a position. */

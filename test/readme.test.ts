@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { etcdAvailable, startEtcd, type EtcdServer } from './support/etcd.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ETCD, startEtcd, type EtcdServer } from './support/etcd.js';
 
 // Every ```ts block of the README runs as written, importing the built package by its name.
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -20,16 +20,18 @@ test('the README has runnable examples', () => {
 const needsEtcd = (code: string) => code.includes("'127.0.0.1:2379'");
 let etcd: EtcdServer | undefined;
 test.before(async () => {
-  if (blocks.some(needsEtcd) && etcdAvailable()) etcd = await startEtcd();
+  if (blocks.some(needsEtcd) && existsSync(ETCD)) etcd = await startEtcd();
 });
 test.after(() => etcd?.destroy());
 
 blocks.forEach((code, i) => {
+  // Without etcd (outside CI) an etcd example is not registered: it is counted as a skip, not a pass.
+  if (needsEtcd(code) && !existsSync(ETCD) && !process.env.CI) {
+    console.log(`SKIP README example ${i + 1}: it needs etcd (apt-get install etcd-server); under CI it fails instead.`);
+    return;
+  }
   test(`README example ${i + 1} runs and prints what its comments say`, () => {
-    if (needsEtcd(code) && !etcd) {
-      if (process.env.CI) assert.unreachable('etcd is missing; .ci/run installs etcd-server');
-      return;
-    }
+    if (needsEtcd(code) && !etcd) assert.unreachable('etcd is missing; .ci/run installs etcd-server');
     const file = new URL(`readme-${i + 1}.mts`, dir);
     writeFileSync(file, etcd ? code.replaceAll('127.0.0.1:2379', etcd.endpoint) : code);
     const out = execFileSync(process.execPath, ['--import', 'tsx', file.pathname], { encoding: 'utf8', env: plain, cwd: dir });

@@ -1,53 +1,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
-import { startSidecar, type Sidecar } from '../../src/index.js';
-import { ModelServer } from '../../src/demo/modelServer.js';
+import type { ModelServer } from '../../src/demo/modelServer.js';
+import { ep, SidecarHarness, sleep } from '../support/sidecar.js';
 
 // Real sockets on 127.0.0.1: fake model servers, the sidecar in front, requests through it.
 const t = suite('sidecar proxy');
-let dir: string;
-let backends: ModelServer[] = [];
-let sidecar: Sidecar | undefined;
+const h = new SidecarHarness();
+t.before.each(() => h.setUp());
+t.after.each(() => h.tearDown());
 
-t.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wasmesh-proxy-'));
-});
-t.after.each(async () => {
-  await sidecar?.close();
-  sidecar = undefined;
-  await Promise.all(backends.map((b) => b.kill().catch(() => {})));
-  backends = [];
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function models(n: number, options: { delayMs?: number; tokens?: number; tokenGapMs?: number } = {}): Promise<ModelServer[]> {
-  backends = await Promise.all(Array.from({ length: n }, (_, i) => new ModelServer({ name: `m${i}`, ...options }).start()));
-  return backends;
-}
-const ep = (m: ModelServer, extra: Record<string, unknown> = {}) => ({ id: m.name, address: m.address, resources: { accelerator: 'L4', count: 1 }, ...extra });
-function writeConfig(config: unknown): string {
-  const file = join(dir, 'mesh.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
-async function start(config: unknown): Promise<Sidecar> {
-  sidecar = await startSidecar({ configFile: writeConfig(config), listen: { port: 0 }, admin: { port: 0 }, log: () => {}, accessLog: 'off' });
-  return sidecar;
-}
-const url = (path = '/') => `http://127.0.0.1:${sidecar!.address.port}${path}`;
-const admin = (path: string) => `http://127.0.0.1:${sidecar!.adminAddress.port}${path}`;
-async function get(path = '/', headers: Record<string, string> = {}) {
-  const r = await request(url(path), { headers });
-  const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) };
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const models = (n: number, options: { delayMs?: number; tokens?: number; tokenGapMs?: number } = {}): Promise<ModelServer[]> => h.models(n, options);
+const start = (config: unknown) => h.start(config);
+const url = (path = '/') => h.url(path);
+const admin = (path: string) => h.admin(path);
+const get = (path = '/', headers: Record<string, string> = {}) => h.get(path, headers);
 
 t('affinity: a session stays on one endpoint; a JSON prompt prefix too; the endpoint is named in a header', async () => {
   const ms = await models(4);
@@ -67,8 +38,8 @@ t('affinity: a session stays on one endpoint; a JSON prompt prefix too; the endp
   assert.is(keyless.status, 400);
   assert.is(keyless.json().error.reason, 'no-key');
   assert.ok(new Set([...seen.values()].map((set) => [...set][0])).size > 1, 'sessions spread over endpoints');
-  assert.is(sidecar!.mesh.owner('chat', 'session-3'), [...seen.get('session-3')!][0]);
-  await sidecar!.close();
+  assert.is(h.sidecar!.mesh.owner('chat', 'session-3'), [...seen.get('session-3')!][0]);
+  await h.sidecar!.close();
 
   await start({ services: [{ name: 'chat', policy: 'ring-hash', hashKey: { jsonField: 'messages.0.content', prefixChars: 24 }, endpoints: ms.map((m) => ep(m)) }] });
   const prompt = (tail: string) => JSON.stringify({ messages: [{ role: 'system', content: `You are a careful assistant. ${tail}` }] });
@@ -79,7 +50,7 @@ t('affinity: a session stays on one endpoint; a JSON prompt prefix too; the endp
     assert.is(body.bytes, Buffer.byteLength(prompt(`question ${i}`)), 'the buffered body is forwarded whole');
     owners.add(body.by);
   }
-  assert.equal([...owners], [sidecar!.mesh.owner('chat', 'You are a careful assistant. question 0'.slice(0, 24))!]);
+  assert.equal([...owners], [h.sidecar!.mesh.owner('chat', 'You are a careful assistant. question 0'.slice(0, 24))!]);
 });
 
 t('weighted shares: smooth round robin by capacity, exactly', async () => {
@@ -131,7 +102,7 @@ t('hot reload under load: endpoints added and removed with zero failed requests;
       if (r.status !== 200) failures.push(r.status);
     }
   });
-  const file = join(dir, 'mesh.json');
+  const file = join(h.dir, 'mesh.json');
   for (const list of [ms.slice(0, 3), ms.slice(1, 4), [ms[3]!], ms]) {
     await sleep(150);
     writeFileSync(file, JSON.stringify(config(list)));
@@ -150,27 +121,27 @@ t('hot reload under load: endpoints added and removed with zero failed requests;
 
 t('hot reload follows saves that rename a new file over the config, one after another; listener changes wait for a restart (logged)', async () => {
   const ms = await models(3);
-  const logs: string[] = [];
-  sidecar = await startSidecar({ configFile: writeConfig({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] }), listen: { port: 0 }, admin: { port: 0 }, log: (line) => logs.push(line), accessLog: 'off' });
-  const file = join(dir, 'mesh.json');
+  await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(ms[0]!)] }] });
+  const logs = h.logs;
+  const file = join(h.dir, 'mesh.json');
   const saveByRename = (n: number, proxy?: unknown) => {
     writeFileSync(`${file}.swp`, JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: ms.slice(0, n).map((m) => ep(m)) }], proxy }));
     renameSync(`${file}.swp`, file);
   };
   for (const n of [2, 3]) {
     saveByRename(n);
-    for (let i = 0; i < 100 && sidecar!.mesh.endpoints('gen').length !== n; i++) await sleep(20);
-    assert.is(sidecar!.mesh.endpoints('gen').length, n, `after save ${n - 1}`);
+    for (let i = 0; i < 100 && h.sidecar!.mesh.endpoints('gen').length !== n; i++) await sleep(20);
+    assert.is(h.sidecar!.mesh.endpoints('gen').length, n, `after save ${n - 1}`);
   }
-  const before = sidecar!.mesh.version;
+  const before = h.sidecar!.mesh.version;
   // Unrelated files in the directory, or the same text saved again, change nothing.
-  writeFileSync(join(dir, 'other.txt'), 'x');
+  writeFileSync(join(h.dir, 'other.txt'), 'x');
   saveByRename(3);
   await sleep(300);
-  assert.is(sidecar!.mesh.version, before);
+  assert.is(h.sidecar!.mesh.version, before);
   // Listeners stay as started; the log says so.
   saveByRename(3, { listen: { port: 15999 } });
-  for (let i = 0; i < 100 && sidecar!.mesh.version === before; i++) await sleep(20);
+  for (let i = 0; i < 100 && h.sidecar!.mesh.version === before; i++) await sleep(20);
   assert.ok(logs.some((l) => l.startsWith('proxy.listen changed: in force at the next start')), logs.join('\n'));
   assert.is((await get('/')).status, 200);
 });
@@ -181,7 +152,7 @@ t('drain: a removed endpoint finishes its requests in flight; new ones go elsewh
   const s = await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(slow!)] }] });
   const inflight = get();
   await sleep(100);
-  writeFileSync(join(dir, 'mesh.json'), JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(fast!)] }] }));
+  writeFileSync(join(h.dir, 'mesh.json'), JSON.stringify({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(fast!)] }] }));
   assert.ok(await s.reload());
   const next = await get();
   assert.is(next.json().by, 'm1');
@@ -222,7 +193,7 @@ t('a client that leaves a token stream stops it at the backend; expect: 100-cont
   assert.is(m!.served, 1);
   // curl sends expect: 100-continue for larger bodies; the proxy answers it and forwards the body.
   const reply = await new Promise<string>((resolve) => {
-    const socket = connect(sidecar!.address.port, '127.0.0.1', () => socket.write('POST /v1 HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n'));
+    const socket = connect(h.sidecar!.address.port, '127.0.0.1', () => socket.write('POST /v1 HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n'));
     let text = '';
     socket.on('data', (d) => {
       text += d;
@@ -253,7 +224,7 @@ t('limits and safety: 431, 413, no open proxy, hop-by-hop stripped, x-forwarded-
   assert.is((await get('/elsewhere')).json().error.reason, 'no-route');
   // An absolute-form target names a host of the client's choosing: refused.
   const raw = await new Promise<string>((resolve) => {
-    const socket = connect(sidecar!.address.port, '127.0.0.1', () => socket.end('GET http://example.com/ HTTP/1.1\r\nhost: example.com\r\n\r\n'));
+    const socket = connect(h.sidecar!.address.port, '127.0.0.1', () => socket.end('GET http://example.com/ HTTP/1.1\r\nhost: example.com\r\n\r\n'));
     let text = '';
     socket.on('data', (d) => (text += d)).on('end', () => resolve(text));
   });
@@ -274,8 +245,8 @@ t('limits and safety: 431, 413, no open proxy, hop-by-hop stripped, x-forwarded-
 t('admin: /metrics, /healthz, /ready, /config, /endpoints on their own loopback port', async () => {
   const [m] = await models(1);
   await start({ services: [{ name: 'gen', policy: 'swrr', endpoints: [ep(m!)] }] });
-  assert.is(sidecar!.adminAddress.address, '127.0.0.1');
-  assert.is(sidecar!.address.address, '127.0.0.1');
+  assert.is(h.sidecar!.adminAddress.address, '127.0.0.1');
+  assert.is(h.sidecar!.address.address, '127.0.0.1');
   await get();
   const text = async (path: string) => {
     const r = await request(admin(path));

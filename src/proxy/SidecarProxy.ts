@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
-import { Exchange, fail, type ExchangeContext, type ProxySettings, type Upstream } from './Exchange.js';
+import { errorBody, Exchange, fail, type ExchangeContext, type ProxySettings, type Upstream } from './Exchange.js';
 import { ProxyMetrics } from './ProxyMetrics.js';
 import { kDefaultForwarding } from './requests.js';
 
@@ -61,7 +61,7 @@ function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettin
 
 /** A whole HTTP/1.1 error answer, for a socket that has no response object. */
 function rawAnswer(status: number, text: string, reason: string, message: string): string {
-  const body = JSON.stringify({ error: { status, reason, message } });
+  const body = errorBody(status, reason, message);
   return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 

@@ -21,7 +21,6 @@ export class KvCache {
   #tail: Block | undefined;
   // Blocks in use: cached (pinned or not) plus those held privately.
   #used = 0;
-  #private = 0;
   // Cached blocks no request pins (the LRU list's length): what an allocation may evict.
   #unpinned = 0;
   /** Blocks evicted so far. */
@@ -73,7 +72,6 @@ export class KvCache {
       this.evictions++;
     }
     this.#used += n;
-    this.#private += n;
     return true;
   }
 
@@ -83,7 +81,6 @@ export class KvCache {
    * the cached one pinned instead. Returns false then.
    */
   publish(hash: number): boolean {
-    this.#private--;
     const existing = this.#blocks.get(hash);
     if (existing) {
       this.#used--;
@@ -101,7 +98,6 @@ export class KvCache {
       if (b && --b.ref === 0) this.#append(b);
     }
     this.#used -= privateBlocks;
-    this.#private -= privateBlocks;
   }
 
   /** Whether a block is cached. */

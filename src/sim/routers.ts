@@ -33,8 +33,8 @@ class MeshRouter implements SimRouter {
   decisions = 0;
   readonly #mesh: Mesh;
   readonly #index = new Map<string, number>();
-  readonly #routes = new Map<number, Route>();
-  readonly #decision = new Map<number, number>();
+  // Each request's route, and the index of its decision in `micros` (its report's time is added there).
+  readonly #routes = new Map<number, { route: Route; decision: number }>();
   readonly #ring: boolean;
   #nowMs = 0;
 
@@ -63,20 +63,17 @@ class MeshRouter implements SimRouter {
     const start = performance.now();
     const route = this.#mesh.route(this.#ring ? { service: 'llm', key: request.key } : { service: 'llm' });
     this.micros.push((performance.now() - start) * 1000);
-    this.#decision.set(request.id, this.decisions++);
-    this.#routes.set(request.id, route);
+    this.#routes.set(request.id, { route, decision: this.decisions++ });
     return this.#index.get(route.endpoint.id)!;
   }
 
   done(_index: number, result: SeqResult, nowS: number): void {
     this.#nowMs = nowS * 1000;
-    const route = this.#routes.get(result.request.id)!;
+    const { route, decision } = this.#routes.get(result.request.id)!;
     this.#routes.delete(result.request.id);
     const start = performance.now();
     this.#mesh.report(route, result.ok ? { status: 200, latencyMs: (result.endS - result.request.arrivalS) * 1000 } : { status: 504, latencyMs: (nowS - result.request.arrivalS) * 1000 });
-    const d = this.#decision.get(result.request.id)!;
-    this.#decision.delete(result.request.id);
-    this.micros[d]! += (performance.now() - start) * 1000;
+    this.micros[decision]! += (performance.now() - start) * 1000;
   }
 }
 

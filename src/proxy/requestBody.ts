@@ -23,7 +23,7 @@ export function readBody(req: IncomingMessage, limit: number, idleMs: number): P
   let bytes = 0;
   if (req.readableEnded) return Promise.resolve({ chunks, bytes, done: true });
   return new Promise((resolve, reject) => {
-    let timer = setTimeout(() => fail(new ClientBodyError('idle', `no request body byte within ${idleMs} ms`)), idleMs);
+    const timer = setTimeout(() => fail(new ClientBodyError('idle', `no request body byte within ${idleMs} ms`)), idleMs);
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       bytes += chunk.length;

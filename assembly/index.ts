@@ -4,3 +4,4 @@ export * from './ring';
 export { ringLookupHashed, ringLookupHashedBinary, ringLookupKeys, ringHashKey, ringLookupKey, ringWalk, ringWalkBounded, countLines, ringLookupLines } from './ringLookup';
 export * from './wrr';
 export { xxh64, prefixChainText, prefixChainTokens } from './prefix';
+export { pixNew, pixFree, pixSetCapacity, pixCount, pixRecord, pixRemove, pixMatch, pixMatchText, pixMatchTokens, pixBytes } from './prefixIndex';

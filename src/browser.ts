@@ -6,3 +6,4 @@ export type { EngineName } from './core/options.js';
 export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
 export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';
+export { PrefixIndex, type PrefixIndexOptions, type PrefixMatch } from './core/PrefixIndex.js';

@@ -51,6 +51,16 @@ export interface CoreExports {
   xxh64(ptr: number, len: number, seed: bigint): bigint;
   prefixChainText(ptr: number, len: number, blockChars: number, seed: bigint, out: number, max: number): number;
   prefixChainTokens(ptr: number, count: number, blockTokens: number, seed: bigint, out: number, max: number): number;
+  pixNew(ttlMs: number): number;
+  pixBytes(table: number): number;
+  pixFree(table: number): void;
+  pixSetCapacity(table: number, slot: number, blocks: number): void;
+  pixCount(table: number, slot: number, now: number): number;
+  pixRecord(table: number, slot: number, hashes: number, n: number, now: number): void;
+  pixRemove(table: number, slot: number, hashes: number, n: number): void;
+  pixMatch(table: number, hashes: number, n: number, now: number, out: number, slots: number): number;
+  pixMatchText(table: number, ptr: number, len: number, blockChars: number, seed: bigint, hashes: number, max: number, now: number, out: number, slots: number): number;
+  pixMatchTokens(table: number, ptr: number, count: number, blockTokens: number, seed: bigint, hashes: number, max: number, now: number, out: number, slots: number): number;
 }
 
 /** Per-ring tie resolvers, called by the core's merge when two nodes' points share a position. */

@@ -1,0 +1,128 @@
+// The Wasm engine of PrefixIndex (assembly/prefixIndex.ts). The current chain lives in a buffer
+// of the core's memory that the table owns, so a route's hash, match and record read it in place.
+import { heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
+import type { Cutting, PrefixTable } from './PrefixTable.js';
+
+const registry = new FinalizationRegistry<{ table: number; chain: number; out: number }>((p) => {
+  const core = wasmCore();
+  core.pixFree(p.table);
+  core.free(p.chain);
+  core.free(p.out);
+});
+
+const encoder = new TextEncoder();
+
+export class WasmPrefixTable implements PrefixTable {
+  readonly #core: CoreExports;
+  readonly #owned: { table: number; chain: number; out: number };
+  #chainCap = 0;
+  #outCap = 0;
+  readonly #token = {};
+
+  constructor(ttlMs: number) {
+    this.#core = wasmCore();
+    this.#owned = { table: this.#core.pixNew(ttlMs), chain: 0, out: 0 };
+    this.#reserve(512, 64);
+    registry.register(this, this.#owned, this.#token);
+  }
+
+  // Grows the chain buffer (u64s) and the match output (u32s) to hold at least this many.
+  #reserve(blocks: number, slots: number): void {
+    if (blocks > this.#chainCap) {
+      const cap = Math.max(blocks, this.#chainCap * 2);
+      const ptr = this.#core.alloc(cap * 8);
+      if (this.#owned.chain) this.#core.free(this.#owned.chain);
+      this.#owned.chain = ptr;
+      this.#chainCap = cap;
+    }
+    if (slots + 1 > this.#outCap) {
+      const cap = Math.max(slots + 1, this.#outCap * 2);
+      const ptr = this.#core.alloc(cap * 4);
+      if (this.#owned.out) this.#core.free(this.#owned.out);
+      this.#owned.out = ptr;
+      this.#outCap = cap;
+    }
+  }
+
+  setCapacity(slot: number, blocks: number): void {
+    this.#core.pixSetCapacity(this.#owned.table, slot, blocks);
+  }
+
+  count(slot: number, now: number): number {
+    return this.#core.pixCount(this.#owned.table, slot, now);
+  }
+
+  // Copies the prompt's bytes into the scratch region; returns [pointer, length in bytes or ids, blocks at most].
+  #stage(prompt: string | Uint32Array, cutting: Cutting, max: number): [number, number, number] {
+    if (typeof prompt === 'string') {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      const blocks = Math.min(max, Math.floor(prompt.length / cutting.blockChars) + 1);
+      this.#reserve(blocks, 0);
+      const ptr = scratch(prompt.length * 3);
+      const { written } = encoder.encodeInto(prompt, heapU8().subarray(ptr, ptr + prompt.length * 3));
+      return [ptr, written, blocks];
+    }
+    const blocks = Math.min(max, Math.floor(prompt.length / cutting.blockTokens));
+    this.#reserve(blocks, 0);
+    const ptr = scratch(prompt.byteLength);
+    heapU8().set(new Uint8Array(prompt.buffer, prompt.byteOffset, prompt.byteLength), ptr);
+    return [ptr, prompt.length, blocks];
+  }
+
+  hashPrompt(prompt: string | Uint32Array, cutting: Cutting, seed: bigint, max: number): number {
+    const [ptr, len, blocks] = this.#stage(prompt, cutting, max);
+    return typeof prompt === 'string'
+      ? this.#core.prefixChainText(ptr, len, cutting.blockChars, seed, this.#owned.chain, blocks)
+      : this.#core.prefixChainTokens(ptr, len, cutting.blockTokens, seed, this.#owned.chain, blocks);
+  }
+
+  setChain(blocks: ArrayLike<bigint>): number {
+    this.#reserve(blocks.length, 0);
+    const view = new BigUint64Array(this.#core.memory.buffer, this.#owned.chain, blocks.length);
+    for (let i = 0; i < blocks.length; i++) view[i] = blocks[i]!;
+    return blocks.length;
+  }
+
+  hashAndMatch(prompt: string | Uint32Array, cutting: Cutting, seed: bigint, max: number, now: number, out: Uint32Array, slots: number): number {
+    this.#reserve(0, slots);
+    const [ptr, len, blocks] = this.#stage(prompt, cutting, max);
+    const { table, chain, out: at } = this.#owned;
+    const n = typeof prompt === 'string'
+      ? this.#core.pixMatchText(table, ptr, len, cutting.blockChars, seed, chain, blocks, now, at, slots)
+      : this.#core.pixMatchTokens(table, ptr, len, cutting.blockTokens, seed, chain, blocks, now, at, slots);
+    out.set(heapU32().subarray(at >>> 2, (at >>> 2) + slots + 1));
+    return n;
+  }
+
+  match(n: number, now: number, out: Uint32Array, slots: number): number {
+    this.#reserve(0, slots);
+    const at = this.#owned.out;
+    const best = this.#core.pixMatch(this.#owned.table, this.#owned.chain, n, now, at, slots);
+    out.set(heapU32().subarray(at >>> 2, (at >>> 2) + slots));
+    return best;
+  }
+
+  record(slot: number, n: number, now: number): void {
+    this.#core.pixRecord(this.#owned.table, slot, this.#owned.chain, n, now);
+  }
+
+  remove(slot: number, n: number): void {
+    this.#core.pixRemove(this.#owned.table, slot, this.#owned.chain, n);
+  }
+
+  chain(n: number): BigUint64Array {
+    return new BigUint64Array(this.#core.memory.buffer.slice(this.#owned.chain, this.#owned.chain + n * 8));
+  }
+
+  bytes(): number {
+    return this.#core.pixBytes(this.#owned.table) + this.#chainCap * 8 + this.#outCap * 4;
+  }
+
+  dispose(): void {
+    registry.unregister(this.#token);
+    const { table, chain, out } = this.#owned;
+    this.#core.pixFree(table);
+    this.#core.free(chain);
+    this.#core.free(out);
+  }
+}

@@ -134,7 +134,7 @@ t('a full index: 16 endpoints x 31,250 blocks held, evicting the least recent; m
   for (let e = 0; e < 16; e++) for (let p = 0; p < 40; p++) ix.record(`e${e}`, chain(e * 100 + p, 1000));
   for (let e = 0; e < 16; e++) assert.is(ix.size(`e${e}`), 31_250);
   // Prompt 39 (most recent) is whole; prompt 8 lost its tail to eviction, prompt 0 is gone.
-  const m = (f: number) => ix.match(chain(f, 1000)).endpoints.e5;
+  const m = (f: number) => ix.match(chain(f, 1000)).endpoints.e5!;
   assert.is(m(539), 1000);
   assert.is(m(500), 0);
   assert.ok(m(508) > 0 && m(508) < 1000);

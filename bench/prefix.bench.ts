@@ -1,15 +1,17 @@
-// Prompt block hashing (promptBlocks): bytes a second on a 32 KB prompt, Wasm against its
-// TypeScript twin and against xxhashjs (the npm xxh64 peer) hashing the same blocks one by one.
+// Prompt prefixes: block hashing (promptBlocks) on a 32 KB prompt, Wasm against its TypeScript
+// twin and against xxhashjs (the npm xxh64 peer); then the whole routing decision of the LLM
+// policies (Mesh.route + report: hash, match against 16 endpoints' caches, score, pick, record) on
+// 8K-token prompts, both engines, beside ring-hash on a 256-character key (the affinity it replaces).
 //   npm run bench:prefix      npm run bench:prefix -- --quick
 import XXH from 'xxhashjs';
-import { promptBlocks } from '../src/index.js';
-import { find, machine, measure, ratio, save, table } from './harness.js';
+import { Mesh, promptBlocks } from '../src/index.js';
+import { find, machine, measure, ratio, save, table, type Result } from './harness.js';
 
 const prompt = 'You are a helpful assistant for a large retail company. Answer politely and cite the policy. '.repeat(400).slice(0, 32_768);
 const tokens = Uint32Array.from({ length: 8192 }, (_, i) => Math.imul(i, 2654435761) >>> 0);
 const bytes = new TextEncoder().encode(prompt);
-const suite = 'prompt blocks, 32 KB';
-const results = await measure(suite, [
+const hashing = 'prompt blocks, 32 KB';
+const results: Result[] = await measure(hashing, [
   { name: 'wasm text (64-char blocks)', fn: () => promptBlocks(prompt), items: bytes.length },
   { name: 'wasm token ids (16-token blocks)', fn: () => promptBlocks(tokens), items: tokens.byteLength },
   { name: 'ts twin text', fn: () => promptBlocks(prompt, { engine: 'ts' }), items: bytes.length },
@@ -24,12 +26,49 @@ const results = await measure(suite, [
     items: bytes.length,
   },
 ]);
-const r = (name: string) => find(results, suite, name);
+
+// The decision: 16 endpoints (4 H100, 6 A100, 6 L4); 64 system prompts of about 6K tokens, each
+// prompt one of them and a 2K-token question of its own (8K tokens, 32K characters), 1,024
+// prompts in turn, so caches hold some and evict some, as in service.
+const kinds = ['H100', 'H100', 'H100', 'H100', ...Array(6).fill('A100'), ...Array(6).fill('L4')] as string[];
+const endpoints = kinds.map((accelerator, i) => ({ id: `gpu-${i}`, address: `127.0.0.1:${9000 + i}`, resources: { accelerator, count: 1 } }));
+const systems = Array.from({ length: 64 }, (_, g) => `System prompt ${g}. You are the support assistant of department ${g}; follow its policies and cite them. `.repeat(300).slice(0, 24_576));
+const prompts = Array.from({ length: 1024 }, (_, i) => `${systems[i % 64]}\nQuestion ${i}: ${`details of case ${i * 7919} `.repeat(400)}`.slice(0, 32_768));
+const tokenPrompts = prompts.slice(0, 256).map((p) => Uint32Array.from({ length: 8192 }, (_, k) => p.charCodeAt(k * 4) * 31 + p.charCodeAt(k * 4 + 1)));
+const decision = 'route + report, 8K-token prompt, 16 endpoints';
+const meshes: Mesh[] = [];
+const routeCase = (name: string, policy: string, engine: 'wasm' | 'ts', input: (i: number) => object) => {
+  const mesh = new Mesh({ engine });
+  mesh.apply({ services: [{ name: 'llm', policy, endpoints }] });
+  meshes.push(mesh);
+  // Warm the caches: every prompt once.
+  for (let i = 0; i < prompts.length; i++) mesh.report(mesh.route({ service: 'llm', ...input(i) } as never), { status: 200 });
+  let i = 0;
+  return { name, fn: () => mesh.report(mesh.route({ service: 'llm', ...input(i++) } as never), { status: 200 }), items: 1 };
+};
+const text = (i: number) => ({ prompt: prompts[i % prompts.length]! });
+results.push(
+  ...(await measure(decision, [
+    routeCase('prefix-cache, wasm', 'prefix-cache', 'wasm', text),
+    routeCase('prefix-cache, ts twin', 'prefix-cache', 'ts', text),
+    routeCase('ttft, wasm', 'ttft', 'wasm', text),
+    routeCase('ttft, ts twin', 'ttft', 'ts', text),
+    routeCase('prefix-cache, wasm, token ids', 'prefix-cache', 'wasm', (i) => ({ prompt: tokenPrompts[i % tokenPrompts.length]! })),
+    routeCase('ring-hash on a 256-character key, wasm', 'ring-hash', 'wasm', (i) => ({ key: prompts[i % prompts.length]!.slice(0, 256) })),
+  ])),
+);
+
+const r = (suite: string, name: string) => find(results, suite, name);
 const ratios = [
-  ratio('text: wasm / ts twin', r('wasm text (64-char blocks)'), r('ts twin text'), 3),
-  ratio('text: wasm / xxhashjs chain', r('wasm text (64-char blocks)'), r('xxhashjs h64 chain')),
+  ratio('text: wasm / ts twin', r(hashing, 'wasm text (64-char blocks)'), r(hashing, 'ts twin text'), 3),
+  ratio('text: wasm / xxhashjs chain', r(hashing, 'wasm text (64-char blocks)'), r(hashing, 'xxhashjs h64 chain')),
+  ratio('prefix-cache decision: wasm / ts twin', r(decision, 'prefix-cache, wasm'), r(decision, 'prefix-cache, ts twin'), 2),
+  ratio('ttft decision: wasm / ts twin', r(decision, 'ttft, wasm'), r(decision, 'ttft, ts twin'), 2),
 ];
+const micros = (name: string) => 1e6 / r(decision, name).median;
+const decisionMicros = { prefixCache: micros('prefix-cache, wasm'), ttft: micros('ttft, wasm'), tokenIds: micros('prefix-cache, wasm, token ids'), ringHash: micros('ring-hash on a 256-character key, wasm') };
 console.log(table(results));
 for (const x of ratios) console.log(`${x.label}: ${x.value.toFixed(1)}x`);
-console.log(`wasm text: ${(r('wasm text (64-char blocks)').median / 1e9).toFixed(2)} GB/s; token ids: ${(r('wasm token ids (16-token blocks)').median / 1e9).toFixed(2)} GB/s`);
-console.log(`wrote ${save('prefix', { machine: machine(), results, ratios })}`);
+console.log(`wasm text: ${(r(hashing, 'wasm text (64-char blocks)').median / 1e9).toFixed(2)} GB/s; token ids: ${(r(hashing, 'wasm token ids (16-token blocks)').median / 1e9).toFixed(2)} GB/s`);
+console.log(`decision (median): prefix-cache ${decisionMicros.prefixCache.toFixed(1)} µs, ttft ${decisionMicros.ttft.toFixed(1)} µs, token ids ${decisionMicros.tokenIds.toFixed(1)} µs; ring-hash on a 256-character key ${decisionMicros.ringHash.toFixed(1)} µs`);
+console.log(`wrote ${save('prefix', { machine: machine(), results, ratios, decisionMicros })}`);

@@ -15,6 +15,16 @@ import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './healt
 import { MeshMetrics } from './metrics.js';
 import { Tallies } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
+import { LlmBalancer } from './llm/LlmBalancer.js';
+import { LlmState } from './llm/LlmState.js';
+import { checkPromptFields, promptTokens, type PromptFields } from './llm/prompt.js';
+import { kDefaultPrefix, kDefaultTtft, tokensPerBlock, type PrefixSettings } from './llm/settings.js';
+
+// What a route carries for the mesh alone: its request (a retry routes it again) and the TTFT
+// fit's input at its pick.
+const kRequest = Symbol('wasmesh.request');
+const kTtftTokens = Symbol('wasmesh.ttftTokens');
+type Carried = Route & { [kRequest]?: RouteRequest; [kTtftTokens]?: number };
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -26,12 +36,12 @@ export interface MeshOptions {
   clock?: () => number;
 }
 
-/** A request to route. */
-export interface RouteRequest {
+/** A request to route. prefix-cache and ttft services read its prompt (PromptFields). */
+export interface RouteRequest extends PromptFields {
   service: string;
   /** Affinity key (session, prompt prefix): required by ring-hash services. */
   key?: string;
-  /** Cost units the request holds while in flight (tokens, or 1 a request). Default 1. */
+  /** Cost units the request holds while in flight (tokens, or 1 a request). Default 1; prefix-cache and ttft: the prompt's tokens. */
   cost?: number;
   requires?: Requirements;
   /** Endpoints to pass over when another is eligible (a retry avoids the one that failed). */
@@ -51,6 +61,10 @@ export interface Route {
   readonly version: number;
   /** 0 for a first try; n for the n-th retry (see retry()). */
   readonly attempt: number;
+  /** prefix-cache and ttft: share of the prompt's tokens predicted cached at the endpoint (0 to 1). */
+  readonly cachedShare?: number;
+  /** ttft: the predicted time to first token at the endpoint, ms. */
+  readonly predictedTtftMs?: number;
 }
 
 /** How a request ended, as the data plane saw it (feeds health; counted per endpoint). */
@@ -66,6 +80,11 @@ export interface Outcome {
    */
   cancelled?: boolean;
   latencyMs?: number;
+  /** Time to first token, ms: fits the ttft policy's prediction for the endpoint. */
+  ttftMs?: number;
+  /** Prompt tokens the engine found cached, and the prompt's tokens (usage.prompt_tokens_details.cached_tokens, usage.prompt_tokens): the delivered hit. */
+  cachedTokens?: number;
+  promptTokens?: number;
 }
 
 /** Per-endpoint counts of reported outcomes. */
@@ -139,8 +158,8 @@ export class Mesh {
   readonly #lastEjected = new Map<string, ReadonlySet<string>>();
   // Requests and retries in flight (circuit breakers, the retry budget), routed and reported.
   readonly #tallies = new Tallies();
-  // The key of each ring-hash route, for its retry.
-  readonly #keys = new WeakMap<Route, string>();
+  // prefix-cache and ttft services: caches, TTFT fits and engine reports; they outlive snapshots.
+  readonly #llm = new Map<string, LlmState>();
   readonly #metrics = new MeshMetrics({
     services: () => this.services(),
     endpoints: (s) => this.endpoints(s),
@@ -256,7 +275,9 @@ export class Mesh {
         for (const e of this.#discovered.get(s.name)?.values() ?? []) if (catalog[e.resources.accelerator]) endpoints.set(e.id, endpointOf(e, catalog));
         const list = [...endpoints.values()];
         const balancer =
-          s.policy === 'ring-hash'
+          s.policy === 'prefix-cache' || s.policy === 'ttft'
+            ? new LlmBalancer(s.policy, list, this.#llmState(s, engine, endpoints.values()), { unit, vnodes: s.ring?.vnodes ?? 160, boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, prefix: prefixSettings(s), ttft: { ...kDefaultTtft, ...definedOnly(s.ttft ?? {}) } }, this.#random, this.#clock)
+            : s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
@@ -280,6 +301,11 @@ export class Mesh {
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built, revision: old.revision });
     for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
+    for (const [name, state] of [...this.#llm]) {
+      if (built.get(name)?.balancer instanceof LlmBalancer) continue;
+      state.dispose();
+      this.#llm.delete(name);
+    }
     for (const [name, s] of old.services) for (const id of s.endpoints.keys()) this.#forget(name, id);
     for (const s of old.services.values()) s.balancer.dispose();
     for (const name of this.#waiting.keys()) this.#drain(name);
@@ -297,7 +323,7 @@ export class Mesh {
    */
   ring(service: string): HashRing {
     const s = this.#service(service);
-    if (!(s.balancer instanceof RingHashBalancer)) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${s.policy}, not ring-hash: keys have no owner`);
+    if (!(s.balancer instanceof RingHashBalancer || s.balancer instanceof LlmBalancer)) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${s.policy}, not ring-hash: keys have no owner`);
     return s.balancer.ring;
   }
 
@@ -320,8 +346,11 @@ export class Mesh {
 
   // `start`: when route() was called; the time to here goes into the service's route durations.
   #route(request: RouteRequest, start: number): Route {
-    const { service, key, cost = 1, requires } = request ?? ({} as RouteRequest);
+    const { service, key, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
+    const llm = s.balancer instanceof LlmBalancer ? s.balancer : undefined;
+    if (request.prompt !== undefined || request.blocks !== undefined || request.model !== undefined || request.adapter !== undefined || request.cacheSalt !== undefined) checkPromptFields(request);
+    const cost = request.cost ?? (llm ? promptTokens(request, tokensPerBlock(llm.prefix, typeof request.prompt === 'string')) : 1);
     checkCost(cost, 'route cost');
     if (s.balancer instanceof SwrrBalancer) s.balancer.update(this.#clock());
     if (requires && ![...s.endpoints.values()].some((e) => meets(e, requires))) {
@@ -361,7 +390,8 @@ export class Mesh {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no eligible endpoint other than ${[...avoid].map(show).join(', ')}`);
     }
     const allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
-    const pick = s.balancer.pick(key, cost, allowed);
+    const llmPick = llm?.pickPrompt(request, cost, allowed, key);
+    const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
     tally.inflight++;
@@ -373,8 +403,12 @@ export class Mesh {
       t.policy = s.policy;
     }
     t.routed++;
-    const route: Route = Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0 });
-    if (key !== undefined) this.#keys.set(route, key);
+    // The request rides on its route (for a retry), under a symbol: a WeakMap entry per request
+    // costs the garbage collector more than the route itself.
+    const route: Route = llmPick
+      ? Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, cachedShare: llmPick.cachedShare, predictedTtftMs: llmPick.predictedMs, [kRequest]: request, [kTtftTokens]: llmPick.ttftTokens })
+      : Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, [kRequest]: request });
+    if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
     tally.routeSeconds.add((performance.now() - start) / 1000);
     return route;
   }
@@ -426,6 +460,11 @@ export class Mesh {
     if (event.type === 'remove') discovered.delete(event.id);
     else discovered.set(event.endpoint.id, validated!);
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
+    const llm = this.#llm.get(event.service);
+    if (llm) {
+      llm.tracker.setEndpoints(endpoints.values(), llm.tracker.settings);
+      llm.keep(new Set(endpoints.keys()));
+    }
     if (event.type === 'remove') this.#forget(event.service, event.id);
     this.#drain(event.service);
     return { version: this.#snapshot.version, services: { [event.service]: change } };
@@ -522,15 +561,13 @@ export class Mesh {
     }
     let route: Route;
     try {
-      route = this.route({ service, key: this.#keys.get(failed), cost: failed.cost, avoid: [failed.endpoint.id], strictAvoid: !settings.sameEndpoint });
+      route = this.route({ ...(failed as Carried)[kRequest], service, cost: failed.cost, avoid: [failed.endpoint.id], strictAvoid: !settings.sameEndpoint });
     } catch (error) {
       if (!(error instanceof WasmeshError)) throw error;
       this.#metrics.retries.inc({ service, result: 'no_endpoint' });
       return undefined;
     }
     const retried = Object.freeze({ ...route, attempt: failed.attempt + 1 });
-    const key = this.#keys.get(failed);
-    if (key !== undefined) this.#keys.set(retried, key);
     tally.retrying++;
     this.#metrics.retries.inc({ service, result: 'retried' });
     return { route: retried, delayMs: backoffMs(retried.attempt, settings, this.#random) };
@@ -543,11 +580,14 @@ export class Mesh {
   reportLoad(service: string, id: string, report: LoadReport): void {
     const s = this.#service(service);
     this.#endpoint(service, id);
-    const bad = (['utilization', 'qps', 'eps'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
-    if (!report || bad || report.utilization === undefined || report.qps === undefined) {
+    const bad = (['utilization', 'qps', 'eps', 'queueLength', 'kvUsage'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
+    const state = this.#llm.get(service);
+    if (!report || bad || (!state && (report.utilization === undefined || report.qps === undefined))) {
       throw new WasmeshError('INVALID_ARGUMENT', `load report ${bad ? `${bad} must be a finite number >= 0, got ${show(report[bad])}` : 'needs utilization and qps'}`);
     }
-    if (s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report, this.#clock());
+    if (report.kvUsage !== undefined && report.kvUsage > 1) throw new WasmeshError('INVALID_ARGUMENT', `load report kvUsage must be a share from 0 to 1, got ${show(report.kvUsage)}`);
+    if (s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
+    state?.setReport(id, report.queueLength ?? 0, report.kvUsage ?? NaN, this.#clock());
   }
 
   /** The current weight of each endpoint of an swrr service (capacities until reports count). */
@@ -581,12 +621,63 @@ export class Mesh {
     t.inflight = Math.max(0, t.inflight - 1);
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has no health to keep and nothing to release.
+    if (!cancelled && !failed) this.#learn(route, outcome);
     if (s?.endpoints.has(route.endpoint.id)) {
       if (!cancelled) this.#health.get(route.service)?.record(route.endpoint.id, failed);
       s.balancer.release(route.endpoint.id, route.cost);
     } else this.#forget(route.service, route.endpoint.id);
     if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
     this.#drain(route.service);
+  }
+
+  // What an LLM request's outcome teaches: its TTFT fits the endpoint's prediction; the engine's
+  // cached tokens are the delivered hit.
+  #learn(route: Route, outcome: Outcome): void {
+    const state = this.#llm.get(route.service);
+    if (!state) return;
+    const { ttftMs, cachedTokens, promptTokens: prompt } = outcome;
+    const tokens = (route as Carried)[kTtftTokens];
+    if (typeof ttftMs === 'number' && Number.isFinite(ttftMs) && ttftMs >= 0 && tokens !== undefined) {
+      state.fitOf(route.endpoint.id)?.observe(tokens, ttftMs, this.#serviceConfig(route.service)?.ttft?.forgetting ?? kDefaultTtft.forgetting);
+    }
+    if (typeof cachedTokens === 'number' && typeof prompt === 'number' && prompt > 0 && cachedTokens >= 0) this.#metrics.prefixDelivered(route.service, Math.min(1, cachedTokens / prompt));
+  }
+
+  // The service's caches and fits: kept across applies, started over when the block settings change.
+  #llmState(s: ServiceConfig, engine: EngineName, endpoints: Iterable<Endpoint>): LlmState {
+    const settings = prefixSettings(s);
+    let state = this.#llm.get(s.name);
+    if (state && !state.tracker.sameAs(settings)) {
+      state.dispose();
+      state = undefined;
+    }
+    if (!state) this.#llm.set(s.name, (state = new LlmState(settings, engine, this.#clock)));
+    const list = [...endpoints];
+    state.tracker.setEndpoints(list, settings);
+    state.keep(new Set(list.map((e) => e.id)));
+    return state;
+  }
+
+  /**
+   * An engine's KV-cache event for a prefix-cache or ttft service: the endpoint stored these
+   * blocks, or removed them (block hashes as promptBlocks computes them, seeded by model). With
+   * `prefix.mode: precise` these events are the index; in approximate mode they correct it.
+   */
+  observe(service: string, id: string, blocks: BigUint64Array | readonly bigint[], event: 'stored' | 'removed'): void {
+    this.#endpoint(service, id);
+    const state = this.#llm.get(service);
+    if (!state) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${this.#service(service).policy}: only prefix-cache and ttft services keep a prefix index`);
+    state.tracker.observe(id, blocks, event);
+  }
+
+  /** Each endpoint's longest cached prefix of a prompt, in blocks, as a prefix-cache or ttft service's index has it. */
+  cached(service: string, request: PromptFields): Record<string, number> {
+    const state = this.#llm.get(service);
+    if (!state) throw new WasmeshError('INVALID_ARGUMENT', `service ${show(service)} is ${this.#service(service).policy}: only prefix-cache and ttft services keep a prefix index`);
+    checkPromptFields(request);
+    const t = state.tracker;
+    t.match(request);
+    return Object.fromEntries([...this.#service(service).endpoints.keys()].map((id) => [id, t.matched[t.slotOf(id)]!]));
   }
 
   // The service's detector; a new one when its settings change (state then starts over).
@@ -629,6 +720,10 @@ export class Mesh {
     if (!s) throw new WasmeshError('NO_ENDPOINT', `no service ${show(name)}; services: ${this.services().join(', ') || 'none'}`);
     return s;
   }
+}
+
+function prefixSettings(s: ServiceConfig): PrefixSettings {
+  return { ...kDefaultPrefix, ...definedOnly(s.prefix ?? {}) } as PrefixSettings;
 }
 
 function describe(prev: ServiceState | undefined, next: ServiceState): ServiceChange {

@@ -9,7 +9,7 @@ import type { Endpoint } from './endpoints.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
 
-export type Policy = 'ring-hash' | 'swrr' | 'p2c';
+export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft';
 
 /** A pick and why it was made. */
 export interface Pick {
@@ -172,14 +172,16 @@ export class RingHashBalancer implements Balancer {
 
 /** A backend's own account of its load (like gRPC's ORCA reports). */
 export interface LoadReport {
-  /** Busy fraction, 0..1 (or more when oversubscribed): GPU or CPU utilization. */
-  utilization: number;
-  /** Requests per second it served. */
-  qps: number;
+  /** Busy fraction, 0..1 (or more when oversubscribed): GPU or CPU utilization. Required but for prefix-cache and ttft services. */
+  utilization?: number;
+  /** Requests per second it served. Required but for prefix-cache and ttft services. */
+  qps?: number;
   /** Errors per second. Default 0. */
   eps?: number;
-  /** Requests waiting in its own queue (informational). */
+  /** Requests waiting in its own queue (vllm:num_requests_waiting): the queue scorer of prefix-cache services. */
   queueLength?: number;
+  /** Share of its KV cache in use, 0 to 1 (vllm:kv_cache_usage_perc): the KV scorer, and ttft's KV-pressure penalty. */
+  kvUsage?: number;
 }
 
 /** How load reports become weights (gRPC's weighted_round_robin settings, same defaults). */
@@ -281,7 +283,7 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
     for (const id of this.#byId.keys()) {
       const r = this.#reports.get(id);
       if (!r || now - r.last >= expiryMs || now - r.since < blackoutMs) continue;
-      const { qps, utilization, eps = 0 } = r.report;
+      const { qps = 0, utilization = 0, eps = 0 } = r.report;
       if (qps <= 0 || utilization <= 0) continue;
       valid.set(id, qps / (utilization + (errorPenalty * eps) / qps));
     }

@@ -50,7 +50,7 @@ const hashKey = z.union(
 
 const service = z.strictObject({
   name: id,
-  policy: z.enum(['ring-hash', 'swrr', 'p2c'], { error: 'expected one of "ring-hash", "swrr", "p2c"' }),
+  policy: z.enum(['ring-hash', 'swrr', 'p2c', 'prefix-cache', 'ttft'], { error: 'expected one of "ring-hash", "swrr", "p2c", "prefix-cache", "ttft"' }),
   hashKey: hashKey.optional(),
   ring: z
     .strictObject({
@@ -77,6 +77,49 @@ const service = z.strictObject({
       windowMs: atLeast(0).optional(),
       aggression: positive('number > 0').optional(),
       minWeightPercent: percent().optional(),
+    })
+    .optional(),
+  /** prefix-cache and ttft: how prompts become KV blocks, how many each endpoint holds, when the best match wins. */
+  prefix: z
+    .strictObject({
+      /** approximate: the router records its own decisions; precise: engines' KV events (observe) feed the index, the router's decisions only a short-lived side index. Default approximate. */
+      mode: z.enum(['approximate', 'precise'], { error: 'expected one of "approximate", "precise"' }).optional(),
+      blockChars: intFrom(1, 1 << 20).optional(),
+      blockTokens: intFrom(1, 1 << 16).optional(),
+      /** Blocks each endpoint holds; default from its memory, the model's weights and its KV bytes a token. */
+      capacityBlocks: intFrom(1, 1 << 26).optional(),
+      /** Weights of the served model, GiB (default 16: Llama-3.1-8B in BF16). */
+      modelGiB: atLeast(0).optional(),
+      /** KV cache bytes a token (default 131072: Llama-3.1-8B). */
+      kvBytesPerToken: positive('number > 0').optional(),
+      /** A block untouched this long is forgotten; 0 never. Default 600000 (10 min). */
+      ttlMs: intFrom(0, 2 ** 31).optional(),
+      /** precise mode: how long the router's own decisions count before the engine's events confirm them. Default 5000. */
+      recentMs: intFrom(1, 2 ** 31).optional(),
+      /** prefix-cache: least share of a prompt's blocks cached for the best match to win. Default 0.3. */
+      minMatch: z.number({ error: 'expected number from 0 to 1' }).min(0, { error: 'expected number from 0 to 1' }).max(1, { error: 'expected number from 0 to 1' }).optional(),
+      /** prefix-cache: the best match is overloaded when its in-flight tokens (on an average endpoint's scale) exceed the least loaded one's by this many and by balanceRel times. Defaults 16384 and 1.5. */
+      balanceAbs: atLeast(0).optional(),
+      balanceRel: atLeast(1).optional(),
+      /** prefix-cache: score instead, as llm-d's scheduler does: the weighted sum of prefix (cached share), queue (fewest waiting) and kvUsage (most free KV cache) scores. */
+      scorers: z.strictObject({ prefix: atLeast(0).optional(), queue: atLeast(0).optional(), kvUsage: atLeast(0).optional() }).optional(),
+    })
+    .optional(),
+  /** ttft: predicted time to first token per endpoint, fitted online from reported TTFTs. */
+  ttft: z
+    .strictObject({
+      /** Prefill tokens a second per capacity unit before any TTFT is reported. Default 31 (an 8B model at 50% of dense BF16 peak). */
+      prefillRate: positive('number > 0').optional(),
+      /** Fixed part of a TTFT before any is reported, ms. Default 20. */
+      baseMs: atLeast(0).optional(),
+      /** Forgetting factor of the fit (recursive least squares): 1 remembers everything. Default 0.995. */
+      forgetting: z.number({ error: 'expected number from 0.5 to 1' }).min(0.5, { error: 'expected number from 0.5 to 1' }).max(1, { error: 'expected number from 0.5 to 1' }).optional(),
+      /** 0 picks the least predicted TTFT; above 0, a softmax over predictions (relative to the best) against herding. Default 0. */
+      temperature: atLeast(0).optional(),
+      /** Affinity gate: the endpoint holding the longest prefix takes the request while its predicted TTFT is within this SLO. */
+      sloMs: positive('number > 0').optional(),
+      /** Extra predicted ms at full KV cache (from load reports' kvUsage), growing from 80% use. Default 2000. */
+      kvPenaltyMs: atLeast(0).optional(),
     })
     .optional(),
   /** Circuit breaker of the service: requests in flight, waiting, retrying; beyond, OVERLOADED at once. */

@@ -1,5 +1,5 @@
 // Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
-import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { kRouteBuckets, type EndpointTally, type Tallies } from './tally.js';
 
 /** What the metrics read from the mesh when scraped (gauges are computed then, not kept). */
@@ -19,6 +19,9 @@ export class MeshMetrics {
   readonly ejections: Counter<'service' | 'endpoint' | 'cause'>;
   readonly rejections: Counter<'service' | 'reason'>;
   readonly retries: Counter<'service' | 'result'>;
+  readonly #hits: Histogram<'service' | 'kind'>;
+  // One child per service and kind: an observation then hashes no label set.
+  readonly #hitChildren = new Map<string, { predicted: { observe(v: number): void }; delivered: { observe(v: number): void } }>();
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -31,6 +34,13 @@ export class MeshMetrics {
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
     this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or not: not_retryable (the failure or method), budget_exhausted, no_endpoint (none other than the one that failed).', labelNames: ['service', 'result'], registers });
     this.registry.registerMetric(routeDurations(source) as unknown as Metric);
+    this.#hits = new Histogram({
+      name: 'wasmesh_prefix_cached_share',
+      help: 'Share of an LLM request\'s prompt tokens cached at its endpoint: predicted by the router (kind="predicted"), or as the engine reported it (kind="delivered", usage.prompt_tokens_details.cached_tokens).',
+      labelNames: ['service', 'kind'],
+      buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+      registers,
+    });
     const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) =>
       new Gauge({ name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
     gauge('wasmesh_inflight_cost', 'In-flight cost per endpoint.', ['service', 'endpoint'], (g) => {
@@ -75,6 +85,22 @@ export class MeshMetrics {
     gauge('wasmesh_ring_points', 'Ring points (virtual nodes) per endpoint of ring-hash services.', ['service', 'endpoint'], (g) => {
       for (const s of source.services()) for (const [id, n] of source.ringPoints(s) ?? []) g.set({ service: s, endpoint: id }, n);
     });
+  }
+
+  /** The predicted cached share of a routed LLM request. */
+  prefixHit(service: string, share: number): void {
+    this.#hitChild(service, 'predicted').observe(share);
+  }
+
+  /** The cached share the engine reported. */
+  prefixDelivered(service: string, share: number): void {
+    this.#hitChild(service, 'delivered').observe(share);
+  }
+
+  #hitChild(service: string, kind: 'predicted' | 'delivered') {
+    let children = this.#hitChildren.get(service);
+    if (!children) this.#hitChildren.set(service, (children = { predicted: this.#hits.labels({ service, kind: 'predicted' }), delivered: this.#hits.labels({ service, kind: 'delivered' }) }));
+    return children[kind];
   }
 
   /** Removes the series of an endpoint the mesh no longer counts. */

@@ -39,6 +39,8 @@ export interface PolicyResult {
   kvUsage: number[];
   /** Share of requests each engine served. */
   share: number[];
+  /** Mean over sharing groups (problems, documents, system prompts) of the largest share of a group's requests one engine took: 1 when every group stays on one engine. */
+  groupAffinity: number;
 }
 
 /** The q-quantile (0..1) of sorted values, nearest rank. */
@@ -72,6 +74,19 @@ export function summarize(run: { policy: string; records: SeqResult[]; servedBy:
   const sd = Math.sqrt(busy.reduce((a, b) => a + (b - mean) ** 2, 0) / busy.length);
   const served = new Float64Array(run.engines.length);
   for (const i of run.servedBy) served[i]! += 1 / run.servedBy.length;
+  // Per group: requests per engine.
+  const groups = new Map<number, Map<number, number>>();
+  run.records.forEach((r, k) => {
+    if (r.request.group < 0) return;
+    const g = groups.get(r.request.group) ?? new Map<number, number>();
+    groups.set(r.request.group, g);
+    g.set(run.servedBy[k]!, (g.get(run.servedBy[k]!) ?? 0) + 1);
+  });
+  let affinity = 0;
+  for (const g of groups.values()) {
+    const counts = [...g.values()];
+    affinity += Math.max(...counts) / counts.reduce((a, b) => a + b, 0);
+  }
   return {
     policy: run.policy,
     hitRate: round(prompt ? cached / prompt : 0, 4),
@@ -90,5 +105,6 @@ export function summarize(run: { policy: string; records: SeqResult[]; servedBy:
     completed: ok.length,
     kvUsage: Array.from(run.scraper.kvUsageSum, (s) => round(run.scraper.scrapes ? s / run.scraper.scrapes : 0, 4)),
     share: Array.from(served, (x) => round(x, 4)),
+    groupAffinity: round(groups.size ? affinity / groups.size : 0, 4),
   };
 }

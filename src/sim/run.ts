@@ -2,7 +2,7 @@
 // what `wasmesh sim` and the bench's sim suite run.
 import { fleetOf } from './fleets.js';
 import type { PolicyResult } from './results.js';
-import { kSimPolicies } from './routers.js';
+import { isSimPolicy, kSimPolicies } from './routers.js';
 import { kDefaultSlo, simulate } from './simulate.js';
 import { lineCharts } from './svgChart.js';
 import { kWorkloads, makeWorkload } from './workloads.js';
@@ -45,7 +45,7 @@ export function compare(o: ComparisonOptions): Comparison {
   if (!preset) throw new WasmeshError('INVALID_ARGUMENT', `unknown workload ${JSON.stringify(o.workload)}; known: ${Object.keys(kWorkloads).join(', ')}`);
   const fleet = fleetOf(o.fleet ?? preset.fleet ?? 'homogeneous');
   const policies = o.policies ?? kSimPolicies;
-  for (const p of policies) if (!(kSimPolicies as readonly string[]).includes(p)) throw new WasmeshError('INVALID_ARGUMENT', `unknown policy ${JSON.stringify(p)}; known: ${kSimPolicies.join(', ')}`);
+  for (const p of policies) if (!isSimPolicy(p)) throw new WasmeshError('INVALID_ARGUMENT', `unknown policy ${JSON.stringify(p)}; known: ${kSimPolicies.join(', ')}, or "<mesh policy> xN" for N independent replicas`);
   const rates = o.rates ?? [preset.defaults.rate];
   const slo = o.slo ?? kDefaultSlo;
   const ladder: Comparison['ladder'] = [];
@@ -77,8 +77,8 @@ export function comparisonSvg(c: Comparison): string {
 
 /** The terminal table of a comparison's results. */
 export function comparisonTable(c: Comparison): string {
-  const head = ['policy', 'hit', 'TTFT p50', 'p90', 'p99 ms', 'TPOT p50', 'p99 ms', 'tokens/s', 'goodput/s', 'success', 'imbalance', 'preempt', 'router µs'];
-  const rows = c.results.map((r) => [r.policy, r.hitRate.toFixed(3), r.ttftMs.p50.toFixed(0), r.ttftMs.p90.toFixed(0), r.ttftMs.p99.toFixed(0), r.tpotMs.p50.toFixed(1), r.tpotMs.p99.toFixed(1), r.outputTokensPerS.toFixed(0), r.goodput.toFixed(2), `${(r.successRate * 100).toFixed(1)}%`, r.imbalance.toFixed(3), String(r.preemptions), r.routerMicros.toFixed(2)]);
+  const head = ['policy', 'hit', 'TTFT p50', 'p90', 'p99 ms', 'TPOT p50', 'p99 ms', 'tokens/s', 'goodput/s', 'success', 'imbalance', 'grouped', 'preempt', 'router µs'];
+  const rows = c.results.map((r) => [r.policy, r.hitRate.toFixed(3), r.ttftMs.p50.toFixed(0), r.ttftMs.p90.toFixed(0), r.ttftMs.p99.toFixed(0), r.tpotMs.p50.toFixed(1), r.tpotMs.p99.toFixed(1), r.outputTokensPerS.toFixed(0), r.goodput.toFixed(2), `${(r.successRate * 100).toFixed(1)}%`, r.imbalance.toFixed(3), r.groupAffinity.toFixed(2), String(r.preemptions), r.routerMicros.toFixed(2)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');

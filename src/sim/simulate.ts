@@ -60,6 +60,7 @@ export function simulate(options: SimulateOptions): PolicyResult {
     if (scraper.due(at)) {
       clock = scraper.next;
       scraper.scrape(clock);
+      router.scraped?.(scraper, clock);
       continue;
     }
     clock = at;

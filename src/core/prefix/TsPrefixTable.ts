@@ -1,5 +1,8 @@
-// The TypeScript twin of assembly/prefixIndex.ts: the same LRU order, TTL and exponential
-// search, on a Map per slot whose insertion order is the LRU order (first = least recent).
+// The TypeScript twin of assembly/prefixIndex.ts, written as the contract it implements rather
+// than as its run tree: per slot, a Map of held blocks whose insertion order is the LRU order
+// (first = least recent); a chain is touched last block first; removing a block removes the
+// blocks that follow it (each block remembers the one before it in its chain). The same results
+// as the core for the same calls (test/core/prefixIndex.test.ts).
 import { prefixChainText, prefixChainTokens } from '../prefixHash.js';
 import type { Cutting, PrefixTable } from './PrefixTable.js';
 
@@ -9,7 +12,8 @@ export class TsPrefixTable implements PrefixTable {
   readonly #ttl: number;
   // Per slot: capacity, and block hash -> stamp (ms, wrapping u32 like the core's).
   readonly #cap: number[] = [];
-  readonly #held: Map<bigint, number>[] = [];
+  // Per slot: block hash -> when touched (ms, wrapping u32 like the core's) and the block before it.
+  readonly #held: Map<bigint, { stamp: number; parent: bigint | undefined }>[] = [];
   #chain: bigint[] = [];
 
   constructor(ttlMs: number) {
@@ -69,13 +73,23 @@ export class TsPrefixTable implements PrefixTable {
     for (let i = Math.min(n, cap) - 1; i >= 0; i--) {
       const h = this.#chain[i]!;
       if (!held.delete(h) && held.size >= cap) held.delete(held.keys().next().value!);
-      held.set(h, now >>> 0);
+      held.set(h, { stamp: now >>> 0, parent: i ? this.#chain[i - 1] : undefined });
     }
   }
 
   remove(slot: number, n: number): void {
     const held = this.#held[slot];
-    if (held) for (let i = 0; i < n; i++) held.delete(this.#chain[i]!);
+    if (!held) return;
+    for (let i = 0; i < n; i++) {
+      if (!held.has(this.#chain[i]!)) continue;
+      // The block, then whatever follows a removed block, until nothing does.
+      const gone = new Set([this.#chain[i]!]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [h, b] of held) if (!gone.has(h) && b.parent !== undefined && gone.has(b.parent)) grew = gone.add(h) !== undefined;
+      }
+      for (const h of gone) held.delete(h);
+    }
   }
 
   chain(n: number): BigUint64Array {
@@ -92,14 +106,14 @@ export class TsPrefixTable implements PrefixTable {
   #expire(slot: number, now: number): void {
     if (this.#ttl === 0) return;
     const held = this.#held[slot]!;
-    for (const [h, stamp] of held) {
+    for (const [h, { stamp }] of held) {
       if (((now - stamp) >>> 0) <= this.#ttl) return;
       held.delete(h);
     }
   }
 
   // Blocks 0, 1, 3, 7, ... until one is missing, then bisection (assembly/prefixIndex.ts held()).
-  #heldPrefix(held: Map<bigint, number>, n: number): number {
+  #heldPrefix(held: Map<bigint, unknown>, n: number): number {
     let lo = 0, hi = n, probe = 0, step = 1;
     while (probe < n) {
       if (!held.has(this.#chain[probe]!)) {

@@ -52,28 +52,45 @@ export class WasmPrefixTable implements PrefixTable {
     return this.#core.pixCount(this.#owned.table, slot, now);
   }
 
-  // Copies the prompt's bytes into the scratch region; returns [pointer, length in bytes or ids, blocks at most].
-  #stage(prompt: string | Uint32Array, cutting: Cutting, max: number): [number, number, number] {
+  // Where #stage put the prompt: its pointer, its length (bytes of text, or token ids), and the most blocks it can make.
+  #ptr = 0;
+  #len = 0;
+  #blocks = 0;
+  // The scratch region as last viewed (a new view only when the region or the memory changed).
+  #view: Uint8Array = new Uint8Array(0);
+
+  // Copies the prompt into the scratch region.
+  #stage(prompt: string | Uint32Array, cutting: Cutting, max: number): void {
     if (typeof prompt === 'string') {
       // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      const blocks = Math.min(max, Math.floor(prompt.length / cutting.blockChars) + 1);
-      this.#reserve(blocks, 0);
-      const ptr = scratch(prompt.length * 3);
-      const { written } = encoder.encodeInto(prompt, heapU8().subarray(ptr, ptr + prompt.length * 3));
-      return [ptr, written, blocks];
+      this.#blocks = Math.min(max, Math.floor(prompt.length / cutting.blockChars) + 1);
+      this.#reserve(this.#blocks, 0);
+      const need = prompt.length * 3;
+      this.#ptr = scratch(need);
+      const heap = heapU8();
+      if (this.#view.buffer !== heap.buffer || this.#view.byteOffset !== this.#ptr || this.#view.length < need) this.#view = heap.subarray(this.#ptr, this.#ptr + Math.max(need, 1 << 16));
+      this.#len = encoder.encodeInto(prompt, this.#view).written;
+      return;
     }
-    const blocks = Math.min(max, Math.floor(prompt.length / cutting.blockTokens));
-    this.#reserve(blocks, 0);
-    const ptr = scratch(prompt.byteLength);
-    heapU8().set(new Uint8Array(prompt.buffer, prompt.byteOffset, prompt.byteLength), ptr);
-    return [ptr, prompt.length, blocks];
+    this.#blocks = Math.min(max, Math.floor(prompt.length / cutting.blockTokens));
+    this.#reserve(this.#blocks, 0);
+    this.#ptr = scratch(prompt.byteLength);
+    heapU8().set(new Uint8Array(prompt.buffer, prompt.byteOffset, prompt.byteLength), this.#ptr);
+    this.#len = prompt.length;
   }
 
   hashPrompt(prompt: string | Uint32Array, cutting: Cutting, seed: bigint, max: number): number {
-    const [ptr, len, blocks] = this.#stage(prompt, cutting, max);
+    this.#stage(prompt, cutting, max);
     return typeof prompt === 'string'
-      ? this.#core.prefixChainText(ptr, len, cutting.blockChars, seed, this.#owned.chain, blocks)
-      : this.#core.prefixChainTokens(ptr, len, cutting.blockTokens, seed, this.#owned.chain, blocks);
+      ? this.#core.prefixChainText(this.#ptr, this.#len, cutting.blockChars, seed, this.#owned.chain, this.#blocks)
+      : this.#core.prefixChainTokens(this.#ptr, this.#len, cutting.blockTokens, seed, this.#owned.chain, this.#blocks);
+  }
+
+  // Copies the match output (slots + extra u32s) out of the core's memory, without a view.
+  #copyOut(out: Uint32Array, count: number): void {
+    const heap = heapU32();
+    const from = this.#owned.out >>> 2;
+    for (let i = 0; i < count; i++) out[i] = heap[from + i]!;
   }
 
   setChain(blocks: ArrayLike<bigint>): number {
@@ -85,20 +102,19 @@ export class WasmPrefixTable implements PrefixTable {
 
   hashAndMatch(prompt: string | Uint32Array, cutting: Cutting, seed: bigint, max: number, now: number, out: Uint32Array, slots: number): number {
     this.#reserve(0, slots);
-    const [ptr, len, blocks] = this.#stage(prompt, cutting, max);
+    this.#stage(prompt, cutting, max);
     const { table, chain, out: at } = this.#owned;
     const n = typeof prompt === 'string'
-      ? this.#core.pixMatchText(table, ptr, len, cutting.blockChars, seed, chain, blocks, now, at, slots)
-      : this.#core.pixMatchTokens(table, ptr, len, cutting.blockTokens, seed, chain, blocks, now, at, slots);
-    out.set(heapU32().subarray(at >>> 2, (at >>> 2) + slots + 1));
+      ? this.#core.pixMatchText(table, this.#ptr, this.#len, cutting.blockChars, seed, chain, this.#blocks, now, at, slots)
+      : this.#core.pixMatchTokens(table, this.#ptr, this.#len, cutting.blockTokens, seed, chain, this.#blocks, now, at, slots);
+    this.#copyOut(out, slots + 1);
     return n;
   }
 
   match(n: number, now: number, out: Uint32Array, slots: number): number {
     this.#reserve(0, slots);
-    const at = this.#owned.out;
-    const best = this.#core.pixMatch(this.#owned.table, this.#owned.chain, n, now, at, slots);
-    out.set(heapU32().subarray(at >>> 2, (at >>> 2) + slots));
+    const best = this.#core.pixMatch(this.#owned.table, this.#owned.chain, n, now, this.#owned.out, slots);
+    this.#copyOut(out, slots);
     return best;
   }
 

@@ -167,6 +167,11 @@ export class PrefixIndex {
     this.#table.record(slot, n, this.now());
   }
 
+  /** The low 32 bits of the i-th hash of the chain the last match hashed. */
+  matchedWord(i: number): number {
+    return this.#table.word(i);
+  }
+
   /** The first `n` hashes of the chain the last match hashed. */
   matchedChain(n: number): BigUint64Array {
     return this.#table.chain(n);

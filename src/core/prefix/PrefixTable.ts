@@ -31,6 +31,8 @@ export interface PrefixTable {
   record(slot: number, n: number, now: number): void;
   /** The slot no longer holds the chain's first `n` blocks. */
   remove(slot: number, n: number): void;
+  /** The low 32 bits of the chain's i-th hash (no allocation). */
+  word(i: number): number;
   /** The chain's first `n` hashes (a copy). */
   chain(n: number): BigUint64Array;
   /** Bytes the table takes (Wasm: exact; the twin: an estimate of its Maps). */

@@ -92,6 +92,10 @@ export class TsPrefixTable implements PrefixTable {
     }
   }
 
+  word(i: number): number {
+    return Number(this.#chain[i]! & 0xffffffffn);
+  }
+
   chain(n: number): BigUint64Array {
     return BigUint64Array.from(this.#chain.slice(0, n));
   }

@@ -126,6 +126,10 @@ export class WasmPrefixTable implements PrefixTable {
     this.#core.pixRemove(this.#owned.table, slot, this.#owned.chain, n);
   }
 
+  word(i: number): number {
+    return heapU32()[(this.#owned.chain >>> 2) + 2 * i]!;
+  }
+
   chain(n: number): BigUint64Array {
     return new BigUint64Array(this.#core.memory.buffer.slice(this.#owned.chain, this.#owned.chain + n * 8));
   }

@@ -16,12 +16,14 @@ export class Candidates {
   /** ttft: tokens ahead of the prompt plus its uncached ones, and the predicted TTFT, ms. */
   tokens = new Float64Array(16);
   ttft = new Float64Array(16);
+  /** A hash of each one's id (the same in every router): rendezvous hashing's input. */
+  idHash = new Float64Array(16);
 
   reset(capacity: number): void {
     this.n = 0;
     if (this.matched.length >= capacity) return;
     const size = capacity * 2;
-    for (const k of ['matched', 'load', 'queue', 'kvUsage', 'tokens', 'ttft'] as const) this[k] = new Float64Array(size);
+    for (const k of ['matched', 'load', 'queue', 'kvUsage', 'tokens', 'ttft', 'idHash'] as const) this[k] = new Float64Array(size);
   }
 
   /** The candidate with the highest value of `by` (ties: lower load, then earlier). */
@@ -29,6 +31,24 @@ export class Candidates {
     let best = -1;
     for (let i = 0; i < this.n; i++) if (best < 0 || by[i]! > by[best]! || (by[i] === by[best] && this.load[i]! < this.load[best]!)) best = i;
     return best;
+  }
+
+  /**
+   * Among the candidates whose `by` equals `value`, the one weighted rendezvous hashing on `key`
+   * ranks first (Thaler and Ravishankar; weight: capacity), or its second when the first carries
+   * more than `margin` beyond it. Every router given the same key and the same tied set ranks them
+   * alike, whatever it saw before.
+   */
+  rendezvous(by: Float64Array, value: number, key: number, margin: number): number {
+    let a = -1, b = -1, sa = Infinity, sb = Infinity;
+    for (let i = 0; i < this.n; i++) {
+      if (by[i] !== value) continue;
+      const u = (fmix32((key ^ this.idHash[i]!) >>> 0) + 0.5) / 4294967296;
+      const score = -Math.log(u) / this.endpoints[i]!.capacity;
+      if (score < sa) [b, sb, a, sa] = [a, sa, i, score];
+      else if (score < sb) [b, sb] = [i, score];
+    }
+    return b >= 0 && this.load[a]! - this.load[b]! > margin ? b : a;
   }
 
   /** The candidate with the lowest value of `by` (ties: more cached, then earlier). */
@@ -39,6 +59,15 @@ export class Candidates {
   }
 }
 
+/** murmur3's 32-bit finalizer: a well-mixed u32 of a u32. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /** What the deciders know of the prompt. */
 export interface PromptShape {
   /** Full blocks of the prompt (0: no prompt, or shorter than a block). */
@@ -46,6 +75,8 @@ export interface PromptShape {
   /** Its tokens (estimated for text). */
   tokens: number;
   tokensPerBlock: number;
+  /** Low 32 bits of the hash of the first block the best match lacks (its last block when it has them all). */
+  divergence: number;
 }
 
 /** A decision: a candidate's index, or -1 for a cold miss (the bounded-load ring decides), and why. */

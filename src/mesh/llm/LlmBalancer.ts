@@ -11,6 +11,7 @@ import type { Balancer, Pick, Policy } from '../balancers.js';
 import { RingHashBalancer } from '../balancers.js';
 import type { Endpoint } from '../endpoints.js';
 import type { Random } from '../random.js';
+import { xxh32 } from '../../core/hash.js';
 import { Candidates, type Decision, type PromptShape } from './Candidates.js';
 import type { LlmState } from './LlmState.js';
 import { decidePrefixCache } from './prefixCache.js';
@@ -46,14 +47,16 @@ export class LlmBalancer implements Balancer {
   readonly #ring: RingHashBalancer;
   readonly #byId: Map<string, Endpoint>;
   #list: Endpoint[];
-  #meanCapacity: number;
+  #meanCapacity = 1;
   readonly #state: LlmState;
   readonly #settings: LlmBalancerSettings;
   readonly #random: Random;
   readonly #clock: () => number;
   readonly #c = new Candidates();
   #scores = new Float64Array(16);
-  readonly #shape: PromptShape = { blocks: 0, tokens: 0, tokensPerBlock: 16 };
+  readonly #shape: PromptShape = { blocks: 0, tokens: 0, tokensPerBlock: 16, divergence: 0 };
+  // xxh32 of each endpoint's id, by its place in #list.
+  #idHashes: number[] = [];
 
   constructor(policy: 'prefix-cache' | 'ttft', endpoints: readonly Endpoint[], state: LlmState, settings: LlmBalancerSettings, random: Random, clock: () => number) {
     this.policy = policy;
@@ -64,7 +67,13 @@ export class LlmBalancer implements Balancer {
     this.#ring = new RingHashBalancer(endpoints, { unit: settings.unit, vnodes: settings.vnodes, hash: 'xxh32', boundedLoad: settings.boundedLoad, engine: settings.engine });
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
     this.#list = [...endpoints];
+    this.#listed();
+  }
+
+  // #list changed: its id hashes and mean capacity follow.
+  #listed(): void {
     this.#meanCapacity = mean(this.#list);
+    this.#idHashes = this.#list.map((e) => idHash(e.id));
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -81,6 +90,11 @@ export class LlmBalancer implements Balancer {
     shape.tokens = promptTokens(f, tracker.tokensPerBlock);
     const c = this.#filter(cost, allowed);
     if (c.n === 0) return undefined;
+    if (shape.blocks > 0) {
+      let most = 0;
+      for (let i = 0; i < c.n; i++) most = Math.max(most, tracker.matched[tracker.slotOf(c.endpoints[i]!.id)]!);
+      shape.divergence = tracker.blockWord(Math.min(most, shape.blocks - 1));
+    }
     const now = this.#clock();
     this.#score(c, shape, now);
     const decision = this.#decide(c, shape);
@@ -123,8 +137,10 @@ export class LlmBalancer implements Balancer {
     const c = this.#c;
     c.reset(this.#list.length);
     let total = cost, capacity = 0;
-    for (const e of this.#list) {
+    for (let j = 0; j < this.#list.length; j++) {
+      const e = this.#list[j]!;
       if ((allowed && !allowed(e)) || this.#ring.load(e.id) + cost > e.maxInflight) continue;
+      c.idHash[c.n] = this.#idHashes[j]!;
       c.endpoints[c.n++] = e;
       total += this.#ring.load(e.id);
       capacity += e.capacity;
@@ -132,7 +148,11 @@ export class LlmBalancer implements Balancer {
     if (this.policy === 'ttft' && c.n > 1) {
       const bound = (this.#settings.boundedLoad * total) / capacity;
       let kept = 0;
-      for (let i = 0; i < c.n; i++) if (this.#ring.load(c.endpoints[i]!.id) + cost <= bound * c.endpoints[i]!.capacity) c.endpoints[kept++] = c.endpoints[i]!;
+      for (let i = 0; i < c.n; i++) {
+        if (this.#ring.load(c.endpoints[i]!.id) + cost > bound * c.endpoints[i]!.capacity) continue;
+        c.idHash[kept] = c.idHash[i]!;
+        c.endpoints[kept++] = c.endpoints[i]!;
+      }
       if (kept > 0) c.n = kept;
     }
     c.endpoints.length = c.n;
@@ -170,9 +190,9 @@ export class LlmBalancer implements Balancer {
   }
 
   // A cold miss: where the key's ring order says, so that every router, knowing only its own
-  // load, sends a new prefix to the same few endpoints. prefix-cache: the less loaded of the key's
-  // first two candidates in ring order. ttft: the first of its first four predicted within 25% of
-  // the best (else none: the best).
+  // load, sends a new prefix to the same few endpoints. prefix-cache: the key's first candidate in
+  // ring order, or its second when the first is busier by more than this request. ttft: the first
+  // of its first four predicted within 25% of the best (else none: the best).
   #coldPick(c: Candidates, key: string, cost: number): Pick | undefined {
     const order = this.#ring.ring.getN(key, Math.min(this.#list.length, 4));
     let a = -1, b = -1;
@@ -191,7 +211,9 @@ export class LlmBalancer implements Balancer {
       }
     }
     if (a < 0) return undefined;
-    const i = b >= 0 && c.load[b]! < c.load[a]! ? b : a;
+    // The second only when the first carries more than this request's size beyond it: a margin in
+    // the request's own units, so routers that see a slice of the load still mostly agree.
+    const i = b >= 0 && c.load[a]! - c.load[b]! > cost ? b : a;
     this.#ring.carry(c.endpoints[i]!.id, cost);
     const other = i === a ? b : a;
     return { endpoint: c.endpoints[i]!, reason: other >= 0 ? `ring choice ${c.endpoints[i]!.id} over ${c.endpoints[other]!.id}` : `ring order: ${c.endpoints[i]!.id}` };
@@ -213,14 +235,14 @@ export class LlmBalancer implements Balancer {
     this.#ring.upsert(e);
     this.#byId.set(e.id, e);
     this.#list = [...this.#byId.values()];
-    this.#meanCapacity = mean(this.#list);
+    this.#listed();
   }
 
   remove(id: string): void {
     this.#ring.remove(id);
     this.#byId.delete(id);
     this.#list = [...this.#byId.values()];
-    this.#meanCapacity = mean(this.#list);
+    this.#listed();
   }
 
   /** The service's prefix settings. */
@@ -237,5 +259,11 @@ export class LlmBalancer implements Balancer {
     this.#ring.dispose();
   }
 }
+
+const encoder = new TextEncoder();
+const idHash = (id: string) => {
+  const bytes = encoder.encode(id);
+  return xxh32(bytes, 0, bytes.length, 0);
+};
 
 const mean = (list: readonly Endpoint[]) => (list.length ? list.reduce((s, e) => s + e.capacity, 0) / list.length : 1);

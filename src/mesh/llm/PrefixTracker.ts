@@ -86,6 +86,11 @@ export class PrefixTracker {
     (this.#recent ?? this.#main).recordMatched(slot, this.blocks);
   }
 
+  /** The low 32 bits of the last matched prompt's i-th block hash. */
+  blockWord(i: number): number {
+    return (this.#recent ?? this.#main).matchedWord(i);
+  }
+
   /** The hex of the last matched prompt's first block: the cold-miss ring's key. */
   firstBlockKey(): string {
     return (this.#recent ?? this.#main).matchedChain(1)[0]!.toString(16);

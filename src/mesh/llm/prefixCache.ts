@@ -1,15 +1,16 @@
 // prefix-cache: the endpoint holding the longest cached prefix wins when the match is worth it
 // and that endpoint is not overloaded next to the least loaded; otherwise the least loaded. A
-// prompt nobody holds (a cold miss) goes to the bounded-load ring on its first block, so that
-// independent routers agree on where a new prefix lives.
+// prompt nobody holds (a cold miss) goes by ring order on its first block, and a match several
+// endpoints hold alike by rendezvous hashing on the first block they lack: so independent
+// routers agree on where a new prefix, or a conversation's next turn, lives.
 import type { Candidates, Decision, PromptShape } from './Candidates.js';
 import type { PrefixSettings } from './settings.js';
 
 export function decidePrefixCache(c: Candidates, p: PromptShape, s: PrefixSettings): Decision {
   const least = c.least(c.load);
   if (p.blocks === 0) return { index: least, reason: 'prefix-cache: no full block to match; least loaded' };
-  const best = c.best(c.matched);
-  const matched = c.matched[best]!;
+  const matched = c.matched[c.best(c.matched)]!;
+  const best = c.rendezvous(c.matched, matched, p.divergence, p.tokens);
   if (matched === 0) return { index: -1, reason: 'prefix-cache: cold miss (no endpoint holds the first block); ring on the first block' };
   const share = matched / p.blocks;
   const lb = c.load[best]!, ll = c.load[least]!;

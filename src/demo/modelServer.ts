@@ -2,6 +2,9 @@
 // answering like a model API. Its behaviour can change while it runs (slow, failing, down).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PrefixIndex } from '../core/PrefixIndex.js';
+import { promptOf } from '../proxy/openai.js';
+import { seedOf } from '../mesh/llm/prompt.js';
 
 /** ok; fail: 500 to every request; hang: never answers; reset: reads the whole request, then drops the connection. */
 export type ModelMode = 'ok' | 'fail' | 'hang' | 'reset';
@@ -27,6 +30,12 @@ export interface ModelServerOptions {
   record?: boolean;
   /** Let a request choose this server's behaviour for itself: `x-model-mode` (a ModelMode) and `x-model-delay-ms`. Default false. */
   obeyHeaders?: boolean;
+  /**
+   * Serve OpenAI-style bodies with a KV prefix cache of this many 16-token blocks, as vLLM does
+   * with prefix caching on: each prompt's cached tokens are counted (`promptTokens`,
+   * `cachedTokens`) and answered in usage.prompt_tokens_details.cached_tokens.
+   */
+  prefixCacheBlocks?: number;
 }
 
 export class ModelServer {
@@ -40,6 +49,10 @@ export class ModelServer {
   /** Requests whose whole body arrived (any mode), and each of them with `record`. */
   receivedCount = 0;
   readonly received: ReceivedRequest[] = [];
+  /** With prefixCacheBlocks: prompt tokens served, and those found cached. */
+  promptTokens = 0;
+  cachedTokens = 0;
+  readonly #cache: PrefixIndex | undefined;
   readonly #server: Server;
   readonly #options: ModelServerOptions;
   #port = 0;
@@ -48,6 +61,7 @@ export class ModelServer {
     this.name = options.name;
     this.delayMs = options.delayMs ?? 0;
     this.#options = options;
+    if (options.prefixCacheBlocks) this.#cache = new PrefixIndex({ blockChars: 64 }).set('self', options.prefixCacheBlocks);
     this.#server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -70,6 +84,7 @@ export class ModelServer {
             return;
           }
           this.served++;
+          if (this.#cache) return await this.#complete(Buffer.concat(chunks), res);
           const stream = req.url?.includes('stream') || req.headers.accept === 'text/event-stream';
           if (!stream) {
             const body = JSON.stringify({ by: this.name, method: req.method, path: req.url, bytes: Buffer.concat(chunks).length, forwardedFor: req.headers['x-forwarded-for'] ?? null, hopByHop: req.headers['proxy-authorization'] ?? null });
@@ -93,6 +108,40 @@ export class ModelServer {
         }
       });
     });
+  }
+
+  // An OpenAI-style answer from the prefix-caching server: the prompt's blocks looked up and
+  // stored (a text block of 64 characters counted as 16 tokens), usage reported.
+  async #complete(body: Buffer, res: import('node:http').ServerResponse): Promise<void> {
+    let parsed: { stream?: boolean } = {};
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      // Not JSON: no prompt.
+    }
+    const fields = promptOf(parsed);
+    const prompt = typeof fields?.prompt === 'string' ? fields.prompt : '';
+    const match = this.#cache!.match(prompt, { seed: seedOf(fields ?? {}) });
+    const cachedBlocks = match.endpoints.self ?? 0;
+    const promptTokens = Math.ceil(prompt.length / 4);
+    const cachedTokens = Math.min(promptTokens, cachedBlocks * 16);
+    this.promptTokens += promptTokens;
+    this.cachedTokens += cachedTokens;
+    this.#cache!.record('self', this.#cache!.matchedChain(match.blocks));
+    const usage = { prompt_tokens: promptTokens, completion_tokens: 3, total_tokens: promptTokens + 3, prompt_tokens_details: { cached_tokens: cachedTokens } };
+    if (!parsed.stream) {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ object: 'chat.completion', by: this.name, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-served-by': this.name });
+    // Prefill: uncached tokens take time (1 ms a 64-token block here), then the tokens stream.
+    await new Promise((r) => setTimeout(r, Math.ceil((promptTokens - cachedTokens) / 64)));
+    for (let i = 0; i < (this.#options.tokens ?? 3); i++) {
+      if (i) await new Promise((r) => setTimeout(r, this.#options.tokenGapMs ?? 5));
+      res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `t${i}` } }] })}\n\n`);
+    }
+    res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage })}\n\n`);
+    res.end('data: [DONE]\n\n');
   }
 
   get address(): string {

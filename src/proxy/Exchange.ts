@@ -18,6 +18,8 @@ import { normalizePath } from './paths.js';
 import type { ProxyMetrics } from './ProxyMetrics.js';
 import { readBody, streamBody } from './requestBody.js';
 import { endToEnd, forwardHeaders, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
+import { promptOf, usageOf } from './openai.js';
+import type { PromptFields } from '../mesh/llm/prompt.js';
 
 /** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
 export interface Upstream {
@@ -43,6 +45,8 @@ export interface ProxySettings {
   readonly hashKeys: ReadonlyMap<string, HashKeySource>;
   /** Services with an admission queue: their requests may wait for room (routeAsync). */
   readonly queued: ReadonlySet<string>;
+  /** prefix-cache and ttft services: their requests' prompts are read from OpenAI-style bodies. */
+  readonly prompted: ReadonlySet<string>;
   readonly timeouts: { connectMs: number; firstByteMs: number; idleMs: number; bodyIdleMs: number; lingerMs: number };
   readonly limits: {
     maxHeaderBytes: number;
@@ -80,6 +84,8 @@ const kClientGone = new Error('the client closed the connection');
 // A body this small left unread is read and dropped by node:http to keep the connection; a
 // larger one (or one of unknown length) is not worth it: the connection closes, lingering.
 const kDumpBytes = 65_536;
+// The last bytes of an LLM answer kept to read its usage from (usageOf).
+const kTailBytes = 4096;
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #context: ExchangeContext;
@@ -90,6 +96,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #settings!: ProxySettings;
   #service: string | undefined;
   #key: string | undefined;
+  // prefix-cache and ttft services: the prompt; when the attempt's first token came (ms after its
+  // start, token streams only) and the answer's last bytes (its usage).
+  #prompt: PromptFields | undefined;
+  #firstTokenMs: number | undefined;
+  #sse = false;
+  #tail: Buffer | undefined;
   #headers!: string[];
   // The body: whole (#body; none when undefined and not #streamed), or its first part (#head)
   // with the rest still coming from the client.
@@ -142,6 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // With expect: 100-continue this answer comes instead of the 100: the body is never sent.
     if (length > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`);
     const hashKey = settings.hashKeys.get(service);
+    const prompted = settings.prompted.has(service);
     if (req.complete || (length === 0 && req.headers['transfer-encoding'] === undefined)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
     if (this.#expectsContinue) this.#res.writeContinue();
     const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
@@ -154,6 +167,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
           this.#head = prefix.chunks;
           this.#headBytes = prefix.bytes;
         }
+        if (prompted) return this.#routeTo(keyFromHeaders(hashKey, req.headers), this.#promptOf(prefix.chunks, prefix.bytes, prefix.done));
         if (!hashKey || !('jsonField' in hashKey)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
         // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
         const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
@@ -190,10 +204,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  #routeTo(key: string | undefined): void {
+  // The prompt of a body read whole up to maxKeyBodyBytes: parsed (promptOf). A body larger than
+  // that (or streamed) is not parsed: its first maxKeyBodyBytes bytes, as text, are the prompt, so
+  // large requests alike still meet on one endpoint (their blocks are not a parsed prompt's).
+  #promptOf(chunks: Buffer[], bytes: number, done: boolean): PromptFields | undefined {
+    const max = this.#settings.limits.maxKeyBodyBytes;
+    if (bytes === 0 || max === 0) return undefined;
+    const whole = this.#body ?? Buffer.concat(chunks, bytes);
+    if (done && bytes <= max) {
+      try {
+        return promptOf(JSON.parse(whole.toString('utf8')));
+      } catch {
+        return undefined;
+      }
+    }
+    return { prompt: whole.subarray(0, max).toString('utf8') };
+  }
+
+  #routeTo(key: string | undefined, prompt?: PromptFields): void {
     this.#key = key;
+    this.#prompt = prompt;
     const service = this.#service!;
-    const request = key === undefined ? { service } : { service, key };
+    const request = prompt ? { ...prompt, service, ...(key === undefined ? {} : { key }) } : key === undefined ? { service } : { service, key };
     const mesh = this.#context.mesh;
     if (this.#settings.queued.has(service)) {
       mesh.routeAsync(request).then(
@@ -229,7 +261,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       avoid.push(route.endpoint.id);
       try {
         if (route.attempt > 0) throw new WasmeshError('NO_ENDPOINT', 'a retry goes to one endpoint only');
-        route = context.mesh.route({ service: route.service, ...(this.#key === undefined ? {} : { key: this.#key }), avoid, strictAvoid: true });
+        route = context.mesh.route({ ...this.#prompt, service: route.service, ...(this.#key === undefined ? {} : { key: this.#key }), avoid, strictAvoid: true });
       } catch {
         this.#route = undefined;
         const what = busy === 'uploads-full' ? `${limits.maxUploadsPerEndpoint} streamed uploads` : `${limits.connectionsPerEndpoint} connections and ${limits.maxQueuedPerEndpoint} waiting requests`;
@@ -247,6 +279,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reported = false;
     this.#next = undefined;
     this.#controller = undefined;
+    this.#firstTokenMs = undefined;
+    this.#sse = false;
+    this.#tail = undefined;
     this.#attemptStart = performance.now();
     this.#attempts++;
     const req = this.#req;
@@ -283,13 +318,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const out = endToEnd(headers);
     const endpointHeader = this.#settings.endpointHeader;
     if (endpointHeader) out.push(endpointHeader, route.endpoint.id);
+    // The share of the prompt predicted cached where it went.
+    if (route.cachedShare !== undefined) out.push('x-wasmesh-prefix-hit', route.cachedShare.toFixed(3));
     res.writeHead(statusCode, out);
     // A token stream shows its headers at once, before the first token.
-    if (headers['content-type']?.includes('text/event-stream')) res.flushHeaders();
+    this.#sse = headers['content-type']?.includes('text/event-stream') ?? false;
+    if (this.#sse) res.flushHeaders();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#next) return;
+    if (this.#prompt) this.#watch(chunk);
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
@@ -297,10 +336,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  // An LLM answer as it passes: when its first token came (a token stream's first chunk), and its
+  // last bytes, where its usage is.
+  #watch(chunk: Buffer): void {
+    if (this.#sse && this.#firstTokenMs === undefined) this.#firstTokenMs = performance.now() - this.#attemptStart;
+    const tail = this.#tail;
+    if (chunk.length >= kTailBytes || !tail) this.#tail = Buffer.from(chunk.subarray(-kTailBytes));
+    else this.#tail = Buffer.concat([tail, chunk]).subarray(-kTailBytes);
+  }
+
   onResponseEnd(): void {
     this.#upstreamMs = performance.now() - this.#attemptStart;
     const next = this.#next;
-    this.#settle({ status: this.#status, latencyMs: performance.now() - this.#started });
+    const outcome: Outcome = { status: this.#status, latencyMs: performance.now() - this.#started };
+    if (this.#prompt && this.#status < 300) {
+      if (this.#firstTokenMs !== undefined) outcome.ttftMs = this.#firstTokenMs;
+      const usage = this.#tail && usageOf(this.#tail.toString('latin1'));
+      if (usage) Object.assign(outcome, usage);
+    }
+    this.#settle(outcome);
     if (next) return this.#retry(next);
     this.#res.end();
   }

@@ -20,7 +20,8 @@ export const kDefaultProxy = Object.freeze({
   limits: {
     maxHeaderBytes: 16_384,
     maxBodyBytes: 10 * 2 ** 20,
-    maxKeyBodyBytes: 65_536,
+    // An 8K-token chat is about 40 KB of JSON; 256 KiB parses prompts of about 60K tokens whole.
+    maxKeyBodyBytes: 262_144,
     bufferBodyBytes: 2 ** 20,
     maxUploadsPerEndpoint: 16,
     connectionsPerEndpoint: 128,
@@ -50,6 +51,7 @@ function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettin
   return Object.freeze({
     hashKeys: new Map(config.services.flatMap((s) => (s.hashKey ? [[s.name, s.hashKey] as const] : []))),
     queued: new Set(config.services.filter((s) => (s.admission?.queue ?? 0) > 0).map((s) => s.name)),
+    prompted: new Set(config.services.filter((s) => s.policy === 'prefix-cache' || s.policy === 'ttft').map((s) => s.name)),
     timeouts: { ...kDefaultProxy.timeouts, ...p.timeouts },
     limits: { ...kDefaultProxy.limits, ...p.limits },
     endpointHeader: p.endpointHeader ?? kDefaultProxy.endpointHeader,

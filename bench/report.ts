@@ -108,6 +108,20 @@ ${ratioTable(suites.proxy.ratios!)}
 
 p99 overhead over direct at 1,000 req/s: ${Number(suites.proxy.overheadP99Ms).toFixed(2)} ms (target <= 2 ms).`);
 }
+if (suites.prefix) {
+  const d = (suites.prefix as unknown as { decisionMicros?: Record<string, number> }).decisionMicros ?? {};
+  parts.push(`### Prompt prefixes and the LLM routing decision (\`bench/prefix.bench.ts\`)
+
+Block hashing of a 32 KB prompt, and the whole decision of \`prefix-cache\` and \`ttft\` (route and
+report: hash, match against 16 endpoints' caches, score, pick, record) on 8K-token prompts (64
+system prompts of 6K tokens, each with its own 2K-token question; caches full and evicting).
+Median decision: prefix-cache ${Number(d.prefixCache).toFixed(1)} µs, ttft ${Number(d.ttft).toFixed(1)} µs, token ids ${Number(d.tokenIds).toFixed(1)} µs;
+ring-hash on a 256-character key ${Number(d.ringHash).toFixed(1)} µs.
+
+${ratioTable(suites.prefix.ratios!)}
+
+${details('All prefix figures', figures(suites.prefix.results!))}`);
+}
 if (suites.etcd) {
   const e = suites.etcd as unknown as { ttlSeconds: number; expiryMs: Record<string, number>; churnEventsPerSecond: Record<string, number>; churnRoutesPerSecond: Record<string, number> };
   parts.push(`### etcd discovery (\`bench/etcd.bench.ts\`, real etcd 3.4)

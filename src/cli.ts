@@ -109,7 +109,7 @@ program
   .description('compare routing policies on a simulated LLM inference fleet: TTFT, throughput, KV-cache hits (no GPU needed)')
   .addOption(new Option('--workload <name>', 'workload preset').choices(Object.keys(kWorkloads)).default('shared-prefix'))
   .addOption(new Option('--fleet <name>', 'fleet (default: the one the workload names, else homogeneous)').choices(Object.keys(kFleets)))
-  .option('--policies <list>', 'comma-separated: swrr, p2c, ring-hash, random, oracle (default all)')
+  .option('--policies <list>', 'comma-separated: random, swrr, p2c, ring-hash, prefix-cache, ttft, weighted, oracle, or "<policy> xN" for N independent routers (default all)')
   .addOption(new Option('--rate <n>', 'offered requests a second (default the workload\'s)').argParser(positive).conflicts('ladder'))
   .option('--ladder <from:to:steps>', 'a ladder of rates, e.g. 3:60:6')
   .addOption(new Option('--requests <n>', 'requests a run (default the workload\'s)').argParser(integer(1, 1_000_000)))

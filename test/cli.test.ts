@@ -80,7 +80,7 @@ test('proxy serves on loopback, answers its admin port, logs each request as a J
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   for (let i = 0; i < 200 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
-  const m = err.match(/listening on http:\/\/127\.0\.0\.1:(\d+), admin on http:\/\/127\.0\.0\.1:(\d+) \(config version 1: chat, embed\)/);
+  const m = err.match(/listening on http:\/\/127\.0\.0\.1:(\d+), admin on http:\/\/127\.0\.0\.1:(\d+) \(config version 1: chat, llm, embed\)/);
   assert.ok(m, err);
   const health = await fetch(`http://127.0.0.1:${m![2]}/healthz`);
   assert.is(await health.text(), 'ok\n');
@@ -144,7 +144,7 @@ test('bad input exits 2 with the error code and what is allowed', () => {
 test('validate reports a good file and lists every problem of a bad one', () => {
   let r = wasmesh('validate', 'examples/mesh.yaml');
   assert.is(r.code, 0);
-  assert.match(r.out, 'examples/mesh.yaml: valid (2 services, 5 endpoints)');
+  assert.match(r.out, 'examples/mesh.yaml: valid (3 services, 7 endpoints)');
   r = wasmesh('validate', 'test/mesh/fixtures/bad.yaml');
   assert.is(r.code, 2);
   assert.match(r.err, 'invalid mesh config (2 problems)');

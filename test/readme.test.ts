@@ -86,13 +86,25 @@ const run = (needle: string) => {
 };
 
 test('the prompt blocks example shares the system prompt\'s whole blocks, and the seed separates models', () => {
-  assert.equal(run('promptBlocks(').slice(-2), ['9 9 9', 'true']);
+  assert.equal(run('What is KV caching').slice(-2), ['9 9 9', 'true']);
 });
 
 test('the simulator example: round robin by capacity answers every request on the mixed fleet, random does not', () => {
   const last = run("from 'wasmesh/sim'").at(-1)!;
   assert.match(last, /^swrr: 100% answered, random: \d+% answered$/);
   assert.ok(Number(/random: (\d+)%/.exec(last)![1]) < 100, last);
+});
+
+test('the prefix-cache example: a cold miss by ring order, then the cached endpoint with 11 of 12 blocks; another model holds nothing', () => {
+  const out = run("policy: 'prefix-cache'");
+  assert.match(out[0]!, /^prefix-cache: cold miss \(no endpoint holds the first block\): ring order on the first block: /);
+  assert.is(out[1], 'true 0.90');
+  assert.is(out[2], 'prefix-cache: 11 of 12 blocks cached');
+  assert.is(out[3], "{ 'h100-1': 0, 'h100-2': 0, 'l4-1': 0 }");
+});
+
+test('the prefix index example: what each endpoint holds of the prompt, in blocks, within the memory bound', () => {
+  assert.equal(run('new PrefixIndex('), ["{ blocks: 23, endpoints: { 'gpu-1': 23, 'gpu-2': 10 } }", 'true']);
 });
 
 test.run();

@@ -121,5 +121,6 @@ export function promptBlocks(prompt: string | Uint32Array, options: PromptBlockO
     heap.set(new Uint8Array(prompt.buffer, prompt.byteOffset, prompt.byteLength), base);
     n = core.prefixChainTokens(base, prompt.length, block, seed, outPtr, maxBlocks);
   }
-  return new BigUint64Array(core.memory.buffer.slice(outPtr, outPtr + n * 8));
+  // A view of the current buffer, copied (memory.buffer.slice costs a getter and a zero-filled allocation).
+  return new BigUint64Array(heapU8().buffer, outPtr, n).slice();
 }

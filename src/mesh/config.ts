@@ -116,8 +116,8 @@ const service = z.strictObject({
       forgetting: z.number({ error: 'expected number from 0.5 to 1' }).min(0.5, { error: 'expected number from 0.5 to 1' }).max(1, { error: 'expected number from 0.5 to 1' }).optional(),
       /** 0 picks the least predicted TTFT; above 0, a softmax over predictions (relative to the best) against herding. Default 0. */
       temperature: atLeast(0).optional(),
-      /** Affinity gate: the endpoint holding the longest prefix takes the request while its predicted TTFT is within this SLO. */
-      sloMs: positive('number > 0').optional(),
+      /** Affinity gate: the endpoint holding the longest prefix takes the request while its predicted TTFT is within this SLO; 0 turns it off. Default 2000. */
+      sloMs: atLeast(0).optional(),
       /** Extra predicted ms at full KV cache (from load reports' kvUsage), growing from 80% use. Default 2000. */
       kvPenaltyMs: atLeast(0).optional(),
     })

@@ -97,7 +97,7 @@ test('files: YAML and JSON load; unreadable and malformed files are INVALID_CONF
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-config-'));
   writeFileSync(join(dir, 'mesh.json'), JSON.stringify(good));
   assert.equal(await loadConfigFile(join(dir, 'mesh.json')), good);
-  assert.is((await loadConfigFile('examples/mesh.yaml')).services.length, 2);
+  assert.is((await loadConfigFile('examples/mesh.yaml')).services.length, 3);
   writeFileSync(join(dir, 'bad.yaml'), 'services: [ {name: a\n');
   for (const [file, message] of [[join(dir, 'bad.yaml'), /is not valid YAML\/JSON/], [join(dir, 'missing.yaml'), /cannot read mesh config/]] as const) {
     try {

@@ -131,7 +131,7 @@ export class WasmPrefixTable implements PrefixTable {
   }
 
   chain(n: number): BigUint64Array {
-    return new BigUint64Array(this.#core.memory.buffer.slice(this.#owned.chain, this.#owned.chain + n * 8));
+    return new BigUint64Array(heapU8().buffer, this.#owned.chain, n).slice();
   }
 
   bytes(): number {

@@ -216,7 +216,8 @@ export class LlmBalancer implements Balancer {
     const i = b >= 0 && c.load[a]! - c.load[b]! > cost ? b : a;
     this.#ring.carry(c.endpoints[i]!.id, cost);
     const other = i === a ? b : a;
-    return { endpoint: c.endpoints[i]!, reason: other >= 0 ? `ring choice ${c.endpoints[i]!.id} over ${c.endpoints[other]!.id}` : `ring order: ${c.endpoints[i]!.id}` };
+    const chosen = c.endpoints[i]!.id;
+    return { endpoint: c.endpoints[i]!, reason: other < 0 ? `ring order on the first block: ${chosen}` : i === a ? `ring order on the first block: ${chosen} before ${c.endpoints[other]!.id}` : `ring order on the first block: ${chosen}, ${c.endpoints[other]!.id} being busier` };
   }
 
   release(id: string, cost: number): void {

@@ -11,7 +11,7 @@ export function decidePrefixCache(c: Candidates, p: PromptShape, s: PrefixSettin
   if (p.blocks === 0) return { index: least, reason: 'prefix-cache: no full block to match; least loaded' };
   const matched = c.matched[c.best(c.matched)]!;
   const best = c.rendezvous(c.matched, matched, p.divergence, p.tokens);
-  if (matched === 0) return { index: -1, reason: 'prefix-cache: cold miss (no endpoint holds the first block); ring on the first block' };
+  if (matched === 0) return { index: -1, reason: 'prefix-cache: cold miss (no endpoint holds the first block)' };
   const share = matched / p.blocks;
   const lb = c.load[best]!, ll = c.load[least]!;
   const overloaded = lb - ll > s.balanceAbs && lb > ll * s.balanceRel;

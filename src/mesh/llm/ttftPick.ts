@@ -16,7 +16,7 @@ export const kvPenalty = (usage: number, s: TtftSettings) => (Number.isNaN(usage
 export function decideTtft(c: Candidates, p: PromptShape, s: TtftSettings, random: Random): Decision {
   const best = c.least(c.ttft);
   const top = c.best(c.matched);
-  if (s.sloMs !== undefined && c.matched[top]! > 0 && c.ttft[top]! <= s.sloMs) {
+  if (s.sloMs > 0 && c.matched[top]! > 0 && c.ttft[top]! <= s.sloMs) {
     return { index: top, reason: `ttft: ${c.matched[top]} of ${p.blocks} blocks cached, predicted ${c.ttft[top]!.toFixed(0)} ms within the ${s.sloMs} ms SLO` };
   }
   if (p.blocks > 0 && c.matched[top] === 0) return { index: -1, reason: `ttft: cold miss; best predicted ${c.ttft[best]!.toFixed(0)} ms` };

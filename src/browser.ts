@@ -7,3 +7,4 @@ export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
 export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';
 export { PrefixIndex, type PrefixIndexOptions, type PrefixMatch } from './core/PrefixIndex.js';
+export { Maglev, movedEntries, type MaglevOptions } from './core/Maglev.js';

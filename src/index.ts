@@ -6,6 +6,7 @@ export { movedShare } from './core/ring/disruption.js';
 export * from './core/BoundedLoad.js';
 export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';
 export { PrefixIndex, type PrefixIndexOptions, type PrefixMatch } from './core/PrefixIndex.js';
+export { Maglev, movedEntries, type MaglevOptions } from './core/Maglev.js';
 export * from './mesh/Mesh.js';
 export { validateConfig, loadConfigFile, type MeshConfig, type ServiceConfig, type EndpointConfig } from './mesh/config.js';
 export { kAcceleratorCatalog, type AcceleratorSpec } from './mesh/catalog.js';

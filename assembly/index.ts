@@ -5,4 +5,4 @@ export { ringLookupHashed, ringLookupHashedBinary, ringLookupKeys, ringHashKey, 
 export * from './wrr';
 export { xxh64, prefixChainText, prefixChainTokens } from './prefix';
 export { pixNew, pixFree, pixSetCapacity, pixCount, pixRecord, pixRemove, pixMatch, pixMatchText, pixMatchTokens, pixBytes } from './prefixIndex';
-export { maglevBuild, maglevLookupKeys, maglevLookupHashed, maglevLookupKey } from './maglev';
+export { maglevBuild, maglevLookupKeys, maglevLookupHashed, maglevLookupKey, maglevIndex } from './maglev';

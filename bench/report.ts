@@ -122,6 +122,25 @@ ${ratioTable(suites.prefix.ratios!)}
 
 ${details('All prefix figures', figures(suites.prefix.results!))}`);
 }
+if (suites.maglev) {
+  const q = (suites.maglev as unknown as { buildMs: number; quality: { maxOverMean: Record<string, number>; movedWhenOneOf100Leaves: Record<string, number> } });
+  parts.push(`### Maglev against the ring (\`bench/maglev.bench.ts\`)
+
+Lookups at 1,000 equal nodes (100,000 keys a batch), the table build for 100 nodes (65,537
+entries, Envoy's default), and over 100 equal nodes: the busiest node's keys over the mean, and
+the keys that move when one node leaves (1% must).
+
+| | ring (160 points a node) | maglev |
+|---|---:|---:|
+| busiest node / mean | ${q.quality.maxOverMean.ring!.toFixed(3)} | ${q.quality.maxOverMean.maglev!.toFixed(3)} |
+| keys moved when 1 of 100 leaves | ${(q.quality.movedWhenOneOf100Leaves.ring! * 100).toFixed(2)}% | ${(q.quality.movedWhenOneOf100Leaves.maglev! * 100).toFixed(2)}% |
+
+Maglev table build, 100 nodes: ${q.buildMs.toFixed(2)} ms.
+
+${ratioTable(suites.maglev.ratios!)}
+
+${details('All Maglev figures', figures(suites.maglev.results!))}`);
+}
 if (suites.etcd) {
   const e = suites.etcd as unknown as { ttlSeconds: number; expiryMs: Record<string, number>; churnEventsPerSecond: Record<string, number>; churnRoutesPerSecond: Record<string, number> };
   parts.push(`### etcd discovery (\`bench/etcd.bench.ts\`, real etcd 3.4)

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine, quick } from './harness.js';
 
 // etcd's figures are latencies of a real server, only in full runs and where it is installed.
-const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
+const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
 const dir = new URL('./results/', import.meta.url);
 
 function runSuite(name: string): Promise<{ seconds: number; log: string }> {

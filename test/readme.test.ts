@@ -107,4 +107,8 @@ test('the prefix index example: what each endpoint holds of the prompt, in block
   assert.equal(run('new PrefixIndex('), ["{ blocks: 23, endpoints: { 'gpu-1': 23, 'gpu-2': 10 } }", 'true']);
 });
 
+test('the Maglev example: Envoy\'s own table for six hosts, the entry a hash of 10 reads, a mesh maglev owner', () => {
+  assert.equal(run('new Maglev('), ['92 94 90 91 95 90 93', '127.0.0.1:91', 'maglev owner']);
+});
+
 test.run();

@@ -168,6 +168,12 @@ export class Maglev {
     return o;
   }
 
+  /** The table index of a key (xxHash64(key) % tableSize): where a lookup reads, and a bounded walk starts. */
+  indexOf(key: string): number {
+    checkKey(key);
+    return this.#table.indexOf(key);
+  }
+
   /** xxHash64 of a key: where Envoy's header, cookie and source-IP hash policies put it. */
   hashKey(key: string): bigint {
     checkKey(key);

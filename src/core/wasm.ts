@@ -51,10 +51,11 @@ export interface CoreExports {
   xxh64(ptr: number, len: number, seed: bigint): bigint;
   prefixChainText(ptr: number, len: number, blockChars: number, seed: bigint, out: number, max: number): number;
   prefixChainTokens(ptr: number, count: number, blockTokens: number, seed: bigint, out: number, max: number): number;
-  maglevBuild(specs: number, ids: number, weights: number, n: number, m: number, maxWeight: number, table: number, state: number): void;
+  maglevBuild(specs: number, ids: number, weights: number, n: number, m: number, maxWeight: number, table: number, state: number, bits: number): void;
   maglevLookupKeys(table: number, m: number, bytes: number, offsets: number, n: number, out: number): void;
   maglevLookupHashed(table: number, m: number, hashes: number, n: number, out: number): void;
   maglevLookupKey(table: number, m: number, ptr: number, len: number): number;
+  maglevIndex(m: number, ptr: number, len: number): number;
   pixNew(ttlMs: number): number;
   pixBytes(table: number): number;
   pixFree(table: number): void;

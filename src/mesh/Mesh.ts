@@ -16,6 +16,8 @@ import { MeshMetrics } from './metrics.js';
 import { Tallies } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 import { LlmBalancer } from './llm/LlmBalancer.js';
+import { MaglevBalancer } from './MaglevBalancer.js';
+import { movedEntries } from '../core/Maglev.js';
 import { LlmState } from './llm/LlmState.js';
 import { checkPromptFields, promptTokens, type PromptFields } from './llm/prompt.js';
 import { kDefaultPrefix, kDefaultTtft, tokensPerBlock, type PrefixSettings } from './llm/settings.js';
@@ -102,7 +104,7 @@ export interface ServiceChange {
   added: string[];
   removed: string[];
   updated: string[];
-  /** ring-hash: exact share of the key space whose endpoint changes (from the arcs). */
+  /** ring-hash: exact share of the key space whose endpoint changes (from the arcs); maglev: share of the table's entries whose endpoint changes. */
   movedShare?: number;
   /** swrr: each endpoint's new traffic share minus its old one. */
   shareChange?: Record<string, number>;
@@ -275,7 +277,9 @@ export class Mesh {
         for (const e of this.#discovered.get(s.name)?.values() ?? []) if (catalog[e.resources.accelerator]) endpoints.set(e.id, endpointOf(e, catalog));
         const list = [...endpoints.values()];
         const balancer =
-          s.policy === 'prefix-cache' || s.policy === 'ttft'
+          s.policy === 'maglev'
+            ? new MaglevBalancer(list, { tableSize: s.maglev?.tableSize ?? 65537, boundedLoad: s.maglev?.boundedLoad ?? 1.25, engine })
+            : s.policy === 'prefix-cache' || s.policy === 'ttft'
             ? new LlmBalancer(s.policy, list, this.#llmState(s, engine, endpoints.values()), { unit, vnodes: s.ring?.vnodes ?? 160, boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, prefix: prefixSettings(s), ttft: { ...kDefaultTtft, ...definedOnly(s.ttft ?? {}) } }, this.#random, this.#clock)
             : s.policy === 'ring-hash'
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
@@ -448,10 +452,13 @@ export class Mesh {
     }
     const ring = measure && s.balancer instanceof RingHashBalancer ? s.balancer.ring : undefined;
     const before = ring?.pointList();
+    const maglev = measure && s.balancer instanceof MaglevBalancer ? s.balancer.maglev : undefined;
+    const table = maglev?.table();
     if (next) s.balancer.upsert(next);
     else s.balancer.remove((event as { id: string }).id);
     if (next && change.added.length && s.balancer instanceof SwrrBalancer) s.balancer.slowStart(next.id, this.#clock());
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
+    if (maglev) change.movedShare = movedEntries(table!, maglev.table());
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints) });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: event.revision ?? this.#snapshot.revision });
@@ -736,6 +743,9 @@ function describe(prev: ServiceState | undefined, next: ServiceState): ServiceCh
   };
   if (next.balancer instanceof RingHashBalancer && prev?.balancer instanceof RingHashBalancer) {
     change.movedShare = movedShare(prev.balancer.ring, next.balancer.ring);
+  }
+  if (next.balancer instanceof MaglevBalancer && prev?.balancer instanceof MaglevBalancer && prev.balancer.maglev.options.tableSize === next.balancer.maglev.options.tableSize) {
+    change.movedShare = movedEntries(prev.balancer.maglev.table(), next.balancer.maglev.table());
   }
   if (next.policy === 'swrr') {
     const share = (m: ReadonlyMap<string, Endpoint>) => {

@@ -9,7 +9,7 @@ import type { Endpoint } from './endpoints.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
 
-export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft';
+export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
 
 /** A pick and why it was made. */
 export interface Pick {
@@ -88,7 +88,7 @@ export interface RingHashSettings {
 
 /** Key affinity (KV-cache reuse) with bounded loads: an overloaded owner passes keys clockwise. */
 /** release, load and carry of the balancers whose engine does not keep in-flight cost. */
-abstract class CountsInflight {
+export abstract class CountsInflight {
   protected readonly inflight = new InflightCost();
 
   release(id: string, cost: number): void {

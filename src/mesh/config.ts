@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { kAcceleratorCatalog } from './catalog.js';
 import { WasmeshError } from '../core/WasmeshError.js';
+import { isPrime } from '../core/Maglev.js';
 
 const positive = (what: string) => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
 const id = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' });
@@ -50,7 +51,7 @@ const hashKey = z.union(
 
 const service = z.strictObject({
   name: id,
-  policy: z.enum(['ring-hash', 'swrr', 'p2c', 'prefix-cache', 'ttft'], { error: 'expected one of "ring-hash", "swrr", "p2c", "prefix-cache", "ttft"' }),
+  policy: z.enum(['ring-hash', 'swrr', 'p2c', 'prefix-cache', 'ttft', 'maglev'], { error: 'expected one of "ring-hash", "swrr", "p2c", "prefix-cache", "ttft", "maglev"' }),
   hashKey: hashKey.optional(),
   ring: z
     .strictObject({
@@ -60,6 +61,13 @@ const service = z.strictObject({
       boundedLoad: atLeast(1).optional(),
       /** Capacity units per unit of ring weight (default: from the listed endpoints or the catalog). */
       unit: z.number({ error: 'expected a number > 0' }).positive({ error: 'expected a number > 0' }).optional(),
+    })
+    .optional(),
+  /** maglev: Envoy's Maglev table (a prime size) and bounded loads (Envoy's hash_balance_factor / 100; 0 for none). */
+  maglev: z
+    .strictObject({
+      tableSize: z.number({ error: 'expected a prime from 7 to 16777213' }).refine((v) => isPrime(v) && v >= 7 && v <= 16_777_213, { error: 'expected a prime from 7 to 16777213' }).optional(),
+      boundedLoad: z.number({ error: 'expected 0 (none) or a number >= 1' }).refine((v) => v === 0 || v >= 1, { error: 'expected 0 (none) or a number >= 1' }).optional(),
     })
     .optional(),
   /** swrr: weights from the endpoints' load reports, as gRPC's weighted round robin does. */

@@ -11,6 +11,8 @@ export interface MaglevNode {
 export interface MaglevTable {
   /** Builds the table of size m from nodes in id byte order; maxWeight is the largest weight. */
   build(nodes: readonly MaglevNode[], m: number, maxWeight: number): void;
+  /** The table index of a key: xxHash64(key) % m. */
+  indexOf(key: string): number;
   /** Slot of a key (-1 when the table is empty). */
   lookupKey(key: string): number;
   /** Slots of keys into out[0..n); throws INVALID_KEY for a non-string. */

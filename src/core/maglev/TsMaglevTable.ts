@@ -35,6 +35,10 @@ export class TsMaglevTable implements MaglevTable {
     }
   }
 
+  indexOf(key: string): number {
+    return Number(xxh64(encoder.encode(key)) % this.#m);
+  }
+
   lookupKey(key: string): number {
     return this.#table.length ? this.#table[Number(xxh64(encoder.encode(key)) % this.#m)]! : -1;
   }

@@ -27,11 +27,12 @@ export class WasmMaglevTable implements MaglevTable {
       this.#owned.table = table;
       this.#m = m;
     }
-    // Scratch: specs (12 bytes a node), weights (8), state (24), then the ids.
+    // Scratch: specs (12 bytes a node), weights (8), state (24), a byte per entry (taken), then the ids.
     const n = nodes.length;
     const idBytes = nodes.reduce((sum, x) => sum + x.bytes.length, 0);
-    const base = scratch(n * 44 + idBytes + 8);
-    const specs = base, weights = base + n * 12 + (n * 12 % 8 ? 4 : 0), state = weights + n * 8, ids = state + n * 24;
+    const bitBytes = (m + 7) & ~7;
+    const base = scratch(n * 44 + bitBytes + idBytes + 8);
+    const specs = base, weights = base + n * 12 + (n * 12 % 8 ? 4 : 0), state = weights + n * 8, bits = state + n * 24, ids = bits + bitBytes;
     const u32 = heapU32(), u8 = heapU8(), f64 = new Float64Array(u8.buffer, weights, n);
     let at = 0;
     nodes.forEach((x, i) => {
@@ -42,8 +43,14 @@ export class WasmMaglevTable implements MaglevTable {
       at += x.bytes.length;
       f64[i] = x.weight;
     });
-    core.maglevBuild(specs, ids, weights, n, m, maxWeight, this.#owned.table, state);
+    core.maglevBuild(specs, ids, weights, n, m, maxWeight, this.#owned.table, state, bits);
     this.#empty = n === 0;
+  }
+
+  indexOf(key: string): number {
+    const ptr = scratch(key.length * 3 + 8);
+    const len = encodeKey(key, heapU8(), ptr);
+    return this.#core.maglevIndex(this.#m, ptr, len);
   }
 
   lookupKey(key: string): number {

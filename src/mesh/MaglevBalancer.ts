@@ -1,0 +1,75 @@
+// policy: maglev. Keys map exactly as Envoy's maglev load balancer maps them (a Maglev table
+// weighted by capacity: an endpoint's id is its Envoy hash key); with bounded loads (Envoy's
+// hash_balance_factor), an owner at its bound passes the key on to the next entries of the table
+// until an endpoint below its bound takes it.
+import { Maglev } from '../core/Maglev.js';
+import type { EngineName } from '../core/options.js';
+import { WasmeshError } from '../core/WasmeshError.js';
+import { CountsInflight, type Balancer, type Pick } from './balancers.js';
+import type { Endpoint } from './endpoints.js';
+
+export interface MaglevSettings {
+  tableSize: number;
+  /** Bounded-load factor c (>= 1), or 0 for none (Envoy's default: keys map exactly, whatever the load). */
+  boundedLoad: number;
+  engine: EngineName;
+}
+
+export class MaglevBalancer extends CountsInflight implements Balancer {
+  readonly policy = 'maglev';
+  readonly maglev: Maglev;
+  readonly #byId: Map<string, Endpoint>;
+  readonly #c: number;
+  // The table's slots, copied once per rebuild: a bounded walk reads entries past the key's.
+  #slots: Int32Array;
+
+  constructor(endpoints: readonly Endpoint[], s: MaglevSettings) {
+    super();
+    this.#byId = new Map(endpoints.map((e) => [e.id, e]));
+    this.#c = s.boundedLoad;
+    this.maglev = new Maglev({ tableSize: s.tableSize, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity }] as const));
+    this.#slots = this.maglev.slots();
+  }
+
+  pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
+    if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a maglev service routes by key: route() needs request.key');
+    const m = this.maglev;
+    const index = m.indexOf(key);
+    const owner = this.#byId.get(m.nodeAt(this.#slots[index]!)!);
+    if (!owner) return undefined;
+    let total = cost, capacity = 0;
+    if (this.#c > 0) for (const e of this.#byId.values()) [total, capacity] = [total + this.load(e.id), capacity + e.capacity];
+    const fits = (e: Endpoint) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight && (this.#c === 0 || this.load(e.id) + cost <= Math.ceil((this.#c * total * e.capacity) / capacity));
+    let chosen: Endpoint | undefined = fits(owner) ? owner : undefined;
+    // Past the owner: the next entries of the table, each endpoint tried once.
+    const tried = new Set<string>([owner.id]);
+    for (let step = 1; !chosen && step < this.#slots.length && tried.size < this.#byId.size; step++) {
+      const e = this.#byId.get(m.nodeAt(this.#slots[(index + step) % this.#slots.length]!)!)!;
+      if (tried.has(e.id)) continue;
+      tried.add(e.id);
+      if (fits(e)) chosen = e;
+    }
+    if (!chosen) return undefined;
+    this.inflight.add(chosen.id, cost);
+    const reason = chosen === owner ? 'maglev owner' : allowed && !allowed(owner) ? `maglev: owner ${owner.id} is not eligible` : `bounded load: maglev owner ${owner.id} is at its bound`;
+    return { endpoint: chosen, reason };
+  }
+
+  upsert(e: Endpoint): void {
+    if (this.#byId.has(e.id)) this.maglev.setWeight(e.id, e.capacity);
+    else this.maglev.add(e.id, { weight: e.capacity });
+    this.#byId.set(e.id, e);
+    this.#slots = this.maglev.slots();
+  }
+
+  remove(id: string): void {
+    this.maglev.remove(id);
+    this.#byId.delete(id);
+    this.inflight.delete(id);
+    this.#slots = this.maglev.slots();
+  }
+
+  dispose(): void {
+    this.maglev.dispose();
+  }
+}

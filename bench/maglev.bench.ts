@@ -1,5 +1,6 @@
-// Maglev against the ring: lookups (pre-hashed and string keys) at 1,000 nodes, the table build
-// for 100 nodes, balance, and the keys a membership change moves; same run, side by side.
+// Maglev and Envoy's ring against the xxh32 ring: lookups (pre-hashed and string keys) at 1,000
+// nodes, the table build for 100 nodes, balance, and the keys a membership change moves; same
+// run, side by side.
 //   npm run bench:maglev      npm run bench:maglev -- --quick
 import { HashRing, Maglev } from '../src/index.js';
 import { find, machine, measure, ratio, save, table, type Result } from './harness.js';
@@ -8,9 +9,11 @@ const N = 1000, KEYS = 100_000;
 const ids = Array.from({ length: N }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}:8000`);
 const keys = Array.from({ length: KEYS }, (_, i) => `session-${i}`);
 const ring = new HashRing().addMany(ids);
+const envoy = new HashRing({ hash: 'envoy' }).addMany(ids);
 const maglev = new Maglev().addMany(ids);
 const ringHashes = Uint32Array.from(keys, (k) => ring.hashKey(k));
 const maglevHashes = BigUint64Array.from(keys, (k) => maglev.hashKey(k));
+const envoyHashes = BigUint64Array.from(keys, (k) => envoy.hashKey64(k));
 const out = new Int32Array(KEYS);
 const lookups = `lookups, ${N} nodes`;
 const results: Result[] = await measure(lookups, [
@@ -18,6 +21,8 @@ const results: Result[] = await measure(lookups, [
   { name: 'maglev pre-hashed (getSlotsHashed)', fn: () => maglev.getSlotsHashed(maglevHashes, out), items: KEYS },
   { name: 'ring string keys (getSlots)', fn: () => ring.getSlots(keys, out), items: KEYS },
   { name: 'maglev string keys (getSlots)', fn: () => maglev.getSlots(keys, out), items: KEYS },
+  { name: 'envoy ring pre-hashed (getSlotsHashed)', fn: () => envoy.getSlotsHashed(envoyHashes, out), items: KEYS },
+  { name: 'envoy ring string keys (getSlots)', fn: () => envoy.getSlots(keys, out), items: KEYS },
 ]);
 const hundred = ids.slice(0, 100);
 const builds = 'table build, 100 nodes, 65,537 entries';
@@ -49,6 +54,8 @@ const buildMs = 1000 / r(builds, 'maglev wasm').median;
 const ratios = [
   ratio('1,000 nodes: maglev / ring, pre-hashed lookups', r(lookups, 'maglev pre-hashed (getSlotsHashed)'), r(lookups, 'ring pre-hashed (getSlotsHashed)'), 1.5),
   ratio('1,000 nodes: maglev / ring, string keys', r(lookups, 'maglev string keys (getSlots)'), r(lookups, 'ring string keys (getSlots)')),
+  // Within 1.3x of the xxh32 ring: >= 1 / 1.3.
+  ratio('1,000 nodes: envoy ring / xxh32 ring, string keys', r(lookups, 'envoy ring string keys (getSlots)'), r(lookups, 'ring string keys (getSlots)'), 0.77),
   ratio('table build, 100 nodes: wasm / ts twin', r(builds, 'maglev wasm'), r(builds, 'maglev ts twin')),
   { label: 'table build, 100 nodes: 2 ms / measured', value: 2 / buildMs, target: 1 },
   { label: 'one of 100 leaves: 2% / keys moved (maglev)', value: 0.02 / quality.movedWhenOneOf100Leaves.maglev, target: 1 },

@@ -111,4 +111,8 @@ test('the Maglev example: Envoy\'s own table for six hosts, the entry a hash of 
   assert.equal(run('new Maglev('), ['92 94 90 91 95 90 93', '127.0.0.1:91', 'maglev owner']);
 });
 
+test('the Envoy ring example: Envoy\'s first two points, the host its test expects for a hash, getN led by the owner', () => {
+  assert.equal(run("hash: 'envoy', minRingSize: 12"), ['127.0.0.1:94 833437586790550860, 127.0.0.1:92 928266305478181108', '127.0.0.1:93', 'true']);
+});
+
 test.run();

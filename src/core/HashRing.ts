@@ -3,14 +3,18 @@
 import { kHashModes, MODE_KETAMA, type HashMode } from './hash.js';
 import { checkKey, checkKeyArray, encoder, unitsOf } from './keys.js';
 import { checkRingPoints, ketamaDigests, MAX_NODE_POINTS, pointCount } from './ring/points.js';
-import { packSpecs, type LoadArrays, type NodePoints, type RingTable } from './ring/RingTable.js';
+import { HeapLoadArrays, packSpecs, type LoadArrays, type NodePoints, type RingTable } from './ring/RingTable.js';
+import type { EnvoyRingTable } from './ring/EnvoyRingTable.js';
+import { TsEnvoyRing } from './ring/TsEnvoyRing.js';
+import { WasmEnvoyRing } from './ring/WasmEnvoyRing.js';
+import { xxh64 } from './prefixHash.js';
 import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
 import { checkOptions, integerIn, type EngineName } from './options.js';
 import { show, WasmeshError } from './WasmeshError.js';
 
 /** How node ids and keys are placed on the ring. */
-export type HashName = 'xxh32' | 'ketama' | 'sha1';
+export type HashName = 'xxh32' | 'ketama' | 'sha1' | 'envoy';
 
 /** Options of `new HashRing(options)`; every field is optional. */
 export interface HashRingOptions {
@@ -23,8 +27,14 @@ export interface HashRingOptions {
    * 'xxh32' (default): point i of a node at xxh32(id + '_' + i), the contract construction.
    * 'ketama': the npm hashring package's mapping, for migration (every change rebuilds, as there).
    * 'sha1': the textbook ring, sha1(id + ':' + i), top 32 bits.
+   * 'envoy': Envoy's ring_hash exactly (and gRPC's, A42): 64-bit points at xxHash64(id + '_' + i),
+   * as many as minRingSize / maxRingSize give; every change rebuilds, nodes in the order added.
    */
   hash?: HashName;
+  /** 'envoy': Envoy's minimum_ring_size, an integer from 1 to 8388608. Default 1024. */
+  minRingSize?: number;
+  /** 'envoy': Envoy's maximum_ring_size, an integer from 1 to 8388608. Default 8388608. */
+  maxRingSize?: number;
   /** 'wasm' (default) or 'ts', the pure-TypeScript twin; both give identical results. */
   engine?: EngineName;
 }
@@ -34,9 +44,12 @@ export interface FilledHashRingOptions {
   readonly vnodes: number;
   readonly hash: HashName;
   readonly engine: EngineName;
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
 }
 
-export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vnodes: 160, hash: 'xxh32', engine: 'wasm' });
+export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vnodes: 160, hash: 'xxh32', engine: 'wasm', minRingSize: 1024, maxRingSize: 8_388_608 });
+const kMaxEnvoyRing = 8_388_608;
 const kKetamaVnodes = 40;
 
 /** Options of `ring.add(id, options)`. */
@@ -89,20 +102,31 @@ export class HashRing {
   readonly #weights = new Map<string, number>();
   readonly #freeSlots: number[] = [];
   #version = 0;
+  // 'envoy': the 64-bit ring, and its slots by point (walks read them).
+  readonly #envoy: EnvoyRingTable | undefined;
+  #envoySlots: Int32Array = new Int32Array(0);
 
   constructor(options: HashRingOptions = {}) {
     const o = checkOptions<HashRingOptions>('HashRing', options, {
       vnodes: integerIn(1, 10000),
-      hash: (v) => (typeof v === 'string' && v in kHashModes ? null : 'one of "xxh32", "ketama", "sha1"'),
+      hash: (v) => (typeof v === 'string' && (v in kHashModes || v === 'envoy') ? null : 'one of "xxh32", "ketama", "sha1", "envoy"'),
       engine: (v) => (v === 'wasm' || v === 'ts' ? null : 'one of "wasm", "ts"'),
+      minRingSize: integerIn(1, kMaxEnvoyRing),
+      maxRingSize: integerIn(1, kMaxEnvoyRing),
     });
     const hash = o.hash ?? kDefaultHashRingOptions.hash;
     this.options = Object.freeze({
       vnodes: o.vnodes ?? (hash === 'ketama' ? kKetamaVnodes : kDefaultHashRingOptions.vnodes),
       hash,
       engine: o.engine ?? kDefaultHashRingOptions.engine,
+      minRingSize: o.minRingSize ?? kDefaultHashRingOptions.minRingSize,
+      maxRingSize: o.maxRingSize ?? kDefaultHashRingOptions.maxRingSize,
     });
-    this.#mode = kHashModes[hash];
+    if (this.options.minRingSize > this.options.maxRingSize) {
+      throw new WasmeshError('INVALID_OPTION', `HashRing options.minRingSize (${this.options.minRingSize}) must not exceed maxRingSize (${this.options.maxRingSize})`);
+    }
+    this.#mode = hash === 'envoy' ? kHashModes.xxh32 : kHashModes[hash];
+    if (hash === 'envoy') this.#envoy = this.options.engine === 'ts' ? new TsEnvoyRing() : new WasmEnvoyRing();
     const ids = this.#ids;
     // Ties between nodes order by id (UTF-16 code units, as JavaScript's <); ketama rebuilds
     // from empty in insertion order and never merges into existing points.
@@ -122,7 +146,7 @@ export class HashRing {
 
   /** Number of points (virtual nodes) on the ring. */
   get points(): number {
-    return this.#table.count;
+    return this.#envoy ? this.#envoy.count : this.#table.count;
   }
 
   /** Node ids in the order they were added. */
@@ -171,6 +195,11 @@ export class HashRing {
       batch.push({ id, weight: this.#checkWeight(id, options), bytes });
     }
     if (batch.length === 0) return this;
+    if (this.#envoy) {
+      for (const n of batch) this.#claimSlot(n.id, n.weight);
+      this.#rebuildEnvoy();
+      return this;
+    }
     if (this.#mode === MODE_KETAMA) {
       this.#rebuildKetama(batch);
       return this;
@@ -193,6 +222,11 @@ export class HashRing {
   remove(id: string): boolean {
     const slot = this.#slotOf.get(id);
     if (slot === undefined) return false;
+    if (this.#envoy) {
+      this.#releaseSlot(id);
+      this.#rebuildEnvoy();
+      return true;
+    }
     if (this.#mode === MODE_KETAMA) {
       this.#rebuildKetama([], id);
       return true;
@@ -205,6 +239,10 @@ export class HashRing {
   /** The node that owns `key`, or undefined when the ring is empty. */
   get(key: string): string | undefined {
     checkKey(key);
+    if (this.#envoy) {
+      const at = this.#envoy.indexOfKey(key);
+      return at < 0 ? undefined : this.#ids[this.#envoySlots[at]!];
+    }
     const slot = this.#table.lookupKey(key);
     return slot < 0 ? undefined : this.#ids[slot];
   }
@@ -217,7 +255,7 @@ export class HashRing {
     }
     const want = Math.min(n, this.size);
     const out = outBuffer(want);
-    const found = this.#table.walk(this.#table.hashKey(key), want, out);
+    const found = this.#envoy ? this.#walkEnvoy(this.#envoy.indexOfKey(key), want, out) : this.#table.walk(this.#table.hashKey(key), want, out);
     const ids: string[] = new Array(found);
     for (let i = 0; i < found; i++) ids[i] = this.#ids[out[i]!]!;
     return ids;
@@ -226,10 +264,10 @@ export class HashRing {
   /** The owners of many keys: equal to keys.map(k => ring.get(k)), in one engine call. */
   getBatch(keys: readonly string[]): (string | undefined)[] {
     checkKeyArray(keys);
-    if (this.#table.count === 0) unitsOf(keys);
+    if (this.points === 0) unitsOf(keys);
     const n = keys.length;
     const out = outBuffer(n);
-    this.#table.lookupKeys(keys, out);
+    (this.#envoy ?? this.#table).lookupKeys(keys, out);
     const result: (string | undefined)[] = new Array(n);
     const ids = this.#ids;
     for (let i = 0; i < n; i++) result[i] = out[i]! < 0 ? undefined : ids[out[i]!];
@@ -239,26 +277,38 @@ export class HashRing {
   /** Slots of many keys (-1 on an empty ring) into `out` or a new array; map with nodeAt. */
   getSlots(keys: readonly string[], out?: Int32Array): Int32Array {
     checkKeyArray(keys);
-    if (this.#table.count === 0) unitsOf(keys);
+    if (this.points === 0) unitsOf(keys);
     const target = this.#checkOut(out, keys.length);
-    this.#table.lookupKeys(keys, target);
+    (this.#envoy ?? this.#table).lookupKeys(keys, target);
     return target;
   }
 
-  /** Slots of keys already hashed with hashKey (or any u32 hash, for a custom key space). */
-  getSlotsHashed(hashes: Uint32Array, out?: Int32Array): Int32Array {
-    if (!(hashes instanceof Uint32Array)) {
-      throw new WasmeshError('INVALID_KEY', `hashes must be a Uint32Array, got ${show(hashes)}`);
+  /**
+   * Slots of keys already hashed with hashKey (or any u32 hash, for a custom key space); in the
+   * 'envoy' mode, 64-bit hashes (hashKey64, or what Envoy's hash policies compute).
+   */
+  getSlotsHashed(hashes: Uint32Array | BigUint64Array, out?: Int32Array): Int32Array {
+    const wanted = this.#envoy ? BigUint64Array : Uint32Array;
+    if (!(hashes instanceof wanted)) {
+      throw new WasmeshError('INVALID_KEY', `hashes must be a ${wanted.name}${this.#envoy ? ' (the envoy ring is 64-bit)' : ''}, got ${show(hashes)}`);
     }
     const target = this.#checkOut(out, hashes.length);
-    this.#table.lookupHashed(hashes, target);
+    if (this.#envoy) this.#envoy.lookupHashed(hashes as BigUint64Array, target);
+    else this.#table.lookupHashed(hashes as Uint32Array, target);
     return target;
   }
 
-  /** The key's position on the ring (u32), in the ring's hash mode. */
+  /** The key's position on the ring (u32), in the ring's hash mode; the 'envoy' ring's are 64-bit: hashKey64. */
   hashKey(key: string): number {
     checkKey(key);
+    if (this.#envoy) throw new WasmeshError('INVALID_ARGUMENT', 'the envoy ring places keys at 64-bit positions: use hashKey64');
     return this.#table.hashKey(key);
+  }
+
+  /** The key's 64-bit position on an 'envoy' ring: xxHash64 of its UTF-8 bytes, as Envoy's header and cookie hash policies compute. */
+  hashKey64(key: string): bigint {
+    checkKey(key);
+    return xxh64(encoder.encode(key));
   }
 
   /**
@@ -266,6 +316,7 @@ export class HashRing {
    * after the previous point up to its own. Shares sum to 1 (0 for a node with no points).
    */
   shares(): Map<string, number> {
+    if (this.#envoy) return this.#sharesEnvoy();
     const { pos, slot } = this.#table.points();
     const arcs = new Map<string, number>();
     for (const id of this.#slotOf.keys()) arcs.set(id, 0);
@@ -284,7 +335,7 @@ export class HashRing {
    * level: BoundedLoad is the decorator that keeps them.
    */
   loadArrays(): LoadArrays {
-    return this.#table.loadArrays();
+    return this.#envoy ? new HeapLoadArrays() : this.#table.loadArrays();
   }
 
   /**
@@ -294,6 +345,7 @@ export class HashRing {
    */
   walkBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     checkKey(key);
+    if (this.#envoy) return this.#walkBoundedEnvoy(this.#envoy.indexOfKey(key), arrays, c, total, totalCapacity, cost);
     return this.#table.walkBounded(this.#table.hashKey(key), arrays, c, total, totalCapacity, cost);
   }
 
@@ -303,11 +355,18 @@ export class HashRing {
    * later change does not touch them). BatchRouter publishes this to its workers.
    */
   snapshot(): RingSnapshot {
+    if (this.#envoy) throw new WasmeshError('INVALID_ARGUMENT', 'an envoy ring has 64-bit points: it has no 32-bit snapshot (BatchRouter takes the other modes)');
     const { pos, slot } = this.#table.points();
     return { version: this.#version, hash: this.options.hash, pos, slot, slots: this.#ids.length };
   }
 
-  pointList(): [number, string][] {
+  pointList(): [number, string][];
+  /** Ring points as [position, node id] in ring order; an 'envoy' ring's positions are 64-bit (bigint). */
+  pointList(): [number | bigint, string][] {
+    if (this.#envoy) {
+      const { pos, slot } = this.#envoy.points();
+      return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);
+    }
     const { pos, slot } = this.#table.points();
     return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);
   }
@@ -315,6 +374,69 @@ export class HashRing {
   /** Frees the engine's memory now rather than at garbage collection; the ring is unusable after. */
   dispose(): void {
     this.#table.dispose();
+    this.#envoy?.dispose();
+  }
+
+  // Envoy's Ring constructor: weights normalized over their sum, nodes in the order added,
+  // scale = min(ceil(minWeight * minRingSize) / minWeight, maxRingSize).
+  #rebuildEnvoy(): void {
+    const entries = [...this.#weights];
+    let sum = 0;
+    for (const [, w] of entries) sum += w;
+    let min = Infinity;
+    const nodes = entries.map(([id, w]) => {
+      const weight = w / sum;
+      min = Math.min(min, weight);
+      return { slot: this.#slotOf.get(id)!, bytes: encoder.encode(id), weight };
+    });
+    const scale = nodes.length ? Math.min(Math.ceil(min * this.options.minRingSize) / min, this.options.maxRingSize) : 0;
+    this.#envoy!.build(nodes, scale);
+    this.#envoySlots = this.#envoy!.points().slot;
+  }
+
+  // Distinct slots clockwise from point `at`.
+  #walkEnvoy(at: number, want: number, out: Int32Array): number {
+    const slots = this.#envoySlots;
+    if (at < 0) return 0;
+    const seen = new Set<number>();
+    let found = 0;
+    for (let step = 0; step < slots.length && found < want; step++) {
+      const s = slots[(at + step) % slots.length]!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      out[found++] = s;
+    }
+    return found;
+  }
+
+  // ringWalkBounded's rule on the 64-bit ring.
+  #walkBoundedEnvoy(at: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
+    const slots = this.#envoySlots;
+    if (at < 0) return -1;
+    const share = (c * (total + cost)) / totalCapacity;
+    const { load, capacity, limit, eligible } = arrays;
+    const seen = new Set<number>();
+    for (let step = 0; step < slots.length; step++) {
+      const s = slots[(at + step) % slots.length]!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      const used = load[s]!;
+      if (eligible[s] && used < Math.ceil(share * capacity[s]!) && used + cost <= limit[s]!) return s;
+    }
+    return -1;
+  }
+
+  #sharesEnvoy(): Map<string, number> {
+    const { pos, slot } = this.#envoy!.points();
+    const arcs = new Map<string, number>();
+    for (const id of this.#slotOf.keys()) arcs.set(id, 0);
+    const n = pos.length;
+    for (let k = 0; k < n; k++) {
+      const arc = k === 0 ? pos[0]! + (1n << 64n) - pos[n - 1]! : pos[k]! - pos[k - 1]!;
+      const id = this.#ids[slot[k]!]!;
+      arcs.set(id, arcs.get(id)! + Number(arc) / 2 ** 64);
+    }
+    return arcs;
   }
 
   #checkId(id: unknown, where: string): Uint8Array {

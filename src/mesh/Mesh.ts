@@ -282,7 +282,7 @@ export class Mesh {
             : s.policy === 'prefix-cache' || s.policy === 'ttft'
             ? new LlmBalancer(s.policy, list, this.#llmState(s, engine, endpoints.values()), { unit, vnodes: s.ring?.vnodes ?? 160, boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, prefix: prefixSettings(s), ttft: { ...kDefaultTtft, ...definedOnly(s.ttft ?? {}) } }, this.#random, this.#clock)
             : s.policy === 'ring-hash'
-            ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine })
+            ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, minRingSize: s.ring?.minRingSize, maxRingSize: s.ring?.maxRingSize })
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random);

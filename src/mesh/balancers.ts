@@ -84,6 +84,9 @@ export interface RingHashSettings {
   /** Bounded-load factor c (>= 1). */
   boundedLoad: number;
   engine: EngineName;
+  /** hash 'envoy': Envoy's minimum_ring_size and maximum_ring_size. */
+  minRingSize?: number;
+  maxRingSize?: number;
 }
 
 /** Key affinity (KV-cache reuse) with bounded loads: an overloaded owner passes keys clockwise. */
@@ -106,18 +109,42 @@ export abstract class CountsInflight {
 
 export class RingHashBalancer implements Balancer {
   readonly policy = 'ring-hash';
-  readonly ring: HashRing;
-  readonly #bounded: BoundedLoad;
+  #ring: HashRing;
+  #bounded: BoundedLoad;
   readonly #byId: Map<string, Endpoint>;
   readonly #unit: number;
+  readonly #settings: RingHashSettings;
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
     this.#unit = s.unit;
-    // Ring weight = capacity / unit; the bounds use the capacities themselves.
-    this.ring = new HashRing({ vnodes: s.vnodes, hash: s.hash, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity / s.unit }] as const));
-    this.#bounded = new BoundedLoad(this.ring, { c: s.boundedLoad });
-    for (const e of endpoints) this.#bounded.setCapacity(e.id, e.capacity).setLimit(e.id, e.maxInflight);
+    this.#settings = s;
+    [this.#ring, this.#bounded] = this.#build(endpoints);
+  }
+
+  /** The ring (rebuilt, not patched, in the 'envoy' mode). */
+  get ring(): HashRing {
+    return this.#ring;
+  }
+
+  // Ring weight = capacity / unit; the bounds use the capacities themselves. Envoy's ring depends
+  // on its hosts' order: endpoints go in by id, so that every router builds the same ring.
+  #build(endpoints: readonly Endpoint[]): [HashRing, BoundedLoad] {
+    const s = this.#settings;
+    const list = s.hash === 'envoy' ? [...endpoints].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : endpoints;
+    const ring = new HashRing({ vnodes: s.vnodes, hash: s.hash, engine: s.engine, ...(s.hash === 'envoy' ? { minRingSize: s.minRingSize ?? 1024, maxRingSize: s.maxRingSize ?? 8_388_608 } : {}) }).addMany(list.map((e) => [e.id, { weight: e.capacity / s.unit }] as const));
+    const bounded = new BoundedLoad(ring, { c: s.boundedLoad });
+    for (const e of endpoints) bounded.setCapacity(e.id, e.capacity).setLimit(e.id, e.maxInflight);
+    return [ring, bounded];
+  }
+
+  // The 'envoy' mode after a membership change: a new ring of every endpoint in id order, loads carried over.
+  #rebuild(): void {
+    const loads = this.#ring.nodes().map((id) => [id, this.#bounded.load(id)] as const);
+    this.#bounded.dispose();
+    this.#ring.dispose();
+    [this.#ring, this.#bounded] = this.#build([...this.#byId.values()]);
+    for (const [id, load] of loads) if (load > 0 && this.#byId.has(id)) this.#bounded.add(id, load);
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -149,6 +176,10 @@ export class RingHashBalancer implements Balancer {
   }
 
   upsert(e: Endpoint): void {
+    if (this.#settings.hash === 'envoy') {
+      this.#byId.set(e.id, e);
+      return this.#rebuild();
+    }
     // A weight change is a remove and an add: the node takes its freed slot back, so the
     // in-flight cost BoundedLoad keeps by slot stays with it.
     const load = this.#byId.has(e.id) ? this.#bounded.load(e.id) : 0;
@@ -160,6 +191,10 @@ export class RingHashBalancer implements Balancer {
   }
 
   remove(id: string): void {
+    if (this.#settings.hash === 'envoy') {
+      this.#byId.delete(id);
+      return this.#rebuild();
+    }
     this.ring.remove(id);
     this.#byId.delete(id);
   }

@@ -56,7 +56,11 @@ const service = z.strictObject({
   ring: z
     .strictObject({
       vnodes: intFrom(1, 10000).optional(),
-      hash: z.enum(['xxh32', 'ketama', 'sha1'], { error: 'expected one of "xxh32", "ketama", "sha1"' }).optional(),
+      /** envoy: Envoy's ring_hash exactly (64-bit points; endpoints go in by id; an endpoint's id is its Envoy hash key). */
+      hash: z.enum(['xxh32', 'ketama', 'sha1', 'envoy'], { error: 'expected one of "xxh32", "ketama", "sha1", "envoy"' }).optional(),
+      /** hash envoy: Envoy's minimum_ring_size and maximum_ring_size. Defaults 1024 and 8388608. */
+      minRingSize: intFrom(1, 8_388_608).optional(),
+      maxRingSize: intFrom(1, 8_388_608).optional(),
       /** Bounded loads: an endpoint takes at most c times its fair share of the in-flight cost. */
       boundedLoad: atLeast(1).optional(),
       /** Capacity units per unit of ring weight (default: from the listed endpoints or the catalog). */

@@ -226,7 +226,7 @@ export class BatchRouter {
     new Uint32Array(table, points * 4, points).set(snap.slot);
     const published: Published = {
       version: snap.version,
-      table: { id: nextTableId++, mode: kHashModes[snap.hash], table, points, slots: snap.slots },
+      table: { id: nextTableId++, mode: kHashModes[snap.hash as Exclude<typeof snap.hash, 'envoy'>], table, points, slots: snap.slots },
       ids: Array.from({ length: snap.slots }, (_, s) => ring.nodeAt(s)),
     };
     this.#published.set(ring, published);

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Maglev, Mesh, type Route } from '../../src/index.js';
+import { HashRing, Maglev, Mesh, type Route } from '../../src/index.js';
 import { throwsCode } from '../support/assert.js';
 
 const t = suite('Mesh policy maglev');
@@ -51,6 +51,25 @@ t('apply and discovery report the exact share of table entries that change; retr
   const first = mesh.route({ service: 's', key: 'k' });
   const retry = mesh.retry(first, { status: 503 })!;
   assert.is.not(retry.route.endpoint.id, first.endpoint.id);
+});
+
+t('ring-hash with hash: envoy: Envoy\'s ring of the endpoints in id order, whatever order they are listed or discovered in; moves reported', () => {
+  const a = new Mesh(), b = new Mesh();
+  const config = (list: typeof endpoints) => ({ services: [{ name: 's', policy: 'ring-hash' as const, ring: { hash: 'envoy' as const, minRingSize: 1024, boundedLoad: 1.25, unit: 1 }, endpoints: list }] });
+  a.apply(config(endpoints));
+  b.apply(config([...endpoints].reverse().slice(1)));
+  const added = b.patch({ type: 'add', service: 's', endpoint: endpoints[endpoints.length - 1]! });
+  assert.ok(added.services.s!.movedShare! > 0.05 && added.services.s!.movedShare! < 0.5, String(added.services.s!.movedShare));
+  const reference = new HashRing({ hash: 'envoy' }).addMany([['10.0.0.1', { weight: 989 }], ['10.0.0.2', { weight: 312 }], ['10.0.0.3', { weight: 312 }], ['10.0.0.4', { weight: 484 }]]);
+  assert.equal(b.ring('s').pointList(), reference.pointList());
+  for (let i = 0; i < 200; i++) {
+    const key = `user-${i}`;
+    const ra = a.route({ service: 's', key }), rb = b.route({ service: 's', key });
+    assert.is(ra.endpoint.id, reference.get(key));
+    assert.is(rb.endpoint.id, ra.endpoint.id);
+    a.report(ra, { status: 200 });
+    b.report(rb, { status: 200 });
+  }
 });
 
 t('bad config: INVALID_CONFIG naming the field and what is allowed; no key: INVALID_KEY', () => {

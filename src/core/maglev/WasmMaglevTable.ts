@@ -1,5 +1,6 @@
 // The Wasm engine of Maglev (assembly/maglev.ts): the table lives in the core's memory.
-import { encodeKey, encodeKeys } from '../keys.js';
+import { encodeKey } from '../keys.js';
+import { readSlots, stageKeys } from '../stagedKeys.js';
 import { heapI32, heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
 import type { MaglevNode, MaglevTable } from './MaglevTable.js';
 
@@ -61,18 +62,10 @@ export class WasmMaglevTable implements MaglevTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
-    const n = keys.length;
-    const fixed = (2 * n + 1) * 4;
-    let base = 0;
-    const offsets = encodeKeys(keys, (bytes) => {
-      base = scratch(fixed + bytes);
-      return heapU8().subarray(base + fixed, base + fixed + bytes);
-    });
-    if (this.#empty) return void out.fill(-1, 0, n);
-    heapU32().set(offsets.subarray(0, n + 1), base >>> 2);
-    const outPtr = base + (n + 1) * 4;
-    this.#core.maglevLookupKeys(this.#owned.table, this.#m, base + fixed, base, n, outPtr);
-    out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
+    const k = stageKeys(keys);
+    if (this.#empty) return void out.fill(-1, 0, keys.length);
+    this.#core.maglevLookupKeys(this.#owned.table, this.#m, k.bytes, k.offsets, keys.length, k.out);
+    readSlots(k.out, keys.length, out);
   }
 
   lookupHashed(hashes: BigUint64Array, out: Int32Array): void {

@@ -1,7 +1,8 @@
 // The Wasm engine: a ring table in the core's linear memory (assembly/ring.ts). Each method
 // copies its input into the shared scratch region, makes one call, and copies the result out:
 // one boundary crossing per batch, never per key.
-import { encodeKey, encodeKeys } from '../keys.js';
+import { encodeKey } from '../keys.js';
+import { readSlots, stageKeys } from '../stagedKeys.js';
 import type { HashMode } from '../hash.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
 import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
@@ -56,18 +57,9 @@ export class WasmRingTable implements RingTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
-    const n = keys.length;
-    // Layout: offsets u32[n + 1], out i32[n], then the key bytes.
-    const fixed = (2 * n + 1) * 4;
-    let base = 0;
-    const offsets = encodeKeys(keys, (bytes) => {
-      base = scratch(fixed + bytes);
-      return heapU8().subarray(base + fixed, base + fixed + bytes);
-    });
-    heapU32().set(offsets.subarray(0, n + 1), base >>> 2);
-    const outPtr = base + (n + 1) * 4;
-    this.core.ringLookupKeys(this.ring, base + fixed, base, n, outPtr);
-    out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
+    const k = stageKeys(keys);
+    this.core.ringLookupKeys(this.ring, k.bytes, k.offsets, keys.length, k.out);
+    readSlots(k.out, keys.length, out);
   }
 
   lookupHashed(hashes: Uint32Array, out: Int32Array): void {

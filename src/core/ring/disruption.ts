@@ -2,8 +2,8 @@
 import type { HashRing } from '../HashRing.js';
 
 /**
- * The fraction of all 2^32 key positions that map to a different node in `after` than in
- * `before`: exact, computed from the two point lists, not by sampling keys.
+ * The fraction of all 2^32 key positions (2^64 on 'envoy' rings) that map to a different node in
+ * `after` than in `before`: exact, computed from the two point lists, not by sampling keys.
  *
  * Every position belongs to the first point at or after it (wrapping), so between two adjacent
  * positions of the merged point lists the owner is constant in both rings. A sweep over the
@@ -15,8 +15,17 @@ export function movedShare(before: HashRing, after: HashRing): number {
 }
 
 /** movedShare over two point lists ([position, id], ring order), e.g. before and after a patch. */
-export function movedShareOf(a: readonly (readonly [number, string])[], b: readonly (readonly [number, string])[]): number {
+export function movedShareOf(a: readonly (readonly [number | bigint, string])[], b: readonly (readonly [number | bigint, string])[]): number {
   if (a.length === 0 || b.length === 0) return a.length === b.length ? 0 : 1;
+  // 64-bit rings: the same sweep over positions scaled into doubles (a share needs no more precision).
+  if (typeof a[0]![0] === 'bigint' || typeof b[0]![0] === 'bigint') {
+    const scale = (points: readonly (readonly [number | bigint, string])[]) => points.map(([p, id]) => [Number(BigInt(p) >> 32n) + Number(BigInt(p) & 0xffffffffn) / 2 ** 32, id] as const);
+    return movedShareOf(scale(a), scale(b));
+  }
+  return movedShareOf32(a as readonly (readonly [number, string])[], b as readonly (readonly [number, string])[]);
+}
+
+function movedShareOf32(a: readonly (readonly [number, string])[], b: readonly (readonly [number, string])[]): number {
   // Breakpoints: every distinct position of either ring, ascending.
   const cuts: number[] = [];
   let i = 0;

@@ -1,0 +1,97 @@
+// The Wasm engine of a HashRing in Envoy's mode (assembly/envoyRing.ts): positions and slots in
+// the core's memory.
+import { encodeKey } from '../keys.js';
+import { readSlots, stageKeys } from '../stagedKeys.js';
+import { heapI32, heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
+import type { EnvoyNode, EnvoyRingTable } from './EnvoyRingTable.js';
+
+const registry = new FinalizationRegistry<{ pos: number; slot: number }>((p) => {
+  const core = wasmCore();
+  if (p.pos) core.free(p.pos);
+  if (p.slot) core.free(p.slot);
+});
+
+export class WasmEnvoyRing implements EnvoyRingTable {
+  readonly #core: CoreExports;
+  readonly #owned = { pos: 0, slot: 0 };
+  #count = 0;
+  readonly #token = {};
+
+  constructor() {
+    this.#core = wasmCore();
+    registry.register(this, this.#owned, this.#token);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  build(nodes: readonly EnvoyNode[], scale: number): void {
+    const core = this.#core;
+    const cap = Math.ceil(scale) + nodes.length + 1;
+    const pos = core.alloc(cap * 8), slot = core.alloc(cap * 4);
+    // Scratch: specs (12 a node), weights (8), the point key (id + "_" + 20 digits), the sort's temporaries and counts.
+    const n = nodes.length;
+    const idBytes = nodes.reduce((sum, x) => sum + x.bytes.length, 0);
+    const maxId = nodes.reduce((m, x) => Math.max(m, x.bytes.length), 0);
+    const specsAt = 0, weightsAt = (n * 12 + 7) & ~7, keyAt = weightsAt + n * 8, idsAt = keyAt + ((maxId + 32 + 7) & ~7);
+    const tposAt = (idsAt + idBytes + 7) & ~7, tslotAt = tposAt + cap * 8, countsAt = tslotAt + ((cap * 4 + 7) & ~7);
+    const base = scratch(countsAt + 65536 * 4);
+    const u32 = heapU32(), u8 = heapU8(), f64 = new Float64Array(u8.buffer, base + weightsAt, n);
+    let at = 0;
+    nodes.forEach((x, i) => {
+      u32[((base + specsAt) >>> 2) + i * 3] = x.slot;
+      u32[((base + specsAt) >>> 2) + i * 3 + 1] = at;
+      u32[((base + specsAt) >>> 2) + i * 3 + 2] = x.bytes.length;
+      u8.set(x.bytes, base + idsAt + at);
+      at += x.bytes.length;
+      f64[i] = x.weight;
+    });
+    const count = core.envoyRingBuild(base + specsAt, base + idsAt, base + weightsAt, n, scale, pos, slot, base + keyAt, base + tposAt, base + tslotAt, base + countsAt);
+    if (this.#owned.pos) core.free(this.#owned.pos);
+    if (this.#owned.slot) core.free(this.#owned.slot);
+    this.#owned.pos = pos;
+    this.#owned.slot = slot;
+    this.#count = count;
+  }
+
+  indexOfKey(key: string): number {
+    if (this.#count === 0) return -1;
+    const ptr = scratch(key.length * 3 + 8);
+    const len = encodeKey(key, heapU8(), ptr);
+    return this.#core.envoyRingKeyIndex(this.#owned.pos, this.#count, ptr, len);
+  }
+
+  indexOfHash(hash: bigint): number {
+    return this.#count === 0 ? -1 : this.#core.envoyRingIndex(this.#owned.pos, this.#count, hash);
+  }
+
+  lookupKeys(keys: readonly string[], out: Int32Array): void {
+    const k = stageKeys(keys);
+    if (this.#count === 0) return void out.fill(-1, 0, keys.length);
+    this.#core.envoyRingLookupKeys(this.#owned.pos, this.#owned.slot, this.#count, k.bytes, k.offsets, keys.length, k.out);
+    readSlots(k.out, keys.length, out);
+  }
+
+  lookupHashed(hashes: BigUint64Array, out: Int32Array): void {
+    const n = hashes.length;
+    if (this.#count === 0) return void out.fill(-1, 0, n);
+    const ptr = scratch(n * 12 + 8);
+    new BigUint64Array(heapU8().buffer, ptr, n).set(hashes);
+    const outPtr = ptr + n * 8;
+    this.#core.envoyRingLookupHashed(this.#owned.pos, this.#owned.slot, this.#count, ptr, n, outPtr);
+    out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
+  }
+
+  points(): { pos: BigUint64Array; slot: Int32Array } {
+    const buffer = heapU8().buffer;
+    return { pos: new BigUint64Array(buffer, this.#owned.pos, this.#count).slice(), slot: new Int32Array(buffer, this.#owned.slot, this.#count).slice() };
+  }
+
+  dispose(): void {
+    registry.unregister(this.#token);
+    if (this.#owned.pos) this.#core.free(this.#owned.pos);
+    if (this.#owned.slot) this.#core.free(this.#owned.slot);
+    this.#owned.pos = this.#owned.slot = 0;
+  }
+}

@@ -17,8 +17,11 @@ import { xxh64 } from './prefix';
  * fills, about m ln m of them). -1 everywhere when n == 0.
  */
 export function maglevBuild(specs: usize, ids: usize, weights: usize, n: u32, m: u32, maxWeight: f64, table: usize, state: usize, taken: usize): void {
-  memory.fill(table, 0xff, <usize>m << 2);
-  if (n == 0) return;
+  // Every entry is written below when there is a node.
+  if (n == 0) {
+    memory.fill(table, 0xff, <usize>m << 2);
+    return;
+  }
   memory.fill(taken, 0, <usize>m);
   for (let i: u32 = 0; i < n; i++) {
     const spec = specs + <usize>i * 12;

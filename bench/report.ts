@@ -124,7 +124,7 @@ ${details('All prefix figures', figures(suites.prefix.results!))}`);
 }
 if (suites.maglev) {
   const q = (suites.maglev as unknown as { buildMs: number; quality: { maxOverMean: Record<string, number>; movedWhenOneOf100Leaves: Record<string, number> } });
-  parts.push(`### Maglev against the ring (\`bench/maglev.bench.ts\`)
+  parts.push(`### Maglev and Envoy's ring against the xxh32 ring (\`bench/maglev.bench.ts\`)
 
 Lookups at 1,000 equal nodes (100,000 keys a batch), the table build for 100 nodes (65,537
 entries, Envoy's default), and over 100 equal nodes: the busiest node's keys over the mean, and

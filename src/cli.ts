@@ -50,7 +50,7 @@ program
   .addOption(new Option('--nodes <n>', 'nodes on the ring').default(100).argParser(integer(1, 100_000)))
   .addOption(new Option('--vnodes <n>', 'points per unit of weight').default(160).argParser(integer(1, 10_000)))
   .addOption(new Option('--keys <n>', 'keys to map').default(1_000_000).argParser(integer(1, 50_000_000)))
-  .addOption(new Option('--hash <mode>', 'hash mode').choices(['xxh32', 'ketama', 'sha1']).default('xxh32'))
+  .addOption(new Option('--hash <mode>', 'hash mode').choices(['xxh32', 'ketama', 'sha1', 'envoy']).default('xxh32'))
   .option('--weights <list>', 'comma-separated weights, cycled over the nodes (e.g. 4,1,0.25 for H100/L4/CPU)')
   .action(ringCommand);
 

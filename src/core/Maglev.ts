@@ -57,7 +57,8 @@ export class Maglev {
     });
     this.options = Object.freeze({ tableSize: o.tableSize ?? 65537, engine: o.engine ?? 'wasm' });
     this.#table = this.options.engine === 'ts' ? new TsMaglevTable() : new WasmMaglevTable();
-    this.#build();
+    // An empty table is all -1; it is built with the first nodes.
+    this.#table.build([], this.options.tableSize, 0);
   }
 
   /** Counts membership changes. */

@@ -44,11 +44,13 @@ export interface FilledHashRingOptions {
   readonly vnodes: number;
   readonly hash: HashName;
   readonly engine: EngineName;
-  readonly minRingSize: number;
-  readonly maxRingSize: number;
+  /** 'envoy' rings only. */
+  readonly minRingSize?: number;
+  readonly maxRingSize?: number;
 }
 
-export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vnodes: 160, hash: 'xxh32', engine: 'wasm', minRingSize: 1024, maxRingSize: 8_388_608 });
+export const kDefaultHashRingOptions: FilledHashRingOptions = Object.freeze({ vnodes: 160, hash: 'xxh32', engine: 'wasm' });
+const kDefaultMinRing = 1024;
 const kMaxEnvoyRing = 8_388_608;
 const kKetamaVnodes = 40;
 
@@ -115,14 +117,16 @@ export class HashRing {
       maxRingSize: integerIn(1, kMaxEnvoyRing),
     });
     const hash = o.hash ?? kDefaultHashRingOptions.hash;
+    if (hash !== 'envoy' && (o.minRingSize !== undefined || o.maxRingSize !== undefined)) {
+      throw new WasmeshError('INVALID_OPTION', `HashRing options.${o.minRingSize !== undefined ? 'minRingSize' : 'maxRingSize'} applies to hash "envoy" only, got hash ${show(hash)}`);
+    }
     this.options = Object.freeze({
       vnodes: o.vnodes ?? (hash === 'ketama' ? kKetamaVnodes : kDefaultHashRingOptions.vnodes),
       hash,
       engine: o.engine ?? kDefaultHashRingOptions.engine,
-      minRingSize: o.minRingSize ?? kDefaultHashRingOptions.minRingSize,
-      maxRingSize: o.maxRingSize ?? kDefaultHashRingOptions.maxRingSize,
+      ...(hash === 'envoy' ? { minRingSize: o.minRingSize ?? kDefaultMinRing, maxRingSize: o.maxRingSize ?? kMaxEnvoyRing } : {}),
     });
-    if (this.options.minRingSize > this.options.maxRingSize) {
+    if (hash === 'envoy' && this.options.minRingSize! > this.options.maxRingSize!) {
       throw new WasmeshError('INVALID_OPTION', `HashRing options.minRingSize (${this.options.minRingSize}) must not exceed maxRingSize (${this.options.maxRingSize})`);
     }
     this.#mode = hash === 'envoy' ? kHashModes.xxh32 : kHashModes[hash];
@@ -389,7 +393,7 @@ export class HashRing {
       min = Math.min(min, weight);
       return { slot: this.#slotOf.get(id)!, bytes: encoder.encode(id), weight };
     });
-    const scale = nodes.length ? Math.min(Math.ceil(min * this.options.minRingSize) / min, this.options.maxRingSize) : 0;
+    const scale = nodes.length ? Math.min(Math.ceil(min * this.options.minRingSize!) / min, this.options.maxRingSize!) : 0;
     this.#envoy!.build(nodes, scale);
     this.#envoySlots = this.#envoy!.points().slot;
   }

@@ -100,6 +100,7 @@ t('a removal rebuilds the ring of the nodes left, in the order they were added; 
 t('bad input: WasmeshError naming the value and what is allowed', () => {
   throwsCode(() => new HashRing({ hash: 'envoy', minRingSize: 20, maxRingSize: 10 }), 'INVALID_OPTION', /minRingSize \(20\) must not exceed maxRingSize \(10\)/);
   throwsCode(() => new HashRing({ hash: 'envoy', minRingSize: 0 }), 'INVALID_OPTION', /minRingSize must be an integer from 1 to 8388608, got 0/);
+  throwsCode(() => new HashRing({ minRingSize: 12 }), 'INVALID_OPTION', /minRingSize applies to hash "envoy" only, got hash "xxh32"/);
   const ring = new HashRing({ hash: 'envoy' }).add('a');
   throwsCode(() => ring.getSlotsHashed(Uint32Array.of(1)), 'INVALID_KEY', /hashes must be a BigUint64Array \(the envoy ring is 64-bit\)/);
   throwsCode(() => ring.hashKey('k'), 'INVALID_ARGUMENT', /use hashKey64/);

@@ -14,7 +14,7 @@ function test_options(): void {
     throwsCode(() => new HashRing({ vnodes: 1.5 }), 'INVALID_OPTION', /got 1\.5/);
   });
   t('unknown hash, engine and option names are refused', () => {
-    throwsCode(() => new HashRing({ hash: 'md5' as never }), 'INVALID_OPTION', /options\.hash must be one of "xxh32", "ketama", "sha1", got "md5"/);
+    throwsCode(() => new HashRing({ hash: 'md5' as never }), 'INVALID_OPTION', /options\.hash must be one of "xxh32", "ketama", "sha1", "envoy", got "md5"/);
     throwsCode(() => new HashRing({ engine: 'gpu' as never }), 'INVALID_OPTION', /options\.engine must be one of "wasm", "ts", got "gpu"/);
     throwsCode(() => new HashRing({ vnode: 3 } as never), 'INVALID_OPTION', /options\.vnode is not an option; allowed: vnodes, hash, engine/);
     throwsCode(() => new HashRing(42 as never), 'INVALID_OPTION', /options must be an object, got 42/);

@@ -119,8 +119,14 @@ export function machine(): Record<string, string | number> {
   };
 }
 
+/**
+ * Where results go: bench/results/, or bench/results/quick/ for a quick (smoke) run, whose rough
+ * figures must not replace a full run's (nor the README's tables, which come from those).
+ */
+export const resultsDir = new URL(quick ? './results/quick/' : './results/', import.meta.url);
+
 export function save(name: string, data: unknown): string {
-  const dir = new URL('./results/', import.meta.url);
+  const dir = resultsDir;
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${name}.json`, dir);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');

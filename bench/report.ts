@@ -3,7 +3,7 @@
 // from. Run by `npm run bench` after the suites; alone: `npm run bench:report`.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { barChart } from './chart.js';
-import { ratioTable, si, type Ratio, type Result } from './harness.js';
+import { quick, ratioTable, resultsDir, si, type Ratio, type Result } from './harness.js';
 
 interface Suite {
   machine: Record<string, string | number>;
@@ -12,12 +12,12 @@ interface Suite {
   [more: string]: unknown;
 }
 
-const dir = new URL('./results/', import.meta.url);
+const dir = resultsDir;
 const latestFile = new URL('latest.json', dir);
 // latest.json when the whole suite ran; else whichever suite files exist.
 const suites: Record<string, Suite> = existsSync(latestFile)
   ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { suites: Record<string, Suite> }).suites
-  : Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'etcd'].filter((n) => existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))]));
+  : Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', 'etcd'].filter((n) => existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))]));
 
 const figures = (results: Result[]) => {
   const rows = ['| case | implementation | median | slowest sample | fastest sample | samples |', '|---|---|---:|---:|---:|---:|'];
@@ -154,7 +154,11 @@ parts.push('Regenerate with `npm run bench` (it ends by writing this section), o
 
 const section = parts.join('\n\n');
 writeFileSync(new URL('latest.md', dir), `# wasmesh benchmark results\n\n${section.replaceAll('bench/results/', '')}\n`);
-const readme = new URL('../README.md', import.meta.url);
-const text = readFileSync(readme, 'utf8');
-writeFileSync(readme, text.replace(/<!-- perf:start -->[\s\S]*<!-- perf:end -->/, `<!-- perf:start -->\n${section}\n<!-- perf:end -->`));
-console.log(`README performance section, bench/results/latest.md and charts written from ${Object.keys(suites).join(', ')}`);
+if (quick) {
+  console.log(`quick run: bench/results/quick/latest.md and charts written from ${Object.keys(suites).join(', ')}; the README keeps the full run's figures`);
+} else {
+  const readme = new URL('../README.md', import.meta.url);
+  const text = readFileSync(readme, 'utf8');
+  writeFileSync(readme, text.replace(/<!-- perf:start -->[\s\S]*<!-- perf:end -->/, `<!-- perf:start -->\n${section}\n<!-- perf:end -->`));
+  console.log(`README performance section, bench/results/latest.md and charts written from ${Object.keys(suites).join(', ')}`);
+}

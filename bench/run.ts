@@ -6,11 +6,11 @@
 import cliProgress from 'cli-progress';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { machine, quick } from './harness.js';
+import { machine, quick, resultsDir } from './harness.js';
 
 // etcd's figures are latencies of a real server, only in full runs and where it is installed.
 const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
-const dir = new URL('./results/', import.meta.url);
+const dir = resultsDir;
 
 function runSuite(name: string): Promise<{ seconds: number; log: string }> {
   const started = performance.now();
@@ -45,5 +45,5 @@ const latest = {
   suites: Object.fromEntries(suites.map((name) => [name, JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8'))])),
 };
 writeFileSync(new URL('latest.json', dir), JSON.stringify(latest, null, 2) + '\n');
-console.log(`\nall ${suites.length} suites in ${latest.seconds.toFixed(0)} s (${Object.entries(timings).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}); wrote bench/results/latest.json`);
+console.log(`\nall ${suites.length} suites in ${latest.seconds.toFixed(0)} s (${Object.entries(timings).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}); wrote ${new URL('latest.json', dir).pathname}`);
 await import('./report.js');

@@ -7,7 +7,7 @@ import { compare, comparisonSvg, type Comparison } from '../src/sim/run.js';
 import { makeWorkload } from '../src/sim/workloads.js';
 import { fleetOf } from '../src/sim/fleets.js';
 import { simulate } from '../src/sim/simulate.js';
-import { machine, quick, save, type Ratio } from './harness.js';
+import { machine, quick, resultsDir, save, type Ratio } from './harness.js';
 
 const all = ['random', 'swrr', 'p2c', 'ring-hash', 'prefix-cache', 'ttft', 'weighted', 'oracle'];
 const runs: { title: string; options: Parameters<typeof compare>[0] }[] = [
@@ -30,7 +30,7 @@ for (const { title, options } of runs) {
   const seconds = (performance.now() - started) / 1000;
   comparisons.push({ ...c, title, seconds });
   const file = `sim-${c.workload}-${c.fleet}.svg`;
-  writeFileSync(new URL(`./results/${file}`, import.meta.url), comparisonSvg(c));
+  writeFileSync(new URL(file, resultsDir), comparisonSvg(c));
   process.stderr.write(`  ${title}: ${seconds.toFixed(1)} s\n`);
 }
 

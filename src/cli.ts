@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `wasmesh` command. Each subcommand lives in src/cli/<name>.ts.
 import { availableParallelism } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ringCommand } from './cli/ring.js';
 import { wrrCommand } from './cli/wrr.js';
 import { exploreCommand } from './cli/explore.js';
@@ -27,7 +27,9 @@ function integer(min: number, max: number) {
 const program = new Command('wasmesh')
   .description('Load balancing for AI service meshes: a Wasm consistent-hash ring and smooth weighted round robin.')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander's errors come back here (exit 2 below) instead of exiting with its own 1.
+  .exitOverride();
 
 program
   .command('demo')
@@ -58,7 +60,7 @@ program
   .command('wrr')
   .description('print the nginx smooth weighted round robin sequence and the share of each peer')
   .requiredOption('--weights <list>', 'comma-separated weights, e.g. 5,1,1 (fractions allowed)')
-  .addOption(new Option('--picks <n>', 'picks to make').default(14).argParser(integer(0, 1_000_000)))
+  .addOption(new Option('--picks <n>', 'picks to make, 1 to 1000000').default(14).argParser(integer(1, 1_000_000)))
   .option('--names <list>', 'comma-separated peer names (default a, b, c, ...)')
   .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
   .action(wrrCommand);
@@ -157,12 +159,27 @@ Examples:
   npx wasmesh register --etcd 127.0.0.1:2379 --service llm --id gpu-1 --address 127.0.0.1:9001 --accelerator H100 --count 8`,
 );
 
+// What a user did wrong (exit 2) or what failed around the command (exit 1), in one line: no
+// stack trace for a missing file, a port in use or a bad value. A bug still shows its trace.
+const kUsageCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENAMETOOLONG']);
+const kRuntimeCodes = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOSPC', 'EMFILE']);
 try {
   await program.parseAsync();
 } catch (error) {
+  // Help and version are exits too, with their own code 0; any other was a usage error, already printed.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  const command = program.args[0] ?? '';
+  const where = `wasmesh${command ? ` ${command}` : ''}`;
   if (error instanceof WasmeshError) {
-    console.error(`wasmesh: ${error.message} [${error.code}]`);
-    process.exit(2);
+    console.error(`${where}: ${error.message} [${error.code}]`);
+    process.exit(error.code === 'UNAVAILABLE' || error.code === 'CLOSED' || error.code === 'WORKER_FAILED' ? 1 : 2);
+  }
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code && (kUsageCodes.has(code) || kRuntimeCodes.has(code))) {
+    const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    const what = code === 'EADDRINUSE' ? `${e.address ?? ''}${e.port ? `:${e.port}` : ''} is already in use` : e.path ? `${e.path}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}` : e.message;
+    console.error(`${where}: ${what}`);
+    process.exit(kUsageCodes.has(code) ? 2 : 1);
   }
   throw error;
 }

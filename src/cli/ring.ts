@@ -2,6 +2,7 @@
 import { HashRing, type HashName } from '../core/HashRing.js';
 import { loadSpread } from '../core/stats.js';
 import { bars, histogram } from './chart.js';
+import { weightList } from './args.js';
 
 export interface RingCommandOptions {
   nodes: number;
@@ -13,13 +14,8 @@ export interface RingCommandOptions {
 
 const CHUNK = 1 << 16;
 
-function parseWeights(list: string | undefined): number[] {
-  if (list === undefined) return [1];
-  return list.split(',').map((w) => Number(w.trim()));
-}
-
 export function ringCommand(o: RingCommandOptions): void {
-  const weights = parseWeights(o.weights);
+  const weights = o.weights === undefined ? [1] : weightList(o.weights);
   const ids = Array.from({ length: o.nodes }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8000`);
   const nodes = ids.map((id, i) => [id, { weight: weights[i % weights.length]! }] as const);
   const keys = Array.from({ length: o.keys }, (_, i) => `user:${i}`);

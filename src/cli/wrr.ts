@@ -3,6 +3,7 @@ import { SmoothWrr } from '../core/SmoothWrr.js';
 import type { EngineName } from '../core/options.js';
 import { WasmeshError } from '../core/WasmeshError.js';
 import { bars } from './chart.js';
+import { nameList, weightList } from './args.js';
 
 export interface WrrCommandOptions {
   weights: string;
@@ -11,15 +12,9 @@ export interface WrrCommandOptions {
   engine: EngineName;
 }
 
-function list(text: string, what: string): string[] {
-  const items = text.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new WasmeshError('INVALID_ARGUMENT', `--${what} must be a comma-separated list, got ${JSON.stringify(text)}`);
-  return items;
-}
-
 export function wrrCommand(o: WrrCommandOptions): void {
-  const weights = list(o.weights, 'weights').map(Number);
-  const names = o.names ? list(o.names, 'names') : weights.map((_, i) => (i < 26 ? String.fromCharCode(97 + i) : `p${i}`));
+  const weights = weightList(o.weights);
+  const names = o.names ? nameList(o.names) : weights.map((_, i) => (i < 26 ? String.fromCharCode(97 + i) : `p${i}`));
   if (names.length !== weights.length) {
     throw new WasmeshError('INVALID_ARGUMENT', `--names has ${names.length} names for ${weights.length} weights`);
   }

@@ -380,7 +380,7 @@ export interface RegisterOptions {
   prefix?: string;
   /** Lease TTL in seconds (etcd's minimum is 2). Default 10. */
   ttlSeconds?: number;
-  /** Called when the lease was lost and the endpoint registered again under a new one. */
+  /** Called when the lease was lost, before the endpoint registers again under a new one (retried until it does). */
   onRenew?: (error: unknown) => void;
 }
 

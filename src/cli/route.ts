@@ -63,7 +63,8 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const enc = new TextEncoder();
   const tails = Array.from({ length: ring.snapshot().slots }, (_, s) => enc.encode(`\t${ring.nodeAt(s) ?? ''}\n`));
   const bar = text.length >= PROGRESS_FROM ? new cliProgress.SingleBar({ format: ' routing |{bar}| {percentage}% | {value}/{total} MB', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000 }, cliProgress.Presets.shades_classic) : undefined;
-  bar?.start(Math.ceil(text.length / 2 ** 20), 0);
+  const megabytes = Math.ceil(text.length / 2 ** 20);
+  bar?.start(megabytes, 0);
   const router = new BatchRouter({ threads: o.threads });
   let lines = 0;
   const started = performance.now();
@@ -77,7 +78,8 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       if (!sink.write(joinLines(part, slots, tails))) await once(sink, 'drain');
       lines += slots.length;
       start = end;
-      bar?.update(Math.round(start / 2 ** 20));
+      // Whole megabytes done, and the last (partial) one when the file is: the bar ends at 100%.
+      bar?.update(start >= text.length ? megabytes : Math.floor(start / 2 ** 20));
     }
   } finally {
     bar?.stop();

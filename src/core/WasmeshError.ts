@@ -16,7 +16,8 @@ export type WasmeshErrorCode =
   | 'NO_ENDPOINT' // no eligible endpoint for a request
   | 'WORKER_FAILED' // a worker thread crashed or threw on a batch twice (the retry failed too)
   | 'CLOSED' // the object was closed and takes no more work
-  | 'UNAVAILABLE'; // a store the object depends on (etcd) cannot be reached
+  | 'UNAVAILABLE' // a store the object depends on (etcd) cannot be reached
+  | 'MISSING_DEPENDENCY'; // an optional peer dependency the feature needs is not installed (etcd3 for wasmesh/etcd)
 
 /**
  * The one error class of wasmesh. `code` is stable; `message` names the bad value and what is

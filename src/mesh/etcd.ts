@@ -12,11 +12,20 @@
 // started over (wiped, or restored from an older backup), whose revisions are then below ours.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import { parse as parseYaml } from 'yaml';
 import { messageOf, show, WasmeshError } from '../core/WasmeshError.js';
 import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
+
+// etcd3 (gRPC, protobufjs) is an optional peer dependency: only wasmesh/etcd needs it, so it is
+// loaded here, and its absence is said when it is used rather than when the package is imported.
+const etcd3 = await import('etcd3').catch(() => undefined);
+
+function etcd3Module(): typeof import('etcd3') {
+  if (!etcd3) throw new WasmeshError('MISSING_DEPENDENCY', 'wasmesh/etcd needs the etcd3 package, an optional peer dependency: npm install etcd3');
+  return etcd3;
+}
 
 /** Where wasmesh keeps its keys in etcd. */
 export const kDefaultEtcdPrefix = '/wasmesh';
@@ -27,6 +36,7 @@ export const kDefaultEtcdPrefix = '/wasmesh';
  * outage took seconds. Here the breaker half-opens after 200 ms and watches retry within 1 s.
  */
 export function etcdClient(hosts: string | readonly string[]): Etcd3 {
+  const { Etcd3, isRecoverableError } = etcd3Module();
   const list = (typeof hosts === 'string' ? hosts.split(',') : [...hosts]).map((h) => (/^https?:\/\//.test(h.trim()) ? h.trim() : `http://${h.trim()}`));
   return new Etcd3({
     hosts: list,

@@ -8,6 +8,7 @@ import type { EnvoyRingTable } from './ring/EnvoyRingTable.js';
 import { TsEnvoyRing } from './ring/TsEnvoyRing.js';
 import { WasmEnvoyRing } from './ring/WasmEnvoyRing.js';
 import { xxh64 } from './prefixHash.js';
+import { NodeSlots } from './nodeSlots.js';
 import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
 import { checkOptions, integerIn, type EngineName } from './options.js';
@@ -98,11 +99,7 @@ export class HashRing {
   readonly options: FilledHashRingOptions;
   readonly #table: RingTable;
   readonly #mode: HashMode;
-  // NOTE: ids by slot; a slot keeps its id while the node is present and is reused after removal.
-  readonly #ids: (string | undefined)[] = [];
-  readonly #slotOf = new Map<string, number>();
-  readonly #weights = new Map<string, number>();
-  readonly #freeSlots: number[] = [];
+  readonly #nodes = new NodeSlots();
   #version = 0;
   // 'envoy': the 64-bit ring, and its slots by point (walks read them).
   readonly #envoy: EnvoyRingTable | undefined;
@@ -131,10 +128,10 @@ export class HashRing {
     }
     this.#mode = hash === 'envoy' ? kHashModes.xxh32 : kHashModes[hash];
     if (hash === 'envoy') this.#envoy = this.options.engine === 'ts' ? new TsEnvoyRing() : new WasmEnvoyRing();
-    const ids = this.#ids;
+    const nodes = this.#nodes;
     // Ties between nodes order by id (UTF-16 code units, as JavaScript's <); ketama rebuilds
     // from empty in insertion order and never merges into existing points.
-    const tieBefore = (newSlot: number, oldSlot: number) => ids[newSlot]! < ids[oldSlot]!;
+    const tieBefore = (newSlot: number, oldSlot: number) => nodes.nodeAt(newSlot)! < nodes.nodeAt(oldSlot)!;
     this.#table = this.options.engine === 'wasm' ? new WasmRingTable(this.#mode, tieBefore) : new TsRingTable(this.#mode, tieBefore);
   }
 
@@ -145,7 +142,7 @@ export class HashRing {
 
   /** Number of nodes. */
   get size(): number {
-    return this.#slotOf.size;
+    return this.#nodes.size;
   }
 
   /** Number of points (virtual nodes) on the ring. */
@@ -155,26 +152,26 @@ export class HashRing {
 
   /** Node ids in the order they were added. */
   nodes(): string[] {
-    return [...this.#slotOf.keys()];
+    return this.#nodes.nodes();
   }
 
   has(id: string): boolean {
-    return this.#slotOf.has(id);
+    return this.#nodes.has(id);
   }
 
   /** The weight a node was added with, or undefined. */
   weightOf(id: string): number | undefined {
-    return this.#weights.get(id);
+    return this.#nodes.weightOf(id);
   }
 
   /** The id of a slot returned by getSlots / getSlotsHashed, or undefined if none. */
   nodeAt(slot: number): string | undefined {
-    return this.#ids[slot];
+    return this.#nodes.nodeAt(slot);
   }
 
   /** The slot of a present node (stable while it stays), or undefined. */
   slotOf(id: string): number | undefined {
-    return this.#slotOf.get(id);
+    return this.#nodes.slotOf(id);
   }
 
   /** Adds a node; throws DUPLICATE_NODE, INVALID_ID, INVALID_WEIGHT or CAPACITY. */
@@ -194,7 +191,7 @@ export class HashRing {
       const [id, options] = typeof entry === 'string' ? [entry, undefined] : entry;
       const where = `node ${i++}`;
       const bytes = this.#checkId(id, where);
-      if (this.#slotOf.has(id) || seen.has(id)) throw new WasmeshError('DUPLICATE_NODE', `node ${show(id)} is already on the ring`);
+      if (this.#nodes.has(id) || seen.has(id)) throw new WasmeshError('DUPLICATE_NODE', `node ${show(id)} is already on the ring`);
       seen.add(id);
       batch.push({ id, weight: this.#checkWeight(id, options), bytes });
     }
@@ -224,7 +221,7 @@ export class HashRing {
 
   /** Removes a node; false if it was not on the ring. Only the keys it owned move. */
   remove(id: string): boolean {
-    const slot = this.#slotOf.get(id);
+    const slot = this.#nodes.slotOf(id);
     if (slot === undefined) return false;
     if (this.#envoy) {
       this.#releaseSlot(id);
@@ -245,10 +242,10 @@ export class HashRing {
     checkKey(key);
     if (this.#envoy) {
       const at = this.#envoy.indexOfKey(key);
-      return at < 0 ? undefined : this.#ids[this.#envoySlots[at]!];
+      return at < 0 ? undefined : this.#nodes.nodeAt(this.#envoySlots[at]!);
     }
     const slot = this.#table.lookupKey(key);
-    return slot < 0 ? undefined : this.#ids[slot];
+    return slot < 0 ? undefined : this.#nodes.nodeAt(slot);
   }
 
   /** Up to n distinct nodes for `key`, clockwise from its owner (replicas, failover order). */
@@ -261,7 +258,7 @@ export class HashRing {
     const out = outBuffer(want);
     const found = this.#envoy ? this.#walkEnvoy(this.#envoy.indexOfKey(key), want, out) : this.#table.walk(this.#table.hashKey(key), want, out);
     const ids: string[] = new Array(found);
-    for (let i = 0; i < found; i++) ids[i] = this.#ids[out[i]!]!;
+    for (let i = 0; i < found; i++) ids[i] = this.#nodes.nodeAt(out[i]!)!;
     return ids;
   }
 
@@ -273,8 +270,8 @@ export class HashRing {
     const out = outBuffer(n);
     (this.#envoy ?? this.#table).lookupKeys(keys, out);
     const result: (string | undefined)[] = new Array(n);
-    const ids = this.#ids;
-    for (let i = 0; i < n; i++) result[i] = out[i]! < 0 ? undefined : ids[out[i]!];
+    const nodes = this.#nodes;
+    for (let i = 0; i < n; i++) result[i] = out[i]! < 0 ? undefined : nodes.nodeAt(out[i]!);
     return result;
   }
 
@@ -320,17 +317,25 @@ export class HashRing {
    * after the previous point up to its own. Shares sum to 1 (0 for a node with no points).
    */
   shares(): Map<string, number> {
-    if (this.#envoy) return this.#sharesEnvoy();
-    const { pos, slot } = this.#table.points();
-    const arcs = new Map<string, number>();
-    for (const id of this.#slotOf.keys()) arcs.set(id, 0);
-    const n = pos.length;
-    for (let k = 0; k < n; k++) {
-      const arc = k === 0 ? pos[0]! + 2 ** 32 - pos[n - 1]! : pos[k]! - pos[k - 1]!;
-      const id = this.#ids[slot[k]!]!;
-      arcs.set(id, arcs.get(id)! + arc);
+    if (this.#envoy) {
+      const { pos, slot } = this.#envoy.points();
+      const n = pos.length;
+      return this.#arcShares(slot, (k) => Number(k === 0 ? pos[0]! + (1n << 64n) - pos[n - 1]! : pos[k]! - pos[k - 1]!), 2 ** 64);
     }
-    for (const [id, arc] of arcs) arcs.set(id, arc / 2 ** 32);
+    const { pos, slot } = this.#table.points();
+    const n = pos.length;
+    return this.#arcShares(slot, (k) => (k === 0 ? pos[0]! + 2 ** 32 - pos[n - 1]! : pos[k]! - pos[k - 1]!), 2 ** 32);
+  }
+
+  // Each node's arcs (point k owning arcAt(k) positions) summed, over the key space's size.
+  #arcShares(slot: ArrayLike<number>, arcAt: (k: number) => number, space: number): Map<string, number> {
+    const arcs = new Map<string, number>();
+    for (const id of this.#nodes.nodes()) arcs.set(id, 0);
+    for (let k = 0; k < slot.length; k++) {
+      const id = this.#nodes.nodeAt(slot[k]!)!;
+      arcs.set(id, arcs.get(id)! + arcAt(k));
+    }
+    for (const [id, arc] of arcs) arcs.set(id, arc / space);
     return arcs;
   }
 
@@ -361,7 +366,7 @@ export class HashRing {
   snapshot(): RingSnapshot {
     if (this.#envoy) throw new WasmeshError('INVALID_ARGUMENT', 'an envoy ring has 64-bit points: it has no 32-bit snapshot (BatchRouter takes the other modes)');
     const { pos, slot } = this.#table.points();
-    return { version: this.#version, hash: this.options.hash, pos, slot, slots: this.#ids.length };
+    return { version: this.#version, hash: this.options.hash, pos, slot, slots: this.#nodes.slotCount };
   }
 
   pointList(): [number, string][];
@@ -369,10 +374,10 @@ export class HashRing {
   pointList(): [number | bigint, string][] {
     if (this.#envoy) {
       const { pos, slot } = this.#envoy.points();
-      return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);
+      return Array.from(pos, (p, k) => [p, this.#nodes.nodeAt(slot[k]!)!]);
     }
     const { pos, slot } = this.#table.points();
-    return Array.from(pos, (p, k) => [p, this.#ids[slot[k]!]!]);
+    return Array.from(pos, (p, k) => [p, this.#nodes.nodeAt(slot[k]!)!]);
   }
 
   /** Frees the engine's memory now rather than at garbage collection; the ring is unusable after. */
@@ -384,14 +389,14 @@ export class HashRing {
   // Envoy's Ring constructor: weights normalized over their sum, nodes in the order added,
   // scale = min(ceil(minWeight * minRingSize) / minWeight, maxRingSize).
   #rebuildEnvoy(): void {
-    const entries = [...this.#weights];
+    const entries = this.#nodes.entries();
     let sum = 0;
     for (const [, w] of entries) sum += w;
     let min = Infinity;
     const nodes = entries.map(([id, w]) => {
       const weight = w / sum;
       min = Math.min(min, weight);
-      return { slot: this.#slotOf.get(id)!, bytes: encoder.encode(id), weight };
+      return { slot: this.#nodes.slotOf(id)!, bytes: encoder.encode(id), weight };
     });
     const scale = nodes.length ? Math.min(Math.ceil(min * this.options.minRingSize!) / min, this.options.maxRingSize!) : 0;
     this.#envoy!.build(nodes, scale);
@@ -430,19 +435,6 @@ export class HashRing {
     return -1;
   }
 
-  #sharesEnvoy(): Map<string, number> {
-    const { pos, slot } = this.#envoy!.points();
-    const arcs = new Map<string, number>();
-    for (const id of this.#slotOf.keys()) arcs.set(id, 0);
-    const n = pos.length;
-    for (let k = 0; k < n; k++) {
-      const arc = k === 0 ? pos[0]! + (1n << 64n) - pos[n - 1]! : pos[k]! - pos[k - 1]!;
-      const id = this.#ids[slot[k]!]!;
-      arcs.set(id, arcs.get(id)! + Number(arc) / 2 ** 64);
-    }
-    return arcs;
-  }
-
   #checkId(id: unknown, where: string): Uint8Array {
     if (typeof id !== 'string' || id.length === 0 || !id.isWellFormed()) {
       throw new WasmeshError('INVALID_ID', `${where} id must be a non-empty well-formed string, got ${show(id)}`);
@@ -478,20 +470,12 @@ export class HashRing {
 
   #claimSlot(id: string, weight: number): number {
     this.#version++;
-    const slot = this.#freeSlots.pop() ?? this.#ids.length;
-    this.#ids[slot] = id;
-    this.#slotOf.set(id, slot);
-    this.#weights.set(id, weight);
-    return slot;
+    return this.#nodes.claim(id, weight);
   }
 
   #releaseSlot(id: string): void {
     this.#version++;
-    const slot = this.#slotOf.get(id)!;
-    this.#ids[slot] = undefined;
-    this.#slotOf.delete(id);
-    this.#weights.delete(id);
-    this.#freeSlots.push(slot);
+    this.#nodes.release(id);
   }
 
   #insert(nodes: NodePoints[]): void {
@@ -502,7 +486,7 @@ export class HashRing {
   // As hashring does on every membership change: every node's digest count depends on the total
   // weight, so the table is rebuilt from empty, nodes in insertion order (its tie order).
   #rebuildKetama(batch: { id: string; weight: number; bytes: Uint8Array }[], without?: string): void {
-    const kept = [...this.#weights].filter(([id]) => id !== without);
+    const kept = this.#nodes.entries().filter(([id]) => id !== without);
     const before = kept.map(([id, weight]) => ({ id, weight, bytes: encoder.encode(id) }));
     const after = [...before, ...batch];
     checkRingPoints(ketamaDigests(this.options.vnodes, after.map((n) => n.weight)).reduce((sum, d) => sum + d * 4, 0));
@@ -510,13 +494,13 @@ export class HashRing {
     const fill = (nodes: typeof after) => {
       const digests = ketamaDigests(this.options.vnodes, nodes.map((n) => n.weight));
       this.#table.clear();
-      this.#insert(nodes.map((n, k) => ({ slot: this.#slotOf.get(n.id)!, bytes: n.bytes, count: digests[k]! })));
+      this.#insert(nodes.map((n, k) => ({ slot: this.#nodes.slotOf(n.id)!, bytes: n.bytes, count: digests[k]! })));
     };
     try {
       fill(after);
     } catch (error) {
       for (const n of batch) this.#releaseSlot(n.id);
-      fill([...this.#weights].map(([id, weight]) => ({ id, weight, bytes: encoder.encode(id) })));
+      fill(this.#nodes.entries().map(([id, weight]) => ({ id, weight, bytes: encoder.encode(id) })));
       throw error;
     }
     if (without !== undefined) this.#releaseSlot(without);

@@ -8,6 +8,7 @@ import { TsMaglevTable } from './maglev/TsMaglevTable.js';
 import { WasmMaglevTable } from './maglev/WasmMaglevTable.js';
 import { checkOptions, type EngineName } from './options.js';
 import { xxh64 } from './prefixHash.js';
+import { NodeSlots } from './nodeSlots.js';
 import { show, WasmeshError } from './WasmeshError.js';
 
 /** Options of `new Maglev(options)`; every field optional. */
@@ -45,9 +46,7 @@ const outFor = (n: number) => (out.length >= n ? out : (out = new Int32Array(Mat
 export class Maglev {
   readonly options: Readonly<Required<MaglevOptions>>;
   readonly #table: MaglevTable;
-  readonly #ids: (string | undefined)[] = [];
-  readonly #slotOf = new Map<string, number>();
-  readonly #weights = new Map<string, number>();
+  readonly #nodes = new NodeSlots();
   #version = 0;
 
   constructor(options: MaglevOptions = {}) {
@@ -67,28 +66,28 @@ export class Maglev {
   }
 
   get size(): number {
-    return this.#slotOf.size;
+    return this.#nodes.size;
   }
 
   nodes(): string[] {
-    return [...this.#slotOf.keys()];
+    return this.#nodes.nodes();
   }
 
   has(id: string): boolean {
-    return this.#slotOf.has(id);
+    return this.#nodes.has(id);
   }
 
   weightOf(id: string): number | undefined {
-    return this.#weights.get(id);
+    return this.#nodes.weightOf(id);
   }
 
   /** The id at a slot (what the slot lookups return), or undefined. */
   nodeAt(slot: number): string | undefined {
-    return this.#ids[slot];
+    return this.#nodes.nodeAt(slot);
   }
 
   slotOf(id: string): number | undefined {
-    return this.#slotOf.get(id);
+    return this.#nodes.slotOf(id);
   }
 
   /** Adds a node (its id is its Envoy hash key: the host's address, hostname or metadata hash_key). */
@@ -102,38 +101,29 @@ export class Maglev {
     const seen = new Set<string>();
     for (const [id, o] of list) {
       if (typeof id !== 'string' || id === '' || encoder.encode(id).length > 1024) throw new WasmeshError('INVALID_ID', `node id must be a non-empty string of at most 1024 UTF-8 bytes, got ${show(id)}`);
-      if (this.#slotOf.has(id) || seen.has(id)) throw new WasmeshError('DUPLICATE_NODE', `node ${show(id)} is already present`);
+      if (this.#nodes.has(id) || seen.has(id)) throw new WasmeshError('DUPLICATE_NODE', `node ${show(id)} is already present`);
       const w = o?.weight ?? 1;
       if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) throw new WasmeshError('INVALID_WEIGHT', `weight of ${show(id)} must be a finite number > 0, got ${show(w)}`);
       seen.add(id);
     }
-    for (const [id, o] of list) {
-      let slot = this.#ids.indexOf(undefined);
-      if (slot < 0) slot = this.#ids.length;
-      this.#ids[slot] = id;
-      this.#slotOf.set(id, slot);
-      this.#weights.set(id, o?.weight ?? 1);
-    }
+    for (const [id, o] of list) this.#nodes.claim(id, o?.weight ?? 1);
     this.#build();
     return this;
   }
 
   /** Removes a node; false when absent. */
   remove(id: string): boolean {
-    const slot = this.#slotOf.get(id);
-    if (slot === undefined) return false;
-    this.#slotOf.delete(id);
-    this.#weights.delete(id);
-    this.#ids[slot] = undefined;
+    if (!this.#nodes.has(id)) return false;
+    this.#nodes.release(id);
     this.#build();
     return true;
   }
 
   /** Changes a node's weight (a rebuild). */
   setWeight(id: string, weight: number): this {
-    if (!this.#slotOf.has(id)) throw new WasmeshError('UNKNOWN_NODE', `no node ${show(id)}`);
+    if (!this.#nodes.has(id)) throw new WasmeshError('UNKNOWN_NODE', `no node ${show(id)}`);
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) throw new WasmeshError('INVALID_WEIGHT', `weight of ${show(id)} must be a finite number > 0, got ${show(weight)}`);
-    this.#weights.set(id, weight);
+    this.#nodes.setWeight(id, weight);
     this.#build();
     return this;
   }
@@ -141,14 +131,14 @@ export class Maglev {
   /** The node of a key, or undefined when the table is empty. */
   get(key: string): string | undefined {
     checkKey(key);
-    return this.#ids[this.#table.lookupKey(key)];
+    return this.#nodes.nodeAt(this.#table.lookupKey(key));
   }
 
   getBatch(keys: readonly string[]): (string | undefined)[] {
     checkKeyArray(keys);
     const slots = outFor(keys.length);
     this.#table.lookupKeys(keys, slots);
-    return Array.from(slots.subarray(0, keys.length), (s) => this.#ids[s]);
+    return Array.from(slots.subarray(0, keys.length), (s) => this.#nodes.nodeAt(s));
   }
 
   /** Slots of keys (map with nodeAt; -1 when empty), into `into` when given. */
@@ -183,7 +173,7 @@ export class Maglev {
 
   /** The table: the id at each entry, by index. */
   table(): (string | undefined)[] {
-    return Array.from(this.#table.slots(), (s) => this.#ids[s]);
+    return Array.from(this.#table.slots(), (s) => this.#nodes.nodeAt(s));
   }
 
   /** The slot at each entry (a copy): compare two versions with movedEntries(). */
@@ -194,7 +184,10 @@ export class Maglev {
   /** Each node's share of the table's entries. */
   shares(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const s of this.#table.slots()) if (s >= 0) counts.set(this.#ids[s]!, (counts.get(this.#ids[s]!) ?? 0) + 1);
+    for (const s of this.#table.slots()) {
+      const id = this.#nodes.nodeAt(s);
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
     return new Map([...counts].map(([id, c]) => [id, c / this.options.tableSize]));
   }
 
@@ -204,7 +197,7 @@ export class Maglev {
 
   // Nodes in their ids' byte order, weights normalized over their sum, as Envoy builds.
   #build(): void {
-    const nodes: MaglevNode[] = [...this.#slotOf].map(([id, slot]) => ({ slot, bytes: encoder.encode(id), weight: this.#weights.get(id)! }));
+    const nodes: MaglevNode[] = this.#nodes.entries().map(([id, weight]) => ({ slot: this.#nodes.slotOf(id)!, bytes: encoder.encode(id), weight }));
     nodes.sort((a, b) => compareBytes(a.bytes, b.bytes));
     let sum = 0;
     for (const n of nodes) sum += n.weight;

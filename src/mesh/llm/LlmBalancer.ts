@@ -92,7 +92,7 @@ export class LlmBalancer implements Balancer {
     if (c.n === 0) return undefined;
     if (shape.blocks > 0) {
       let most = 0;
-      for (let i = 0; i < c.n; i++) most = Math.max(most, tracker.matched[tracker.slotOf(c.endpoints[i]!.id)]!);
+      for (let i = 0; i < c.n; i++) most = Math.max(most, c.matched[i]!);
       shape.divergence = tracker.blockWord(Math.min(most, shape.blocks - 1));
     }
     const now = this.#clock();
@@ -130,17 +130,20 @@ export class LlmBalancer implements Balancer {
     return this.#state.fit(e, this.#settings.ttft);
   }
 
-  // filter: allowed by the mesh (requirements, health, avoid) and with room for the cost; for
-  // ttft also not saturated (bounded load: at most `boundedLoad` times its capacity's share of
-  // all in-flight tokens, this request's included), unless every endpoint is.
+  // filter: allowed by the mesh (requirements, health, avoid) and with room for the cost, each with
+  // the blocks it holds of the prompt; for ttft also not saturated (bounded load: at most
+  // `boundedLoad` times its capacity's share of all in-flight tokens, this request's included),
+  // unless every endpoint is.
   #filter(cost: number, allowed: ((e: Endpoint) => boolean) | undefined): Candidates {
     const c = this.#c;
+    const tracker = this.#state.tracker;
     c.reset(this.#list.length);
     let total = cost, capacity = 0;
     for (let j = 0; j < this.#list.length; j++) {
       const e = this.#list[j]!;
       if ((allowed && !allowed(e)) || this.#ring.load(e.id) + cost > e.maxInflight) continue;
       c.idHash[c.n] = this.#idHashes[j]!;
+      c.matched[c.n] = tracker.matched[tracker.slotOf(e.id)]!;
       c.endpoints[c.n++] = e;
       total += this.#ring.load(e.id);
       capacity += e.capacity;
@@ -151,6 +154,7 @@ export class LlmBalancer implements Balancer {
       for (let i = 0; i < c.n; i++) {
         if (this.#ring.load(c.endpoints[i]!.id) + cost > bound * c.endpoints[i]!.capacity) continue;
         c.idHash[kept] = c.idHash[i]!;
+        c.matched[kept] = c.matched[i]!;
         c.endpoints[kept++] = c.endpoints[i]!;
       }
       if (kept > 0) c.n = kept;
@@ -159,13 +163,11 @@ export class LlmBalancer implements Balancer {
     return c;
   }
 
-  // score: what each candidate holds and how busy it is.
+  // score: how busy each candidate is (what it holds came with the filter).
   #score(c: Candidates, p: PromptShape, now: number): void {
-    const tracker = this.#state.tracker;
     const ttft = this.policy === 'ttft';
     for (let i = 0; i < c.n; i++) {
       const e = c.endpoints[i]!;
-      c.matched[i] = tracker.matched[tracker.slotOf(e.id)]!;
       const load = this.#ring.load(e.id);
       c.load[i] = (load * this.#meanCapacity) / e.capacity;
       const report = this.#state.report(e.id, now);

@@ -98,6 +98,7 @@ program
   .addOption(new Option('--port <n>', 'port (default: the config\'s, else 15001; 0: any)').argParser(integer(0, 65535)))
   .addOption(new Option('--admin-port <n>', 'admin port (default: the config\'s, else 15000; 0: any)').argParser(integer(0, 65535)))
   .addOption(new Option('--access-log <level>', 'access log, a JSON line per request: all, errors (>= 500) or off (default: the config\'s proxy.accessLog, else all)').choices(['all', 'errors', 'off']))
+  .option('--redis <url>', 'token budgets shared by every sidecar through this Redis (redis://127.0.0.1:6379), over the config\'s proxy.gateway.budgetStore.redis')
   .action(proxyCommand);
 
 function positive(value: string): number {

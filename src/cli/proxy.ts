@@ -9,6 +9,7 @@ export interface ProxyCommandOptions {
   port?: number;
   adminPort?: number;
   accessLog?: 'all' | 'errors' | 'off';
+  redis?: string;
 }
 
 export async function proxyCommand(o: ProxyCommandOptions): Promise<void> {
@@ -18,6 +19,7 @@ export async function proxyCommand(o: ProxyCommandOptions): Promise<void> {
     listen: { ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) },
     admin: o.adminPort !== undefined ? { port: o.adminPort } : {},
     ...(o.accessLog ? { accessLog: o.accessLog } : {}),
+    ...(o.redis ? { redis: o.redis } : {}),
   });
   const at = (a: { address: string; port: number }) => `http://${a.address}:${a.port}`;
   // Standard output carries the access log: messages for people go to stderr.

@@ -14,6 +14,7 @@ export type WasmeshErrorCode =
   | 'INVALID_CONFIG' // a mesh configuration failed validation
   | 'OVERLOADED' // a circuit or admission limit refused the request
   | 'NO_ENDPOINT' // no eligible endpoint for a request
+  | 'UNKNOWN_MODEL' // no endpoint of the service serves the model (or adapter) the request names
   | 'WORKER_FAILED' // a worker thread crashed or threw on a batch twice (the retry failed too)
   | 'CLOSED' // the object was closed and takes no more work
   | 'UNAVAILABLE' // a store the object depends on (etcd) cannot be reached

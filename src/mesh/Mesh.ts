@@ -19,6 +19,9 @@ import { LlmBalancer } from './llm/LlmBalancer.js';
 import { MaglevBalancer } from './MaglevBalancer.js';
 import { movedEntries } from '../core/Maglev.js';
 import { LlmState } from './llm/LlmState.js';
+import { EngineReports, engineSettings, type EngineReport, type EngineState } from './EngineReports.js';
+import { FairQueue, kVtcInputWeight, kVtcOutputWeight, type Waiting } from './FairQueue.js';
+import { narrow } from './filters/narrow.js';
 import { checkPromptFields, promptTokens, type PromptFields } from './llm/prompt.js';
 import { kDefaultPrefix, kDefaultTtft, tokensPerBlock, type PrefixSettings } from './llm/settings.js';
 
@@ -26,7 +29,10 @@ import { kDefaultPrefix, kDefaultTtft, tokensPerBlock, type PrefixSettings } fro
 // fit's input at its pick.
 const kRequest = Symbol('wasmesh.request');
 const kTtftTokens = Symbol('wasmesh.ttftTokens');
-type Carried = Route & { [kRequest]?: RouteRequest; [kTtftTokens]?: number };
+// The incarnation of the endpoint it went to: an endpoint removed and added again is a new one,
+// and a route of the old one releases nothing of the new one's counts.
+const kIncarnation = Symbol('wasmesh.incarnation');
+type Carried = Route & { [kRequest]?: RouteRequest; [kTtftTokens]?: number; [kIncarnation]?: number };
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -50,6 +56,10 @@ export interface RouteRequest extends PromptFields {
   avoid?: readonly string[];
   /** Avoided endpoints never take the request: NO_ENDPOINT when no other is eligible. Default false. */
   strictAvoid?: boolean;
+  /** Who the request is for: the admission queue serves tenants fairly (virtual token counters). Default "". */
+  tenant?: string;
+  /** Priority band: higher first in the admission queue; below 0, sheddable (refused rather than queued when there is no room, and first out of a full queue). Default 0. */
+  priority?: number;
 }
 
 /** Where a request goes, and why. Hand it back to report() when the request ends. */
@@ -87,6 +97,8 @@ export interface Outcome {
   /** Prompt tokens the engine found cached, and the prompt's tokens (usage.prompt_tokens_details.cached_tokens, usage.prompt_tokens): the delivered hit. */
   cachedTokens?: number;
   promptTokens?: number;
+  /** Tokens generated (usage.completion_tokens): charged to the tenant's fair share at twice an input token's weight. */
+  completionTokens?: number;
 }
 
 /** Per-endpoint counts of reported outcomes. */
@@ -125,15 +137,28 @@ interface ServiceState {
   readonly config: Readonly<ServiceConfig>;
   /** Some endpoint has maxRequests: only then does route() scan for full ones. */
   readonly requestLimits: boolean;
+  /** Some endpoint lists the models it serves: only then are requests filtered by model. */
+  readonly modelled: boolean;
+  /** Each endpoint's incarnation: new when it joins, kept while it stays. */
+  readonly incarnations: ReadonlyMap<string, number>;
 }
 
 const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
+const hasModels = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.models !== undefined);
 
-interface Waiter {
+interface Waiter extends Waiting {
   request: RouteRequest;
   resolve: (route: Route) => void;
   reject: (error: unknown) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+let incarnations = 0;
+/** Incarnations of `ids`: kept from `before` for those in it, new for the others. */
+function incarnate(ids: Iterable<string>, before: ReadonlyMap<string, number> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const id of ids) out.set(id, before?.get(id) ?? ++incarnations);
+  return out;
 }
 
 interface Snapshot {
@@ -152,8 +177,11 @@ export class Mesh {
   /** Endpoints that discovery added, by service: kept when a new config is applied. */
   readonly #discovered = new Map<string, Map<string, EndpointConfig>>();
   readonly #reported = new WeakSet<Route>();
-  // Requests waiting for room, per service, oldest first (admission.queue).
-  readonly #waiting = new Map<string, Waiter[]>();
+  // Requests waiting for room, per service (admission.queue): priority bands, fair among tenants.
+  readonly #waiting = new Map<string, FairQueue<Waiter>>();
+  #seq = 0;
+  // What each service's engines report (scraped or pushed); outlives snapshots.
+  readonly #engines = new Map<string, EngineReports>();
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
@@ -286,7 +314,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random);
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints) });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations) });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -305,6 +333,8 @@ export class Mesh {
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built, revision: old.revision });
     for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
+    for (const [name, s] of built) this.#enginesOf(name, s).keep(s.endpoints.keys(), this.#clock());
+    for (const name of [...this.#engines.keys()]) if (!built.has(name)) this.#engines.delete(name);
     for (const [name, state] of [...this.#llm]) {
       if (built.get(name)?.balancer instanceof LlmBalancer) continue;
       state.dispose();
@@ -393,7 +423,9 @@ export class Mesh {
     if (avoid && !avoiding && request.strictAvoid) {
       throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no eligible endpoint other than ${[...avoid].map(show).join(', ')}`);
     }
-    const allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
+    let allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
+    const engines = this.#engines.get(service);
+    if (s.modelled || engines?.active) allowed = narrow(s.endpoints, allowed, request, engines, s.modelled, this.#clock());
     const llmPick = llm?.pickPrompt(request, cost, allowed, key);
     const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
@@ -410,8 +442,10 @@ export class Mesh {
     // The request rides on its route (for a retry), under a symbol: a WeakMap entry per request
     // costs the garbage collector more than the route itself.
     const route: Route = llmPick
-      ? Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, cachedShare: llmPick.cachedShare, predictedTtftMs: llmPick.predictedMs, [kRequest]: request, [kTtftTokens]: llmPick.ttftTokens })
-      : Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, [kRequest]: request });
+      ? Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, cachedShare: llmPick.cachedShare, predictedTtftMs: llmPick.predictedMs, [kRequest]: request, [kTtftTokens]: llmPick.ttftTokens, [kIncarnation]: s.incarnations.get(pick.endpoint.id) })
+      : Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, [kRequest]: request, [kIncarnation]: s.incarnations.get(pick.endpoint.id) });
+    // Fair shares count what every request of a queued service received, queued or not.
+    if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight);
     if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
     tally.routeSeconds.add((performance.now() - start) / 1000);
     return route;
@@ -460,13 +494,14 @@ export class Mesh {
     if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
     if (maglev) change.movedShare = movedEntries(table!, maglev.table());
     const services = new Map(this.#snapshot.services);
-    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints) });
+    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations) });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: event.revision ?? this.#snapshot.revision });
     const discovered = this.#discovered.get(event.service) ?? new Map<string, EndpointConfig>();
     this.#discovered.set(event.service, discovered);
     if (event.type === 'remove') discovered.delete(event.id);
     else discovered.set(event.endpoint.id, validated!);
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
+    this.#engines.get(event.service)?.keep(endpoints.keys(), this.#clock());
     const llm = this.#llm.get(event.service);
     if (llm) {
       llm.tracker.setEndpoints(endpoints.values(), llm.tracker.settings);
@@ -502,41 +537,58 @@ export class Mesh {
       return Promise.resolve(this.route(request));
     } catch (error) {
       if (!(error instanceof WasmeshError) || error.code !== 'OVERLOADED') return Promise.reject(error);
+      const priority = request.priority ?? 0;
+      // Sheddable requests are refused at once when there is no room.
+      if (priority < 0) return Promise.reject(error.message.startsWith('shed') ? error : new WasmeshError('OVERLOADED', `shed (priority ${priority}): ${error.message}`));
       const config = this.#serviceConfig(request.service);
       const size = Math.min(config?.admission?.queue ?? 0, config?.circuit?.maxPending ?? Infinity);
-      const queue = this.#waiting.get(request.service) ?? [];
+      const queue = this.#queueOf(request.service);
       if (queue.length >= size) {
-        return Promise.reject(new WasmeshError('OVERLOADED', `${error.message}; admission queue ${size ? `full (${size})` : 'off'}`));
+        // A full queue makes room for a higher band by shedding the newest of the lowest.
+        const victim = size > 0 ? queue.victim() : undefined;
+        if (!victim || victim.priority >= priority) return Promise.reject(new WasmeshError('OVERLOADED', `${error.message}; admission queue ${size ? `full (${size})` : 'off'}`));
+        queue.remove(victim);
+        clearTimeout(victim.timer);
+        victim.reject(new WasmeshError('OVERLOADED', `shed from the admission queue of service ${show(request.service)} for a request of priority ${priority}`));
       }
       const timeoutMs = config?.admission?.timeoutMs ?? 1000;
       return new Promise<Route>((resolve, reject) => {
-        const waiter: Waiter = { request, resolve, reject, timer: undefined };
+        const waiter: Waiter = { request, tenant: request.tenant ?? '', priority, seq: this.#seq++, resolve, reject, timer: undefined };
         waiter.timer = setTimeout(() => {
-          queue.splice(queue.indexOf(waiter), 1);
+          queue.remove(waiter);
           reject(new WasmeshError('OVERLOADED', `service ${show(request.service)}: no room within ${timeoutMs} ms`));
         }, timeoutMs);
         queue.push(waiter);
-        this.#waiting.set(request.service, queue);
       });
     }
   }
 
-  // Routes waiting requests while there is room, oldest first.
+  #queueOf(service: string): FairQueue<Waiter> {
+    let queue = this.#waiting.get(service);
+    if (!queue) this.#waiting.set(service, (queue = new FairQueue<Waiter>()));
+    return queue;
+  }
+
+  /** A tenant's virtual token counter in a service's admission queue (input tokens x1, output x2). */
+  fairShare(service: string, tenant: string): number {
+    return this.#waiting.get(service)?.counter(tenant) ?? 0;
+  }
+
+  // Routes waiting requests while there is room: the next by band and fair share first.
   #drain(service: string): void {
     const queue = this.#waiting.get(service);
-    while (queue?.length) {
-      const head = queue[0]!;
+    for (let head = queue?.peek(); head; head = queue!.peek()) {
       let route: Route;
       try {
         route = this.route(head.request);
       } catch (error) {
         if (error instanceof WasmeshError && error.code === 'OVERLOADED') return;
-        queue.shift();
+        queue!.remove(head);
         clearTimeout(head.timer);
         head.reject(error);
         continue;
       }
-      queue.shift();
+      queue!.remove(head);
       clearTimeout(head.timer);
       head.resolve(route);
     }
@@ -587,14 +639,36 @@ export class Mesh {
   reportLoad(service: string, id: string, report: LoadReport): void {
     const s = this.#service(service);
     this.#endpoint(service, id);
-    const bad = (['utilization', 'qps', 'eps', 'queueLength', 'kvUsage'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
-    const state = this.#llm.get(service);
-    if (!report || bad || (!state && (report.utilization === undefined || report.qps === undefined))) {
-      throw new WasmeshError('INVALID_ARGUMENT', `load report ${bad ? `${bad} must be a finite number >= 0, got ${show(report[bad])}` : 'needs utilization and qps'}`);
+    const bad = (['utilization', 'qps', 'eps', 'queueLength', 'kvUsage', 'running'] as const).find((k) => report?.[k] !== undefined && (typeof report[k] !== 'number' || !Number.isFinite(report[k]!) || report[k]! < 0));
+    const engine = report && (report.queueLength !== undefined || report.kvUsage !== undefined || report.running !== undefined || report.adapters !== undefined);
+    const weights = report && report.utilization !== undefined && report.qps !== undefined;
+    if (!report || bad || (!engine && !weights)) {
+      throw new WasmeshError('INVALID_ARGUMENT', `load report ${bad ? `${bad} must be a finite number >= 0, got ${show(report[bad])}` : 'needs utilization and qps, or an engine field (queueLength, kvUsage, running, adapters)'}`);
     }
     if (report.kvUsage !== undefined && report.kvUsage > 1) throw new WasmeshError('INVALID_ARGUMENT', `load report kvUsage must be a share from 0 to 1, got ${show(report.kvUsage)}`);
-    if (s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
-    state?.setReport(id, report.queueLength ?? 0, report.kvUsage ?? NaN, this.#clock());
+    const a = report.adapters;
+    if (a !== undefined && (a === null || typeof a !== 'object' || !Array.isArray(a.running) || !Array.isArray(a.waiting) || ![...a.running, ...a.waiting].every((x) => typeof x === 'string') || !(Number.isInteger(a.max) && a.max >= 0))) {
+      throw new WasmeshError('INVALID_ARGUMENT', `load report adapters must be { running: string[], waiting: string[], max: integer >= 0 }, got ${show(a)}`);
+    }
+    if (weights && s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
+    if (engine) this.#enginesOf(service, s).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
+  }
+
+  #enginesOf(name: string, s: { readonly config: Readonly<ServiceConfig> }): EngineReports {
+    const settings = engineSettings(s.config);
+    let engines = this.#engines.get(name);
+    if (!engines) this.#engines.set(name, (engines = new EngineReports(settings)));
+    else engines.settings = settings;
+    return engines;
+  }
+
+  /** What an endpoint's engine last reported, its state now (fresh, stale, unknown) and whether the saturation filter skips it. */
+  engineState(service: string, id: string): { state: EngineState; saturated: boolean; report: EngineReport | undefined } {
+    this.#endpoint(service, id);
+    const engines = this.#engines.get(service);
+    const now = this.#clock();
+    if (!engines) return { state: 'unknown', saturated: false, report: undefined };
+    return { state: engines.state(id, now), saturated: engines.saturated(id, now), report: engines.fresh(id, now) };
   }
 
   /** The current weight of each endpoint of an swrr service (capacities until reports count). */
@@ -629,10 +703,13 @@ export class Mesh {
     const s = this.#snapshot.services.get(route.service);
     // An endpoint removed since the route was made has no health to keep and nothing to release.
     if (!cancelled && !failed) this.#learn(route, outcome);
-    if (s?.endpoints.has(route.endpoint.id)) {
+    const incarnation = (route as Carried)[kIncarnation];
+    if (s?.endpoints.has(route.endpoint.id) && (incarnation === undefined || s.incarnations.get(route.endpoint.id) === incarnation)) {
       if (!cancelled) this.#health.get(route.service)?.record(route.endpoint.id, failed);
       s.balancer.release(route.endpoint.id, route.cost);
     } else this.#forget(route.service, route.endpoint.id);
+    const completion = outcome.completionTokens;
+    if (typeof completion === 'number' && completion > 0 && s?.config.admission?.queue) this.#queueOf(route.service).charge((route as Carried)[kRequest]?.tenant ?? '', completion * kVtcOutputWeight);
     if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
     this.#drain(route.service);
   }
@@ -659,6 +736,7 @@ export class Mesh {
       state = undefined;
     }
     if (!state) this.#llm.set(s.name, (state = new LlmState(settings, engine, this.#clock)));
+    state.engines = this.#enginesOf(s.name, { config: s });
     const list = [...endpoints];
     state.tracker.setEndpoints(list, settings);
     state.keep(new Set(list.map((e) => e.id)));

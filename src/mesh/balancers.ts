@@ -207,9 +207,9 @@ export class RingHashBalancer implements Balancer {
 
 /** A backend's own account of its load (like gRPC's ORCA reports). */
 export interface LoadReport {
-  /** Busy fraction, 0..1 (or more when oversubscribed): GPU or CPU utilization. Required but for prefix-cache and ttft services. */
+  /** Busy fraction, 0..1 (or more when oversubscribed): GPU or CPU utilization. With qps, an swrr service's weight; a report needs both, or an engine field. */
   utilization?: number;
-  /** Requests per second it served. Required but for prefix-cache and ttft services. */
+  /** Requests per second it served. */
   qps?: number;
   /** Errors per second. Default 0. */
   eps?: number;
@@ -217,6 +217,10 @@ export interface LoadReport {
   queueLength?: number;
   /** Share of its KV cache in use, 0 to 1 (vllm:kv_cache_usage_perc): the KV scorer, and ttft's KV-pressure penalty. */
   kvUsage?: number;
+  /** Requests it is running now (vllm:num_requests_running). */
+  running?: number;
+  /** LoRA adapters running and waiting, and the most it holds at once (vllm:lora_requests_info): the LoRA affinity filter. */
+  adapters?: { running: readonly string[]; waiting: readonly string[]; max: number };
 }
 
 /** How load reports become weights (gRPC's weighted_round_robin settings, same defaults). */

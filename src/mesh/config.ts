@@ -20,6 +20,10 @@ const percent = () => {
   return z.number({ error }).min(0, { error }).max(100, { error });
 };
 
+/** Inference engines whose Prometheus metrics the sidecar reads (src/gateway/engineMetrics.ts). */
+export const kEngineKinds = ['vllm', 'sglang', 'tgi', 'trtllm'] as const;
+const engineKind = z.enum(kEngineKinds, { error: 'expected one of "vllm", "sglang", "tgi", "trtllm"' });
+
 const resources = z.strictObject({
   accelerator: id,
   count: intFrom(1),
@@ -38,6 +42,16 @@ export const endpointSchema = z.strictObject({
   maxInflight: positive('number > 0').optional(),
   /** Circuit breaker: the most requests in flight at once on the endpoint. */
   maxRequests: intFrom(1).optional(),
+  /** Models it serves: base models ("llama-3-70b") and LoRA adapters on them ("llama-3-70b:lora-sql"); every model when absent. */
+  models: z.array(id, { error: 'expected an array of model names' }).optional(),
+  /** Where its engine metrics are scraped when not its own address and the service's metrics path, and its engine when not the service's. */
+  metrics: z
+    .strictObject({
+      address: z.string({ error: 'expected "host:port"' }).regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/, { error: 'expected "host:port"' }).optional(),
+      path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).optional(),
+      engine: engineKind.optional(),
+    })
+    .optional(),
 });
 
 const hashKey = z.union(
@@ -168,6 +182,37 @@ const service = z.strictObject({
       successRate: z.strictObject({ intervalMs: positive('number > 0'), minRequests: positive('number > 0'), stdevFactor: positive('number > 0') }).optional(),
     })
     .optional(),
+  /** The sidecar scrapes each endpoint's engine metrics (queue, KV cache usage, loaded LoRA adapters) and routes on them. */
+  metrics: z
+    .strictObject({
+      engine: engineKind.optional(),
+      /** Default /metrics. */
+      path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).optional(),
+      /** Between two scrapes of an endpoint (jittered +-10%). Default 200. */
+      intervalMs: intFrom(10, 3_600_000).optional(),
+      /** A scrape without an answer this long fails. Default 1000. */
+      timeoutMs: intFrom(1, 60_000).optional(),
+      /** Scrapes under way at once, over the whole service. Default 16. */
+      maxConcurrent: intFrom(1, 1024).optional(),
+    })
+    .optional(),
+  /** Engine reports (scraped or reportLoad): how old is stale, what stale means, and when an endpoint is saturated. */
+  engines: z
+    .strictObject({
+      /** A report older than this is stale. Default 5 scrape intervals (at least 1000) when scraping, else 5000. */
+      staleMs: intFrom(1, 2 ** 31).optional(),
+      /** saturated: an endpoint with stale reports is skipped as saturated ones are; ignore: routed as if it never reported. Default saturated. */
+      stale: z.enum(['saturated', 'ignore'], { error: 'expected one of "saturated", "ignore"' }).optional(),
+      /** Saturated above this many requests waiting (llm-d's queue threshold). Default 5. */
+      maxQueue: atLeast(0).optional(),
+      /** Saturated above this share of the KV cache in use. Default 0.8. */
+      maxKvUsage: z.number({ error: 'expected number from 0 to 1' }).min(0, { error: 'expected number from 0 to 1' }).max(1, { error: 'expected number from 0 to 1' }).optional(),
+    })
+    .optional(),
+  /** The model its endpoints serve: requests naming it in their body come here (proxy), and a fallback here asks for it. */
+  model: id.optional(),
+  /** Services tried in order when this one refuses (429, 503, no endpoint, overloaded, circuit open). */
+  fallback: z.array(id, { error: 'expected an array of service names' }).optional(),
   /** When every endpoint is at its limit: wait in a bounded queue (routeAsync) instead of failing. */
   admission: z
     .strictObject({
@@ -191,7 +236,13 @@ const proxy = z.strictObject({
   /** First match wins: a Host header (port ignored) and/or a path prefix. */
   routes: z
     .array(
-      z.strictObject({ host: id.optional(), pathPrefix: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).optional(), service: id }),
+      z.strictObject({
+        host: id.optional(),
+        pathPrefix: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).optional(),
+        /** The model an OpenAI-style body asks for (its `model` field; "base:adapter" matches "base" too). */
+        model: id.optional(),
+        service: id,
+      }),
       { error: 'expected an array of routes' },
     )
     .optional(),
@@ -235,6 +286,45 @@ const proxy = z.strictObject({
     .optional(),
   /** Match routes on the normalized path (dot segments resolved, unreserved characters decoded, encoded slashes refused). The raw path is forwarded either way. Default false. */
   normalizePath: z.boolean({ error: 'expected true or false' }).optional(),
+  /** The AI gateway: who a request is for (tenant), its token budgets, how usage is read. */
+  gateway: z
+    .strictObject({
+      /** The tenant is this header's value; else a hash of apiKeyHeader's; else "anonymous". Default x-tenant-id. */
+      tenantHeader: id.optional(),
+      /** Default authorization (only its SHA-256 is kept). */
+      apiKeyHeader: id.optional(),
+      /** Add stream_options.include_usage to streamed chat and completion requests, so that their last chunk carries usage. Default false. */
+      includeUsage: z.boolean({ error: 'expected true or false' }).optional(),
+      /** A request's tokens are estimated as its prompt's characters / 4 plus its max_tokens, or this many when it sets none. Default 256. */
+      defaultMaxTokens: intFrom(0, 1 << 24).optional(),
+      /** Token budgets: the first rule matching a request's tenant and model ("*" or absent: any) applies; none matching, no budget. */
+      budgets: z
+        .array(
+          z.strictObject({
+            tenant: id.optional(),
+            model: id.optional(),
+            /** Refill rate of the tenant's bucket for the model. */
+            tokensPerMinute: positive('number > 0'),
+            /** Bucket size. Default tokensPerMinute. */
+            burstTokens: positive('number > 0').optional(),
+          }),
+          { error: 'expected an array of budget rules' },
+        )
+        .optional(),
+      /** Where budgets live: this process (default), or Redis shared by every sidecar. */
+      budgetStore: z
+        .strictObject({
+          redis: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }).optional(),
+          /** When Redis cannot answer: open admits (and counts it), closed refuses with 503. Default open. */
+          onFailure: z.enum(['open', 'closed'], { error: 'expected one of "open", "closed"' }).optional(),
+          /** A Redis call without an answer this long has failed. Default 100. */
+          timeoutMs: intFrom(1, 60_000).optional(),
+          /** Key prefix. Default "wasmesh:budget:". */
+          prefix: id.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   /** One JSON line per request: all, errors only (status >= 500), or off; on stdout or to a file. Default all on stdout. */
   accessLog: z
     .strictObject({
@@ -279,6 +369,12 @@ function crossChecks(input: unknown): { path: PropertyKey[]; message: string }[]
       if (typeof acc === 'string' && acc !== '' && !known.has(acc)) {
         problems.push({ path: ['services', i, 'endpoints', j, 'resources', 'accelerator'], message: `unknown accelerator "${acc}"; known: ${[...known].join(', ')}` });
       }
+    });
+  });
+  config.services.forEach((s: { fallback?: unknown; name?: unknown }, i) => {
+    if (!s || !Array.isArray(s.fallback)) return;
+    s.fallback.forEach((f, j) => {
+      if (typeof f === 'string' && (!names.has(f) || f === s.name)) problems.push({ path: ['services', i, 'fallback', j], message: f === s.name ? 'a service is not its own fallback' : `no service "${f}"` });
     });
   });
   const routes = (config as { proxy?: { routes?: unknown } }).proxy?.routes;

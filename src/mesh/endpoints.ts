@@ -18,6 +18,8 @@ export interface Endpoint {
   readonly maxInflight: number;
   /** Most requests in flight at once (circuit breaker); Infinity when unlimited. */
   readonly maxRequests: number;
+  /** Models and adapters ("base:adapter") it serves; every model when undefined. */
+  readonly models: readonly string[] | undefined;
 }
 
 /** What a request needs from an endpoint. */
@@ -46,6 +48,7 @@ export function endpointOf(e: EndpointConfig, catalog: Readonly<Record<string, A
     memoryGiB: e.resources.memoryGiB ?? spec.memoryGiB,
     maxInflight: e.maxInflight ?? Infinity,
     maxRequests: e.maxRequests ?? Infinity,
+    models: e.models ? Object.freeze([...e.models]) : undefined,
   });
 }
 

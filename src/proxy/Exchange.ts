@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { WasmeshError } from '../core/WasmeshError.js';
-import type { Mesh, Outcome, Route } from '../mesh/Mesh.js';
+import type { Mesh, Outcome, Route, RouteRequest } from '../mesh/Mesh.js';
 import type { FailureKind } from '../mesh/retry.js';
 import type { AccessLog } from './AccessLog.js';
 import { classify, ClientBodyError } from './failures.js';
@@ -18,8 +18,13 @@ import { normalizePath } from './paths.js';
 import type { ProxyMetrics } from './ProxyMetrics.js';
 import { readBody, streamBody } from './requestBody.js';
 import { endToEnd, forwardHeaders, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
-import { promptOf, usageOf } from './openai.js';
+import { promptOf } from './openai.js';
 import type { PromptFields } from '../mesh/llm/prompt.js';
+import type { Gateway, GatewaySettings } from '../gateway/Gateway.js';
+import type { Reservation } from '../gateway/budgets/Budgets.js';
+import { llmRequestOf, modelOf, priorityOf, rewrite, tenantOf, type LlmRequest } from '../gateway/llmRequest.js';
+import { UsageMeter } from '../gateway/usage.js';
+import { kIdempotentMethods } from '../mesh/retry.js';
 
 /** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
 export interface Upstream {
@@ -36,6 +41,7 @@ export interface ExchangeContext {
   readonly settings: ProxySettings;
   readonly accessLog: AccessLog;
   readonly metrics: ProxyMetrics;
+  readonly gateway: Gateway;
   upstream(address: string): Upstream;
   log(line: string): void;
 }
@@ -47,6 +53,14 @@ export interface ProxySettings {
   readonly queued: ReadonlySet<string>;
   /** prefix-cache and ttft services: their requests' prompts are read from OpenAI-style bodies. */
   readonly prompted: ReadonlySet<string>;
+  /** Some route names a model: the service of a request with a body is known once its body is read. */
+  readonly modelRoutes: boolean;
+  /** JSON bodies are parsed (model, stream, max_tokens) for the gateway: budgets, model routes, fallbacks, usage. */
+  readonly llm: boolean;
+  /** Each service's fallback chain, and the model it serves (services[].model). */
+  readonly fallbacks: ReadonlyMap<string, readonly string[]>;
+  readonly models: ReadonlyMap<string, string>;
+  readonly gateway: GatewaySettings;
   readonly timeouts: { connectMs: number; firstByteMs: number; idleMs: number; bodyIdleMs: number; lingerMs: number };
   readonly limits: {
     maxHeaderBytes: number;
@@ -84,8 +98,8 @@ const kClientGone = new Error('the client closed the connection');
 // A body this small left unread is read and dropped by node:http to keep the connection; a
 // larger one (or one of unknown length) is not worth it: the connection closes, lingering.
 const kDumpBytes = 65_536;
-// The last bytes of an LLM answer kept to read its usage from (usageOf).
-const kTailBytes = 4096;
+// Refusals a fallback service may take instead: nothing reached an endpoint.
+const kFallbackCodes = new Set(['OVERLOADED', 'NO_ENDPOINT', 'UNKNOWN_MODEL']);
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #context: ExchangeContext;
@@ -96,12 +110,23 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #settings!: ProxySettings;
   #service: string | undefined;
   #key: string | undefined;
-  // prefix-cache and ttft services: the prompt; when the attempt's first token came (ms after its
-  // start, token streams only) and the answer's last bytes (its usage).
+  // prefix-cache and ttft services: the prompt.
   #prompt: PromptFields | undefined;
-  #firstTokenMs: number | undefined;
-  #sse = false;
-  #tail: Buffer | undefined;
+  // LLM requests (settings.llm): the parsed body, what the gateway reads of it, the model asked of
+  // the endpoint now (a fallback's may differ), who it is for, its budget charge, the fallbacks
+  // left, and the attempt's usage meter.
+  #parsed: Record<string, unknown> | undefined;
+  #llm: LlmRequest | undefined;
+  #model: string | undefined;
+  #tenantName: string | undefined;
+  #priority = 0;
+  #reservation: Reservation | undefined;
+  #budgetHeaders: Record<string, string> | undefined;
+  #fallbacks: string[] | undefined;
+  #firstService: string | undefined;
+  #fallbackAfter: string | undefined;
+  #meter: UsageMeter | undefined;
+  #sentEver = false;
   #headers!: string[];
   // The body: whole (#body; none when undefined and not #streamed), or its first part (#head)
   // with the rest still coming from the client.
@@ -148,14 +173,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (bad) return this.#badRequest(bad, 'a request has one Host header (RFC 9112 3.2)');
     const path = settings.normalizePath ? normalizePath(req.url) : req.url;
     if (path === undefined) return this.#badRequest('encoded-slash', 'encoded "/" or "\\" in the path are refused (proxy.normalizePath)');
-    const service = (this.#service = serviceOf(this.#context.mesh.config, req.headers.host, path));
-    if (!service) return this.#answer(404, 'no-route', `no route for host ${JSON.stringify(req.headers.host ?? '')} path ${JSON.stringify(req.url)}`);
+    if (req.headers['x-wasmesh-priority'] !== undefined) {
+      const priority = priorityOf(req.headers);
+      if (priority instanceof Error) return this.#badRequest('bad-priority', priority.message);
+      this.#priority = priority;
+    }
+    // With model routes, a request with a body finds its service once the body is read.
+    if (!settings.modelRoutes && !this.#serviceFor(path, undefined)) return;
     const length = Number(req.headers['content-length'] ?? 0);
     // With expect: 100-continue this answer comes instead of the 100: the body is never sent.
     if (length > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`);
-    const hashKey = settings.hashKeys.get(service);
-    const prompted = settings.prompted.has(service);
-    if (req.complete || (length === 0 && req.headers['transfer-encoding'] === undefined)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
+    if (req.complete || (length === 0 && req.headers['transfer-encoding'] === undefined)) {
+      if (settings.modelRoutes && !this.#serviceFor(path, undefined)) return;
+      return this.#admit(keyFromHeaders(settings.hashKeys.get(this.#service!), req.headers));
+    }
     if (this.#expectsContinue) this.#res.writeContinue();
     const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
     readBody(req, bufferLimit, settings.timeouts.bodyIdleMs).then(
@@ -167,14 +198,105 @@ export class Exchange implements Dispatcher.DispatchHandler {
           this.#head = prefix.chunks;
           this.#headBytes = prefix.bytes;
         }
-        if (prompted) return this.#routeTo(keyFromHeaders(hashKey, req.headers), this.#promptOf(prefix.chunks, prefix.bytes, prefix.done));
-        if (!hashKey || !('jsonField' in hashKey)) return this.#routeTo(keyFromHeaders(hashKey, req.headers));
-        // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
         const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
-        this.#routeTo(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
+        // Bodies read whole up to maxKeyBodyBytes are parsed once, for every reader below.
+        const parsed = (settings.llm || settings.prompted.size > 0) && prefix.done ? this.#parse(whole) : undefined;
+        if (settings.modelRoutes && !this.#serviceFor(path, modelOf(parsed))) return;
+        const service = this.#service!;
+        const hashKey = settings.hashKeys.get(service);
+        if (settings.llm && parsed) this.#readLlm(parsed);
+        if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(parsed, whole, prefix.done));
+        if (!hashKey || !('jsonField' in hashKey)) return this.#admit(keyFromHeaders(hashKey, req.headers));
+        // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
+        this.#admit(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
       },
       (error: unknown) => this.#bodyFailed(error),
     );
+  }
+
+  // The service of the request (by host, path and the body's model), its fallbacks; false after a 404.
+  #serviceFor(path: string, model: string | undefined): boolean {
+    const settings = this.#settings;
+    const service = (this.#service = serviceOf(this.#context.mesh.config, this.#req.headers.host, path, model));
+    if (!service) {
+      this.#answer(404, 'no-route', `no route for host ${JSON.stringify(this.#req.headers.host ?? '')} path ${JSON.stringify(this.#req.url)}${model === undefined ? '' : ` model ${JSON.stringify(model)}`}`);
+      return false;
+    }
+    const chain = settings.fallbacks.get(service);
+    if (chain) this.#fallbacks = [...chain];
+    this.#firstService = service;
+    return true;
+  }
+
+  #parse(whole: Buffer): Record<string, unknown> | undefined {
+    if (whole.length === 0 || whole.length > this.#settings.limits.maxKeyBodyBytes) return undefined;
+    try {
+      const v: unknown = JSON.parse(whole.toString('utf8'));
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // An LLM request: its model and token estimate (from the rendered prompt's length).
+  #readLlm(parsed: Record<string, unknown>): void {
+    const prompt = promptOf(parsed)?.prompt;
+    const chars = prompt === undefined ? 0 : typeof prompt === 'string' ? prompt.length : prompt.length * 4;
+    this.#parsed = parsed;
+    this.#llm = llmRequestOf(parsed, chars, this.#settings.gateway.defaultMaxTokens);
+    this.#model = this.#llm.model;
+  }
+
+  get #tenant(): string {
+    const g = this.#settings.gateway;
+    return (this.#tenantName ??= tenantOf(this.#req.headers, g.tenantHeader, g.apiKeyHeader));
+  }
+
+  // Budget admission (LLM requests, when budgets are configured), then routing.
+  #admit(key: string | undefined, prompt?: PromptFields): void {
+    this.#key = key;
+    this.#prompt = prompt;
+    const gateway = this.#context.gateway;
+    if (!this.#llm || !gateway.budgeted) return this.#routeTo();
+    gateway.budgets.reserve(this.#tenant, this.#model ?? '', this.#llm.estimate).then(
+      (decision) => {
+        if (decision.kind === 'admitted') {
+          this.#reservation = decision.reservation;
+          // The client left while Redis answered: nothing reaches an engine.
+          if (this.#clientGone) return gateway.budgets.refund(decision.reservation);
+        }
+        if (this.#clientGone) return;
+        if (decision.kind === 'limited') return this.#answer(429, 'token-budget', decision.message, decision.headers);
+        if (decision.kind === 'unavailable') return this.#answer(503, 'budget-store-down', decision.message, { 'retry-after': '1' });
+        this.#budgetHeaders = decision.headers;
+        this.#routeTo();
+      },
+      (error: unknown) => this.#internal(error),
+    );
+  }
+
+  // After a refusal (nothing reached an endpoint, or it answered 429 or 503 to a request that may be
+  // replayed): the next service of the chain takes the request, asking for its model; the budget
+  // charge of the refused one is refunded, the next one's charged. False when none is left.
+  #fallback(reason: string): boolean {
+    const next = this.#fallbacks?.shift();
+    if (next === undefined) return false;
+    const gateway = this.#context.gateway;
+    gateway.metrics.fallbacks.inc({ from: this.#service!, to: next, reason });
+    if (this.#reservation) gateway.budgets.refund(this.#reservation);
+    this.#reservation = undefined;
+    this.#budgetHeaders = undefined;
+    this.#service = next;
+    const model = this.#settings.models.get(next);
+    if (model !== undefined && this.#parsed) this.#model = model;
+    const prompt = this.#prompt && this.#model !== undefined ? { ...this.#prompt, model: this.#model } : this.#prompt;
+    this.#admit(this.#key, prompt);
+    return true;
+  }
+
+  // A request the client allows to be sent twice: an idempotent method, or an Idempotency-Key.
+  #replayable(): boolean {
+    return kIdempotentMethods.includes(this.#req.method ?? '') || this.#req.headers['idempotency-key'] !== undefined;
   }
 
   /** The client's response closed (answered, or the client left): the endpoint's work stops too, and the request is logged. */
@@ -184,6 +306,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#clientGone = true;
       this.#controller?.abort(kClientGone);
     }
+    // However it ended, the budget charge settles: at its estimate when an engine may have worked
+    // on it, refunded when none did. (An answer with usage settled it already.)
+    const r = this.#reservation;
+    if (r && !r.settled) this.#sentEver ? this.#context.gateway.budgets.settle(r, undefined) : this.#context.gateway.budgets.refund(r);
     const status = res.headersSent ? res.statusCode : 499;
     const log = this.#context.accessLog;
     if (!log.wants(status)) return;
@@ -207,27 +333,24 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // The prompt of a body read whole up to maxKeyBodyBytes: parsed (promptOf). A body larger than
   // that (or streamed) is not parsed: its first maxKeyBodyBytes bytes, as text, are the prompt, so
   // large requests alike still meet on one endpoint (their blocks are not a parsed prompt's).
-  #promptOf(chunks: Buffer[], bytes: number, done: boolean): PromptFields | undefined {
+  #promptOf(parsed: Record<string, unknown> | undefined, whole: Buffer, done: boolean): PromptFields | undefined {
     const max = this.#settings.limits.maxKeyBodyBytes;
-    if (bytes === 0 || max === 0) return undefined;
-    const whole = this.#body ?? Buffer.concat(chunks, bytes);
-    if (done && bytes <= max) {
-      try {
-        return promptOf(JSON.parse(whole.toString('utf8')));
-      } catch {
-        return undefined;
-      }
-    }
+    if (whole.length === 0 || max === 0) return undefined;
+    if (done && whole.length <= max) return parsed && promptOf(parsed);
     return { prompt: whole.subarray(0, max).toString('utf8') };
   }
 
-  #routeTo(key: string | undefined, prompt?: PromptFields): void {
-    this.#key = key;
-    this.#prompt = prompt;
+  #routeTo(): void {
+    const key = this.#key, prompt = this.#prompt;
     const service = this.#service!;
-    const request = prompt ? { ...prompt, service, ...(key === undefined ? {} : { key }) } : key === undefined ? { service } : { service, key };
+    const request: RouteRequest = prompt ? { ...prompt, service } : { service };
+    if (key !== undefined) request.key = key;
+    if (this.#model !== undefined && !prompt) request.model = this.#model;
+    if (this.#priority !== 0) request.priority = this.#priority;
+    const queued = this.#settings.queued.has(service);
+    if (queued) request.tenant = this.#tenant;
     const mesh = this.#context.mesh;
-    if (this.#settings.queued.has(service)) {
+    if (queued) {
       mesh.routeAsync(request).then(
         (route) => this.#begin(route),
         (error: unknown) => this.#refused(error),
@@ -246,6 +369,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #begin(route: Route): void {
     if (this.#clientGone) return this.#context.mesh.report(route, { cancelled: true });
     this.#headers = forwardHeaders(this.#req, this.#settings.forwarding);
+    // The body as this service's endpoint gets it: its model, usage asked of a stream.
+    const parsed = this.#parsed;
+    if (parsed) {
+      const body = rewrite(parsed, { model: this.#model !== this.#llm?.model ? this.#model : undefined, includeUsage: this.#settings.gateway.includeUsage && this.#llm?.stream === true });
+      if (body) {
+        this.#body = body;
+        this.#headers = withLength(this.#headers, body.length);
+      }
+    }
     this.#send(route);
   }
 
@@ -279,9 +411,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reported = false;
     this.#next = undefined;
     this.#controller = undefined;
-    this.#firstTokenMs = undefined;
-    this.#sse = false;
-    this.#tail = undefined;
+    this.#meter = undefined;
+    this.#fallbackAfter = undefined;
     this.#attemptStart = performance.now();
     this.#attempts++;
     const req = this.#req;
@@ -301,6 +432,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     this.#sent = true;
+    this.#sentEver = true;
     if (this.#clientGone) controller.abort(kClientGone);
   }
 
@@ -314,21 +446,33 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#reported = true;
       if (this.#next) return;
     }
+    // An endpoint that refuses (429, 503) a request the client lets be replayed: the next service
+    // of the fallback chain takes it once this answer is read and dropped.
+    if ((statusCode === 429 || statusCode === 503) && this.#fallbacks?.length && !this.#streamed && this.#replayable()) {
+      this.#fallbackAfter = `upstream-${statusCode}`;
+      return;
+    }
     const res = this.#res;
     const out = endToEnd(headers);
     const endpointHeader = this.#settings.endpointHeader;
     if (endpointHeader) out.push(endpointHeader, route.endpoint.id);
     // The share of the prompt predicted cached where it went.
     if (route.cachedShare !== undefined) out.push('x-wasmesh-prefix-hit', route.cachedShare.toFixed(3));
+    // Which model answered, and which service when a fallback did.
+    if (this.#model !== undefined) out.push('x-wasmesh-model', this.#model);
+    if (this.#service !== this.#firstService) out.push('x-wasmesh-fallback', `${this.#firstService} -> ${this.#service}`);
+    const budget = this.#budgetHeaders;
+    if (budget) for (const name in budget) out.push(name, budget[name]!);
     res.writeHead(statusCode, out);
     // A token stream shows its headers at once, before the first token.
-    this.#sse = headers['content-type']?.includes('text/event-stream') ?? false;
-    if (this.#sse) res.flushHeaders();
+    const sse = headers['content-type']?.includes('text/event-stream') ?? false;
+    if (sse) res.flushHeaders();
+    if (this.#prompt || this.#llm) this.#meter = new UsageMeter(sse);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#next) return;
-    if (this.#prompt) this.#watch(chunk);
+    if (this.#next || this.#fallbackAfter) return;
+    this.#meter?.chunk(chunk, performance.now());
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
@@ -336,27 +480,34 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  // An LLM answer as it passes: when its first token came (a token stream's first chunk), and its
-  // last bytes, where its usage is.
-  #watch(chunk: Buffer): void {
-    if (this.#sse && this.#firstTokenMs === undefined) this.#firstTokenMs = performance.now() - this.#attemptStart;
-    const tail = this.#tail;
-    if (chunk.length >= kTailBytes || !tail) this.#tail = Buffer.from(chunk.subarray(-kTailBytes));
-    else this.#tail = Buffer.concat([tail, chunk]).subarray(-kTailBytes);
-  }
-
   onResponseEnd(): void {
     this.#upstreamMs = performance.now() - this.#attemptStart;
     const next = this.#next;
     const outcome: Outcome = { status: this.#status, latencyMs: performance.now() - this.#started };
-    if (this.#prompt && this.#status < 300) {
-      if (this.#firstTokenMs !== undefined) outcome.ttftMs = this.#firstTokenMs;
-      const usage = this.#tail && usageOf(this.#tail.toString('latin1'));
-      if (usage) Object.assign(outcome, usage);
-    }
+    const meter = this.#meter;
+    if (meter && this.#status < 300) this.#metered(meter, outcome);
     this.#settle(outcome);
     if (next) return this.#retry(next);
+    if (this.#fallbackAfter && this.#fallback(this.#fallbackAfter)) return;
     this.#res.end();
+  }
+
+  // An LLM answer ended: its TTFT, usage and time per token go to the mesh (outcome), the
+  // gateway's metrics and the budget (reconciled with what it used).
+  #metered(meter: UsageMeter, outcome: Outcome): void {
+    const usage = meter.usage();
+    if (meter.firstAt !== undefined) outcome.ttftMs = meter.firstAt - this.#attemptStart;
+    if (usage?.promptTokens !== undefined) outcome.promptTokens = usage.promptTokens;
+    if (usage?.cachedTokens !== undefined) outcome.cachedTokens = usage.cachedTokens;
+    if (usage?.completionTokens !== undefined) outcome.completionTokens = usage.completionTokens;
+    const gateway = this.#context.gateway;
+    const streamMs = meter.firstAt !== undefined && meter.lastAt !== undefined ? meter.lastAt - meter.firstAt : undefined;
+    gateway.served({ service: this.#service!, endpoint: this.#route!.endpoint.id, model: this.#model ?? '', tenant: this.#llm ? this.#tenant : '' }, usage, outcome.ttftMs, streamMs);
+    const r = this.#reservation;
+    if (!r || !usage || !this.#llm) return;
+    // Without usage, a stream's prompt is the estimate's and its output its events.
+    const prompt = usage.promptTokens ?? this.#llm.promptTokens;
+    gateway.budgets.settle(r, usage.completionTokens === undefined ? undefined : prompt + usage.completionTokens);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -470,6 +621,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #refused(error: unknown): void {
     if (!(error instanceof WasmeshError)) return this.#internal(error);
+    if (kFallbackCodes.has(error.code) && !this.#clientGone && this.#fallback(error.code.toLowerCase().replace('_', '-'))) return;
+    if (error.code === 'UNKNOWN_MODEL') return this.#answer(404, 'model-not-found', error.message);
+    if (error.code === 'OVERLOADED' && error.message.startsWith('shed')) return this.#answer(429, 'shed', error.message, { 'retry-after': '1' });
     if (error.code === 'OVERLOADED' && error.message.startsWith('circuit open')) return this.#answer(503, 'circuit-open', error.message);
     if (error.code === 'OVERLOADED') return this.#answer(429, 'overloaded', error.message, { 'retry-after': '1' });
     if (error.code === 'NO_ENDPOINT') return this.#answer(503, 'no-endpoint', error.message);
@@ -482,4 +636,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#context.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
     this.#answer(500, 'internal', 'the proxy failed on this request');
   }
+}
+
+/** Headers with content-length set to `length` (a rewritten body). */
+function withLength(headers: readonly string[], length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  out.push('content-length', String(length));
+  return out;
 }

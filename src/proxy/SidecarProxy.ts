@@ -10,6 +10,7 @@ import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
 import { errorBody, Exchange, fail, type ExchangeContext, type ProxySettings, type Upstream } from './Exchange.js';
 import { ProxyMetrics } from './ProxyMetrics.js';
+import { Gateway, gatewaySettings } from '../gateway/Gateway.js';
 import { kDefaultForwarding } from './requests.js';
 
 /** Defaults of the proxy section of the config. */
@@ -44,6 +45,8 @@ export interface SidecarProxyOptions {
   accessLog?: AccessLogLevel;
   /** Where access log lines go instead of the config's file or stdout (one line a call, no newline). */
   accessLogSink?: (line: string) => void;
+  /** The AI gateway (budgets, engine metrics, usage); default one with budgets in this process (Gateway.start opens Redis). The proxy closes it. */
+  gateway?: Gateway;
 }
 
 function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettings {
@@ -52,6 +55,11 @@ function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettin
     hashKeys: new Map(config.services.flatMap((s) => (s.hashKey ? [[s.name, s.hashKey] as const] : []))),
     queued: new Set(config.services.filter((s) => (s.admission?.queue ?? 0) > 0).map((s) => s.name)),
     prompted: new Set(config.services.filter((s) => s.policy === 'prefix-cache' || s.policy === 'ttft').map((s) => s.name)),
+    modelRoutes: p.routes?.some((r) => r.model !== undefined) ?? false,
+    llm: p.gateway !== undefined || (p.routes?.some((r) => r.model !== undefined) ?? false) || config.services.some((s) => s.model !== undefined || s.fallback !== undefined || s.metrics !== undefined || s.endpoints?.some((e) => e.models !== undefined)),
+    fallbacks: new Map(config.services.flatMap((s) => (s.fallback?.length ? [[s.name, s.fallback] as const] : []))),
+    models: new Map(config.services.flatMap((s) => (s.model !== undefined ? [[s.name, s.model] as const] : []))),
+    gateway: gatewaySettings(p),
     timeouts: { ...kDefaultProxy.timeouts, ...p.timeouts },
     limits: { ...kDefaultProxy.limits, ...p.limits },
     endpointHeader: p.endpointHeader ?? kDefaultProxy.endpointHeader,
@@ -72,6 +80,7 @@ export class SidecarProxy implements ExchangeContext {
   readonly log: (line: string) => void;
   readonly accessLog: AccessLog;
   readonly metrics = new ProxyMetrics();
+  readonly gateway: Gateway;
   readonly #upstreams = new Map<string, Upstream & { readonly dispatcher: Pool }>();
   readonly #server: Server;
   #settings: ProxySettings;
@@ -81,6 +90,7 @@ export class SidecarProxy implements ExchangeContext {
     this.mesh = options.mesh;
     this.log = options.log ?? ((line) => console.error(`wasmesh proxy: ${line}`));
     this.#settings = settingsOf(this.mesh.config, false);
+    this.gateway = options.gateway ?? new Gateway({ mesh: this.mesh, log: this.log });
     const logConfig = this.mesh.config.proxy?.accessLog;
     this.accessLog = new AccessLog({ level: options.accessLog ?? logConfig?.level ?? kDefaultProxy.accessLog.level, file: logConfig?.file, sink: options.accessLogSink, errors: this.log });
     const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
@@ -161,6 +171,7 @@ export class SidecarProxy implements ExchangeContext {
    */
   refresh(): void {
     this.#settings = settingsOf(this.mesh.config, this.#settings.closing);
+    this.gateway.refresh();
     const live = new Set(this.mesh.services().flatMap((s) => this.mesh.endpoints(s).map((e) => e.address)));
     for (const [address, upstream] of this.#upstreams) {
       if (live.has(address)) continue;
@@ -180,6 +191,7 @@ export class SidecarProxy implements ExchangeContext {
     await closed;
     await Promise.all([...this.#upstreams.values()].map((u) => u.dispatcher.close()));
     this.#upstreams.clear();
+    await this.gateway.close();
     await this.accessLog.close();
   }
 

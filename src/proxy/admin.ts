@@ -3,7 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Mesh } from '../mesh/Mesh.js';
-import type { ProxyMetrics } from './ProxyMetrics.js';
+/** A registry whose Prometheus text /metrics adds to the mesh's. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+}
 
 /** Whether the sidecar should take traffic, and why not. */
 export type Readiness = () => { ready: boolean; detail: string };
@@ -14,10 +17,10 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export function adminServer(mesh: Mesh, proxy: ProxyMetrics | undefined, readiness: Readiness): AdminServer {
+export function adminServer(mesh: Mesh, sources: readonly MetricsSource[], readiness: Readiness): AdminServer {
   const json = (status: number, body: unknown) => ({ status, type: 'application/json', body: JSON.stringify(body, null, 2) });
   const routes: Record<string, () => Promise<{ status: number; type: string; body: string }>> = {
-    '/metrics': async () => ({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: (await mesh.metrics()) + (proxy ? await proxy.metrics() : '') }),
+    '/metrics': async () => ({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: (await mesh.metrics()) + (await Promise.all(sources.map((m) => m.metrics()))).join('') }),
     '/healthz': async () => ({ status: 200, type: 'text/plain', body: 'ok\n' }),
     '/ready': async () => {
       const r = readiness();

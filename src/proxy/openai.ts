@@ -70,17 +70,29 @@ function completion(p: unknown): string | Uint32Array | undefined {
   return ids.every((t) => Number.isInteger(t) && (t as number) >= 0 && (t as number) <= 0xffffffff) ? Uint32Array.from(ids as number[]) : undefined;
 }
 
+/** What an answer's usage says. */
+export interface Usage {
+  promptTokens: number;
+  /** usage.prompt_tokens_details.cached_tokens, when the engine says. */
+  cachedTokens?: number;
+  completionTokens?: number;
+}
+
 /**
- * What a response says of its prompt's cache hits (usage.prompt_tokens and
+ * What a response's usage says (usage.prompt_tokens, usage.completion_tokens,
  * usage.prompt_tokens_details.cached_tokens), from its last bytes: a JSON answer's, or a token
  * stream's final usage chunk. A scan, not a parse: the tail of a stream is not one JSON value.
  */
-export function usageOf(tail: string): { promptTokens: number; cachedTokens: number } | undefined {
+export function usageOf(tail: string): Usage | undefined {
   const at = tail.lastIndexOf('"usage"');
   if (at < 0) return undefined;
   const usage = tail.slice(at);
   const prompt = /"prompt_tokens"\s*:\s*(\d+)/.exec(usage);
+  if (!prompt) return undefined;
+  const out: Usage = { promptTokens: Number(prompt[1]) };
   const cached = /"cached_tokens"\s*:\s*(\d+)/.exec(usage);
-  if (!prompt || !cached) return undefined;
-  return { promptTokens: Number(prompt[1]), cachedTokens: Number(cached[1]) };
+  if (cached) out.cachedTokens = Number(cached[1]);
+  const completion = /"completion_tokens"\s*:\s*(\d+)/.exec(usage);
+  if (completion) out.completionTokens = Number(completion[1]);
+  return out;
 }

@@ -8,14 +8,18 @@ import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
 export type ProxyRoute = NonNullable<ProxyConfig['routes']>[number];
 export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
 
-/** The service a request is for: the first route whose host and path prefix both match. */
-export function serviceOf(config: Readonly<MeshConfig>, host: string | undefined, path: string): string | undefined {
+/**
+ * The service a request is for: the first route whose host, path prefix and model all match (a
+ * route's model matches a body asking for it, or for an adapter on it: "base:adapter").
+ */
+export function serviceOf(config: Readonly<MeshConfig>, host: string | undefined, path: string, model?: string): string | undefined {
   const routes = config.proxy?.routes;
   if (!routes) return config.services.length === 1 ? config.services[0]!.name : undefined;
   const bare = host?.replace(/:\d+$/, '').toLowerCase();
   for (const r of routes) {
     if (r.host !== undefined && r.host.toLowerCase() !== bare) continue;
     if (r.pathPrefix !== undefined && !path.startsWith(r.pathPrefix)) continue;
+    if (r.model !== undefined && (model === undefined || (model !== r.model && !model.startsWith(`${r.model}:`)))) continue;
     return r.service;
   }
   return undefined;

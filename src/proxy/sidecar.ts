@@ -3,7 +3,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { messageOf } from '../core/WasmeshError.js';
+import { messageOf, WasmeshError } from '../core/WasmeshError.js';
+import { Gateway } from '../gateway/Gateway.js';
 import { parseConfigText, readConfigText } from '../mesh/config.js';
 import { Mesh } from '../mesh/Mesh.js';
 import type { AccessLogLevel } from './AccessLog.js';
@@ -23,6 +24,10 @@ export interface SidecarOptions {
   accessLog?: AccessLogLevel;
   /** Access log lines go here instead of stdout or the config's file. */
   accessLogSink?: (line: string) => void;
+  /** Token budgets in this Redis, shared by every sidecar (over the config's proxy.gateway.budgetStore.redis). */
+  redis?: string;
+  /** The clock token budgets are charged at (tests); default the store's own (Redis's TIME). */
+  budgetClock?: () => number;
 }
 
 export interface Sidecar {
@@ -45,12 +50,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // etcd's client (gRPC, protobufs) loads only for a sidecar that uses it.
   const { EtcdDiscovery } = options.etcd ? await import('../mesh/etcd.js') : { EtcdDiscovery: undefined };
   const discovery = options.etcd && EtcdDiscovery ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
-  const proxy = new SidecarProxy({ mesh, log, ...(options.accessLog ? { accessLog: options.accessLog } : {}), ...(options.accessLogSink ? { accessLogSink: options.accessLogSink } : {}) });
+  if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) throw new WasmeshError('INVALID_OPTION', `redis must be a redis:// or rediss:// URL, got ${JSON.stringify(options.redis)}`);
+  const gateway = await Gateway.start({ mesh, log, redis: options.redis, ...(options.budgetClock ? { budgetClock: options.budgetClock } : {}) });
+  const proxy = new SidecarProxy({ mesh, log, gateway, ...(options.accessLog ? { accessLog: options.accessLog } : {}), ...(options.accessLogSink ? { accessLogSink: options.accessLogSink } : {}) });
   if (discovery) {
     mesh.attach(discovery, (error, event) => log(`discovery event for ${event.service} refused: ${String(error)}`));
     await discovery.ready();
   }
-  const admin: AdminServer = adminServer(mesh, proxy.metrics, () => {
+  const admin: AdminServer = adminServer(mesh, [proxy.metrics, gateway.metrics], () => {
     if (discovery && discovery.state !== 'synced') return { ready: false, detail: `etcd ${discovery.state}: serving the last endpoints seen` };
     return { ready: true, detail: `config version ${mesh.version}` };
   });

@@ -95,7 +95,9 @@ t('promptOf: chat messages in order with tools first and content parts; a model 
   assert.is(promptOf({ messages: [] }), undefined);
   assert.is(promptOf([1, 2]), undefined);
   assert.equal(usageOf('data: {"choices":[],"usage":{"prompt_tokens":120,"total_tokens":123,"prompt_tokens_details":{"cached_tokens":96}}}\n\ndata: [DONE]\n\n'), { promptTokens: 120, cachedTokens: 96 });
-  assert.is(usageOf('data: {"usage":{"prompt_tokens":12}}'), undefined);
+  assert.equal(usageOf('{"usage":{"prompt_tokens":12,"completion_tokens":7}}'), { promptTokens: 12, completionTokens: 7 });
+  assert.is(usageOf('data: {"usage":{"total_tokens":12}}'), undefined);
+  assert.is(usageOf('data: {"choices":[{"delta":{"content":"x"}}]}'), undefined);
 });
 
 t.run();

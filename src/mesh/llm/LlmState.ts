@@ -5,21 +5,14 @@ import type { Endpoint } from '../endpoints.js';
 import { PrefixTracker } from './PrefixTracker.js';
 import type { PrefixSettings, TtftSettings } from './settings.js';
 import { TtftFit } from './TtftFit.js';
+import type { EngineReport, EngineReports } from '../EngineReports.js';
 
-/** An engine's own report of its load, as kept. */
-export interface EngineReport {
-  queueLength: number;
-  kvUsage: number;
-  at: number;
-}
-
-/** A report older than this (ms) is not used: the engine's state has moved on. */
-export const kReportStaleMs = 5_000;
 
 export class LlmState {
   tracker: PrefixTracker;
   readonly #fits = new Map<string, TtftFit>();
-  readonly #reports = new Map<string, EngineReport>();
+  /** The service's engine reports (the mesh's, shared with the filters). */
+  engines: EngineReports | undefined;
 
   constructor(prefix: PrefixSettings, engine: EngineName, clock: () => number) {
     this.tracker = new PrefixTracker(prefix, engine, clock);
@@ -36,20 +29,14 @@ export class LlmState {
     return this.#fits.get(id);
   }
 
-  setReport(id: string, queueLength: number, kvUsage: number, at: number): void {
-    this.#reports.set(id, { queueLength, kvUsage, at });
-  }
-
   /** The endpoint's report, if fresh at `now`. */
   report(id: string, now: number): EngineReport | undefined {
-    const r = this.#reports.get(id);
-    return r && now - r.at <= kReportStaleMs ? r : undefined;
+    return this.engines?.fresh(id, now);
   }
 
   /** Forgets endpoints no longer in the service. */
   keep(ids: ReadonlySet<string>): void {
     for (const id of this.#fits.keys()) if (!ids.has(id)) this.#fits.delete(id);
-    for (const id of this.#reports.keys()) if (!ids.has(id)) this.#reports.delete(id);
   }
 
   dispose(): void {

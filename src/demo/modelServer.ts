@@ -6,8 +6,24 @@ import { PrefixIndex } from '../core/PrefixIndex.js';
 import { promptOf } from '../proxy/openai.js';
 import { seedOf } from '../mesh/llm/prompt.js';
 
-/** ok; fail: 500 to every request; hang: never answers; reset: reads the whole request, then drops the connection. */
-export type ModelMode = 'ok' | 'fail' | 'hang' | 'reset';
+/**
+ * ok; fail: 500 to every request; hang: never answers; reset: reads the whole request, then drops
+ * the connection; busy: 429 (retry-after: 1); unavailable: 503; cut: a token stream that stops
+ * (connection dropped) after its first tokens, before its usage.
+ */
+export type ModelMode = 'ok' | 'fail' | 'hang' | 'reset' | 'busy' | 'unavailable' | 'cut';
+
+/** What the server's /metrics says, in vLLM's names (tests change it as it runs). */
+export interface EngineGauges {
+  waiting: number;
+  running: number;
+  kvUsage: number;
+  /** LoRA adapters running and waiting, and max_lora: vllm:lora_requests_info. */
+  lora?: { running: string[]; waiting: string[]; max: number };
+}
+
+/** ok; garbage: 200 with text that is not Prometheus'; error: 500; hang: never answers. */
+export type MetricsMode = 'ok' | 'garbage' | 'error' | 'hang';
 
 /** A request as the server received it (with `record`). */
 export interface ReceivedRequest {
@@ -36,6 +52,10 @@ export interface ModelServerOptions {
    * `cachedTokens`) and answered in usage.prompt_tokens_details.cached_tokens.
    */
   prefixCacheBlocks?: number;
+  /** Answer OpenAI-style bodies (usage with prompt, completion and cached tokens) even without a prefix cache. Default: only with prefixCacheBlocks. */
+  openai?: boolean;
+  /** A token stream's usage chunk: always (default), or only when the request asks (stream_options.include_usage), as vLLM does. */
+  streamUsage?: 'always' | 'asked';
 }
 
 export class ModelServer {
@@ -52,6 +72,12 @@ export class ModelServer {
   /** With prefixCacheBlocks: prompt tokens served, and those found cached. */
   promptTokens = 0;
   cachedTokens = 0;
+  /** What GET /metrics reports, and how it answers. */
+  gauges: EngineGauges = { waiting: 0, running: 0, kvUsage: 0 };
+  metricsMode: MetricsMode = 'ok';
+  /** Scrapes of /metrics answered, and the model each OpenAI-style request asked for. */
+  scrapes = 0;
+  readonly models: string[] = [];
   readonly #cache: PrefixIndex | undefined;
   readonly #server: Server;
   readonly #options: ModelServerOptions;
@@ -63,6 +89,7 @@ export class ModelServer {
     this.#options = options;
     if (options.prefixCacheBlocks) this.#cache = new PrefixIndex({ blockChars: 64 }).set('self', options.prefixCacheBlocks);
     this.#server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/metrics') return this.#metrics(res);
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
@@ -79,12 +106,13 @@ export class ModelServer {
             return;
           }
           if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-          if (mode === 'fail') {
-            res.writeHead(500, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ error: 'model crashed', by: this.name }));
+          if (mode === 'fail' || mode === 'busy' || mode === 'unavailable') {
+            const status = mode === 'fail' ? 500 : mode === 'busy' ? 429 : 503;
+            res.writeHead(status, { 'content-type': 'application/json', 'x-served-by': this.name, ...(status === 500 ? {} : { 'retry-after': '1' }) }).end(JSON.stringify({ error: mode === 'fail' ? 'model crashed' : mode, by: this.name }));
             return;
           }
           this.served++;
-          if (this.#cache) return await this.#complete(Buffer.concat(chunks), res);
+          if (this.#cache || this.#options.openai) return await this.#complete(Buffer.concat(chunks), res, mode === 'cut');
           const stream = req.url?.includes('stream') || req.headers.accept === 'text/event-stream';
           if (!stream) {
             const body = JSON.stringify({ by: this.name, method: req.method, path: req.url, bytes: Buffer.concat(chunks).length, forwardedFor: req.headers['x-forwarded-for'] ?? null, hopByHop: req.headers['proxy-authorization'] ?? null });
@@ -112,8 +140,8 @@ export class ModelServer {
 
   // An OpenAI-style answer from the prefix-caching server: the prompt's blocks looked up and
   // stored (a text block of 64 characters counted as 16 tokens), usage reported.
-  async #complete(body: Buffer, res: import('node:http').ServerResponse): Promise<void> {
-    let parsed: { stream?: boolean } = {};
+  async #complete(body: Buffer, res: import('node:http').ServerResponse, cut: boolean): Promise<void> {
+    let parsed: { stream?: boolean; model?: string; stream_options?: { include_usage?: boolean } } = {};
     try {
       parsed = JSON.parse(body.toString('utf8'));
     } catch {
@@ -121,27 +149,54 @@ export class ModelServer {
     }
     const fields = promptOf(parsed);
     const prompt = typeof fields?.prompt === 'string' ? fields.prompt : '';
-    const match = this.#cache!.match(prompt, { seed: seedOf(fields ?? {}) });
-    const cachedBlocks = match.endpoints.self ?? 0;
+    this.models.push(String(parsed.model ?? ''));
+    const match = this.#cache?.match(prompt, { seed: seedOf(fields ?? {}) });
+    const cachedBlocks = match?.endpoints.self ?? 0;
     const promptTokens = Math.ceil(prompt.length / 4);
     const cachedTokens = Math.min(promptTokens, cachedBlocks * 16);
     this.promptTokens += promptTokens;
     this.cachedTokens += cachedTokens;
-    this.#cache!.record('self', this.#cache!.matchedChain(match.blocks));
-    const usage = { prompt_tokens: promptTokens, completion_tokens: 3, total_tokens: promptTokens + 3, prompt_tokens_details: { cached_tokens: cachedTokens } };
+    if (match) this.#cache!.record('self', this.#cache!.matchedChain(match.blocks));
+    const completion = this.#options.tokens ?? 3;
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion, prompt_tokens_details: { cached_tokens: cachedTokens } };
     if (!parsed.stream) {
-      res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ object: 'chat.completion', by: this.name, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage }));
+      res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': this.name }).end(JSON.stringify({ object: 'chat.completion', model: parsed.model, by: this.name, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage }));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-served-by': this.name });
     // Prefill: uncached tokens take time (1 ms a 64-token block here), then the tokens stream.
     await new Promise((r) => setTimeout(r, Math.ceil((promptTokens - cachedTokens) / 64)));
-    for (let i = 0; i < (this.#options.tokens ?? 3); i++) {
+    for (let i = 0; i < completion; i++) {
       if (i) await new Promise((r) => setTimeout(r, this.#options.tokenGapMs ?? 5));
+      if (res.destroyed) {
+        this.abandoned++;
+        return;
+      }
       res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `t${i}` } }] })}\n\n`);
+      if (cut && i === 1) return void res.socket?.destroy();
     }
-    res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage })}\n\n`);
+    if ((this.#options.streamUsage ?? 'always') === 'always' || parsed.stream_options?.include_usage === true) res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
+  }
+
+  // GET /metrics: the gauges in vLLM's exposition (v1 names), or the trouble asked for.
+  #metrics(res: import('node:http').ServerResponse): void {
+    if (this.metricsMode === 'hang') return;
+    this.scrapes++;
+    if (this.metricsMode === 'error') return void res.writeHead(500).end('engine metrics unavailable');
+    if (this.metricsMode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('<html><body>this is a login page</body></html>\n');
+    const g = this.gauges;
+    const model = `model_name="${this.name}"`;
+    let text = `# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{${model}} ${g.waiting}\n`;
+    text += `# HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{${model}} ${g.running}\n`;
+    text += `# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{${model}} ${g.kvUsage}\n`;
+    if (g.lora) {
+      // As vLLM does: a new series each time the adapters change, valued at the time of the change.
+      text += `# HELP vllm:lora_requests_info Running stats on lora requests.\n# TYPE vllm:lora_requests_info gauge\n`;
+      text += `vllm:lora_requests_info{max_lora="${g.lora.max}",running_lora_adapters="",waiting_lora_adapters=""} 1.7e9\n`;
+      text += `vllm:lora_requests_info{max_lora="${g.lora.max}",running_lora_adapters="${g.lora.running.join(',')}",waiting_lora_adapters="${g.lora.waiting.join(',')}"} 1.8e9\n`;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
   }
 
   get address(): string {

@@ -445,7 +445,7 @@ export class Mesh {
       ? Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, cachedShare: llmPick.cachedShare, predictedTtftMs: llmPick.predictedMs, [kRequest]: request, [kTtftTokens]: llmPick.ttftTokens, [kIncarnation]: s.incarnations.get(pick.endpoint.id) })
       : Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, [kRequest]: request, [kIncarnation]: s.incarnations.get(pick.endpoint.id) });
     // Fair shares count what every request of a queued service received, queued or not.
-    if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight);
+    if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight, true);
     if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
     tally.routeSeconds.add((performance.now() - start) / 1000);
     return route;

@@ -187,7 +187,9 @@ export class RingHashBalancer implements Balancer {
     this.ring.add(e.id, { weight: e.capacity / this.#unit });
     this.#byId.set(e.id, e);
     this.#bounded.setCapacity(e.id, e.capacity).setLimit(e.id, e.maxInflight);
-    if (this.#bounded.load(e.id) !== load) this.#bounded.add(e.id, load);
+    const now = this.#bounded.load(e.id);
+    if (now < load) this.#bounded.add(e.id, load - now);
+    else if (now > load) this.#bounded.release(e.id, now - load);
   }
 
   remove(id: string): void {
@@ -195,6 +197,9 @@ export class RingHashBalancer implements Balancer {
       this.#byId.delete(id);
       return this.#rebuild();
     }
+    // Its load goes with it: a node added later in the freed slot starts from none.
+    const load = this.#bounded.load(id);
+    if (load > 0) this.#bounded.release(id, load);
     this.ring.remove(id);
     this.#byId.delete(id);
   }

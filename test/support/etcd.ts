@@ -3,9 +3,9 @@
 // take it down with the runner) and stopped by its PID.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive, freePort, running, sleep, stopPid } from './processes.js';
 
 export const ETCD = '/usr/bin/etcd';
 
@@ -22,29 +22,6 @@ export interface EtcdServer {
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 }
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const running = new Set<number>();
-process.on('exit', () => running.forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')));
 
 export async function startEtcd(): Promise<EtcdServer> {
   const [client, peer] = [await freePort(), await freePort()];
@@ -76,14 +53,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       }
       throw new Error(`etcd did not become healthy in 10 s; see ${join(dir, 'etcd.log')}`);
     },
-    async stop() {
-      if (!alive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-      running.delete(pid);
-    },
+    stop: () => stopPid(pid),
     async wipe() {
       await server.stop();
       rmSync(join(dir, 'data'), { recursive: true, force: true });

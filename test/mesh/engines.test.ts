@@ -1,0 +1,127 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Mesh, WasmeshError } from '../../src/index.js';
+
+// The filters before a policy's pick: the model an endpoint serves, its engine's saturation (and
+// staleness), LoRA affinity; and counts kept per endpoint incarnation.
+const t = suite('mesh: engine reports, model, saturation and LoRA filters');
+
+const e = (id: string, extra: object = {}) => ({ id, address: `10.0.0.${id.charCodeAt(id.length - 1) % 200}:8000`, resources: { accelerator: 'L4', count: 1 }, ...extra });
+const code = (c: string) => (err: unknown) => err instanceof WasmeshError && err.code === c;
+
+function meshWith(service: object, clock = { now: 0 }) {
+  const mesh = new Mesh({ clock: () => clock.now });
+  mesh.apply({ services: [{ name: 's', policy: 'p2c', ...service }] });
+  return { mesh, clock };
+}
+
+const picks = (mesh: Mesh, request: object, n = 60) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const r = mesh.route({ service: 's', ...request });
+    mesh.report(r);
+    seen.add(r.endpoint.id);
+  }
+  return [...seen].sort();
+};
+
+t('model filter: endpoints serving the model, its base, or an adapter by its own name; UNKNOWN_MODEL otherwise', () => {
+  const { mesh } = meshWith({ endpoints: [e('a', { models: ['llama-70b'] }), e('b', { models: ['llama-70b', 'llama-70b:sql'] }), e('c', { models: ['llama-8b'] })] });
+  assert.equal(picks(mesh, { model: 'llama-70b' }), ['a', 'b']);
+  assert.equal(picks(mesh, { model: 'llama-70b:sql' }), ['b']);
+  assert.equal(picks(mesh, { model: 'sql' }), ['b']);
+  assert.equal(picks(mesh, { model: 'llama-8b' }), ['c']);
+  assert.equal(picks(mesh, {}), ['a', 'b', 'c']);
+  assert.throws(() => mesh.route({ service: 's', model: 'gpt-9' }), (err: unknown) => code('UNKNOWN_MODEL')(err) && /gpt-9/.test((err as Error).message));
+  assert.equal(mesh.inflight('s').requests, 0);
+});
+
+t('saturation: an endpoint whose queue or KV cache is above the thresholds is skipped unless all are; a sheddable request is then shed', () => {
+  const { mesh } = meshWith({ engines: { maxQueue: 5, maxKvUsage: 0.8 }, endpoints: [e('a'), e('b'), e('c')] });
+  mesh.reportLoad('s', 'a', { queueLength: 6, kvUsage: 0.1 });
+  mesh.reportLoad('s', 'b', { queueLength: 0, kvUsage: 0.95 });
+  mesh.reportLoad('s', 'c', { queueLength: 5, kvUsage: 0.8 });
+  assert.equal(picks(mesh, {}), ['c']);
+  assert.equal(mesh.engineState('s', 'a'), { state: 'fresh', saturated: true, report: mesh.engineState('s', 'a').report });
+  mesh.reportLoad('s', 'c', { queueLength: 9 });
+  // All saturated: routing goes on over all of them; only sheddable requests are refused.
+  assert.equal(picks(mesh, {}), ['a', 'b', 'c']);
+  assert.throws(() => mesh.route({ service: 's', priority: -1 }), (err: unknown) => code('OVERLOADED')(err) && /^shed/.test((err as Error).message));
+  assert.ok(mesh.route({ service: 's', priority: 0 }));
+});
+
+t('stale reports: saturated by default, ignored when the service says so; a scraped endpoint never read goes stale too', () => {
+  const clock = { now: 0 };
+  const { mesh } = meshWith({ engines: { staleMs: 1000 }, endpoints: [e('a'), e('b')] }, clock);
+  mesh.reportLoad('s', 'a', { queueLength: 0 });
+  mesh.reportLoad('s', 'b', { queueLength: 0 });
+  clock.now = 900;
+  mesh.reportLoad('s', 'b', { queueLength: 1 });
+  clock.now = 1500;
+  assert.is(mesh.engineState('s', 'a').state, 'stale');
+  assert.is(mesh.engineState('s', 'a').report, undefined);
+  assert.equal(picks(mesh, {}), ['b']);
+  mesh.apply({ services: [{ name: 's', policy: 'p2c', engines: { staleMs: 1000, stale: 'ignore' }, endpoints: [e('a'), e('b')] }] });
+  assert.equal(picks(mesh, {}), ['a', 'b']);
+  // Scraped: endpoints that never answered a scrape are stale once staleMs has passed since they joined.
+  const scraped = meshWith({ metrics: { intervalMs: 100 }, engines: { staleMs: 1000 }, endpoints: [e('a'), e('b')] });
+  assert.is(scraped.mesh.engineState('s', 'a').state, 'unknown');
+  scraped.clock.now = 1001;
+  scraped.mesh.reportLoad('s', 'b', { queueLength: 0, running: 2 });
+  assert.is(scraped.mesh.engineState('s', 'a').state, 'stale');
+  assert.equal(picks(scraped.mesh, {}), ['b']);
+});
+
+t('LoRA affinity: endpoints running the adapter, else those with room to load it, else any', () => {
+  const models = ['llama-8b', 'llama-8b:sql', 'llama-8b:chat'];
+  const { mesh } = meshWith({ endpoints: [e('a', { models }), e('b', { models }), e('c', { models })] });
+  const lora = (running: string[], max = 2) => ({ queueLength: 0, adapters: { running, waiting: [], max } });
+  mesh.reportLoad('s', 'a', lora(['chat', 'x']));
+  mesh.reportLoad('s', 'b', lora(['sql', 'x']));
+  mesh.reportLoad('s', 'c', lora([]));
+  assert.equal(picks(mesh, { model: 'sql' }), ['b']);
+  assert.equal(picks(mesh, { model: 'llama-8b:chat' }), ['a']);
+  // Nobody runs "zzz" (not listed: a base-model request with adapter given explicitly): room wins.
+  assert.equal(picks(mesh, { model: 'llama-8b', adapter: 'zzz' }), ['c']);
+  // A base model request has no adapter: every endpoint.
+  assert.equal(picks(mesh, { model: 'llama-8b' }), ['a', 'b', 'c']);
+  // Saturation comes first: the endpoint running the adapter is skipped while saturated.
+  mesh.reportLoad('s', 'b', { queueLength: 50, adapters: { running: ['sql'], waiting: [], max: 2 } });
+  assert.equal(picks(mesh, { model: 'sql' }), ['c']);
+});
+
+t('reportLoad: engine fields alone are a report for any policy; bad adapters and empty reports are refused and change nothing', () => {
+  const { mesh } = meshWith({ endpoints: [e('a')] });
+  mesh.reportLoad('s', 'a', { running: 3 });
+  assert.is(mesh.engineState('s', 'a').report?.running, 3);
+  assert.throws(() => mesh.reportLoad('s', 'a', {}), (err: unknown) => code('INVALID_ARGUMENT')(err) && /engine field/.test((err as Error).message));
+  assert.throws(() => mesh.reportLoad('s', 'a', { adapters: { running: ['x'], waiting: [1 as unknown as string], max: 1 } }), (err: unknown) => code('INVALID_ARGUMENT')(err) && /adapters/.test((err as Error).message));
+  assert.throws(() => mesh.reportLoad('s', 'a', { adapters: { running: [], waiting: [], max: -1 } }), code('INVALID_ARGUMENT'));
+  assert.is(mesh.engineState('s', 'a').report?.running, 3);
+});
+
+t('an endpoint removed and added again is a new incarnation: a route of the old one releases nothing of the new one\'s load', () => {
+  for (const policy of ['ring-hash', 'p2c', 'swrr', 'prefix-cache', 'ttft', 'maglev']) {
+    const mesh = new Mesh();
+    mesh.apply({ services: [{ name: 's', policy, endpoints: [e('a')] }] });
+    const old = mesh.route({ service: 's', key: 'k', cost: 5 });
+    mesh.patch({ type: 'remove', service: 's', id: 'a' });
+    mesh.patch({ type: 'upsert', service: 's', endpoint: e('a') });
+    const now = mesh.route({ service: 's', key: 'k', cost: 3 });
+    const load = () => mesh.endpoints('s').find((x) => x.id === 'a')!.load;
+    assert.is(load(), 3, policy);
+    mesh.report(old);
+    assert.is(load(), 3, `${policy}: the old incarnation's report`);
+    mesh.report(now);
+    assert.is(load(), 0, policy);
+    // Through apply() too: a config without the endpoint, then with it.
+    const r = mesh.route({ service: 's', key: 'k', cost: 2 });
+    mesh.apply({ services: [{ name: 's', policy, endpoints: [e('b')] }] });
+    mesh.apply({ services: [{ name: 's', policy, endpoints: [e('a'), e('b')] }] });
+    mesh.report(r);
+    assert.is(load(), 0, `${policy} after apply`);
+    assert.equal(mesh.inflight('s').requests, 0);
+  }
+});
+
+t.run();

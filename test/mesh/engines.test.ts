@@ -106,7 +106,7 @@ t('an endpoint removed and added again is a new incarnation: a route of the old 
     mesh.apply({ services: [{ name: 's', policy, endpoints: [e('a')] }] });
     const old = mesh.route({ service: 's', key: 'k', cost: 5 });
     mesh.patch({ type: 'remove', service: 's', id: 'a' });
-    mesh.patch({ type: 'upsert', service: 's', endpoint: e('a') });
+    mesh.patch({ type: 'add', service: 's', endpoint: e('a') });
     const now = mesh.route({ service: 's', key: 'k', cost: 3 });
     const load = () => mesh.endpoints('s').find((x) => x.id === 'a')!.load;
     assert.is(load(), 3, policy);

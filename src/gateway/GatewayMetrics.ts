@@ -21,6 +21,7 @@ export class GatewayMetrics {
   /** Budget decisions: admitted, limited (429), unlimited (no rule), open (store down, admitted), closed (store down, refused). */
   readonly budget = new Counter({ name: 'wasmesh_budget_decisions_total', help: 'Token budget decisions by result (admitted, limited, open, closed).', labelNames: ['result'], registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'wasmesh_budget_store_errors_total', help: 'Budget store (Redis) calls that failed or timed out.', labelNames: ['op'], registers: [this.registry] });
+  readonly reservations = new Gauge({ name: 'wasmesh_budget_reservations_open', help: 'Budget charges of requests under way, not settled yet.', registers: [this.registry] });
   readonly storeUp = new Gauge({ name: 'wasmesh_budget_store_up', help: '1 while the budget store answers, 0 while it does not.', registers: [this.registry] });
   /** Requests answered by a fallback service instead of the one routed first. */
   readonly fallbacks = new Counter({ name: 'wasmesh_fallbacks_total', help: 'Requests passed to a fallback service, by the service that refused, the one tried next and why.', labelNames: ['from', 'to', 'reason'], registers: [this.registry] });

@@ -98,8 +98,9 @@ const kClientGone = new Error('the client closed the connection');
 // A body this small left unread is read and dropped by node:http to keep the connection; a
 // larger one (or one of unknown length) is not worth it: the connection closes, lingering.
 const kDumpBytes = 65_536;
-// Refusals a fallback service may take instead: nothing reached an endpoint.
-const kFallbackCodes = new Set(['OVERLOADED', 'NO_ENDPOINT', 'UNKNOWN_MODEL']);
+// Refusals a fallback service may take instead: nothing reached an endpoint. (A model or adapter
+// that no endpoint serves is the client's mistake: another model is not what it asked for.)
+const kFallbackCodes = new Set(['OVERLOADED', 'NO_ENDPOINT']);
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #context: ExchangeContext;

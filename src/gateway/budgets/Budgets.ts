@@ -57,6 +57,7 @@ const matches = (pattern: string | undefined, value: string) => pattern === unde
 export class Budgets {
   readonly #options: BudgetsOptions;
   #storeUp = true;
+  #open = 0;
 
   constructor(options: BudgetsOptions) {
     this.#options = options;
@@ -108,6 +109,7 @@ export class Budgets {
       };
     }
     metrics.budget.inc({ result: 'admitted' });
+    this.#opened(1);
     return { kind: 'admitted', reservation: { key, shape, tokens, settled: false }, headers };
   }
 
@@ -115,6 +117,7 @@ export class Budgets {
   settle(r: Reservation, used: number | undefined): void {
     if (r.settled) return;
     r.settled = true;
+    this.#opened(-1);
     if (used === undefined || used === r.tokens) return;
     this.#adjust(r, used - r.tokens);
   }
@@ -123,7 +126,18 @@ export class Budgets {
   refund(r: Reservation): void {
     if (r.settled) return;
     r.settled = true;
+    this.#opened(-1);
     this.#adjust(r, -r.tokens);
+  }
+
+  /** Reservations made and not settled yet (requests under way with a budget charge). */
+  get open(): number {
+    return this.#open;
+  }
+
+  #opened(delta: number): void {
+    this.#open += delta;
+    this.#options.metrics.reservations.set(this.#open);
   }
 
   #adjust(r: Reservation, tokens: number): void {

@@ -569,6 +569,11 @@ export class Mesh {
     return queue;
   }
 
+  /** Requests of a service waiting in its admission queue now. */
+  queued(service: string): number {
+    return this.#waiting.get(service)?.length ?? 0;
+  }
+
   /** A tenant's virtual token counter in a service's admission queue (input tokens x1, output x2). */
   fairShare(service: string, tenant: string): number {
     return this.#waiting.get(service)?.counter(tenant) ?? 0;

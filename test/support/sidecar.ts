@@ -46,8 +46,9 @@ export class SidecarHarness {
     return this.file;
   }
 
-  async start(config: unknown, options: { accessLog?: boolean } = {}): Promise<Sidecar> {
+  async start(config: unknown, options: { accessLog?: boolean; redis?: string } = {}): Promise<Sidecar> {
     this.sidecar = await startSidecar({
+      ...(options.redis ? { redis: options.redis } : {}),
       configFile: this.writeConfig(config),
       listen: { port: 0 },
       admin: { port: 0 },

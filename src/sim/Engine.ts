@@ -23,6 +23,8 @@ export interface EngineOptions {
   maxSeqs?: number;
   /** A request not admitted within this many seconds of its arrival is dropped. Default Infinity. */
   timeoutS?: number;
+  /** Told of each token a sequence generates (the first one included), when its iteration ends: a live server streams them. */
+  onToken?: (request: SimRequest, generated: number, atS: number) => void;
 }
 
 /** How a request ended at the engine. */
@@ -70,6 +72,7 @@ export class Engine {
   #running: Seq[] = [];
   #busyUntil = -1;
   readonly #done: (result: SeqResult) => void;
+  readonly #onToken: EngineOptions['onToken'];
 
   constructor(options: EngineOptions, done: (result: SeqResult) => void) {
     this.speed = options.speed;
@@ -79,6 +82,7 @@ export class Engine {
     this.maxSeqs = options.maxSeqs ?? 256;
     this.timeoutS = options.timeoutS ?? Infinity;
     this.#done = done;
+    this.#onToken = options.onToken;
   }
 
   /** Requests waiting for admission. */
@@ -91,9 +95,12 @@ export class Engine {
     return this.#running.length;
   }
 
-  /** Share of the KV cache in use (vLLM's kv_cache_usage_perc, as a fraction). */
+  /**
+   * Share of the KV cache in use (vLLM's kv_cache_usage_perc, as a fraction): blocks requests hold.
+   * Cached blocks no request holds are free to vLLM (they sit in its free queue, evicted on demand).
+   */
   get kvUsage(): number {
-    return this.cache.used / this.cache.capacity;
+    return 1 - this.cache.available / this.cache.capacity;
   }
 
   /** Whether an iteration is under way (it ends at busyUntil). */
@@ -185,10 +192,15 @@ export class Engine {
           }
           if (!s.prefilling) {
             // A sequence preempted after its first token keeps it: the client has it already.
-            if (s.firstTokenS < 0) s.firstTokenS = end;
+            const first = s.firstTokenS < 0;
+            if (first) s.firstTokenS = end;
             s.generated = 1;
+            if (first) this.#onToken?.(r, 1, end);
           }
-        } else s.generated++;
+        } else {
+          s.generated++;
+          this.#onToken?.(r, s.generated, end);
+        }
         s.chunk = 0;
       }
       if (s.firstTokenS >= 0 && s.generated >= r.outputTokens) {

@@ -115,4 +115,8 @@ test('the Envoy ring example: Envoy\'s first two points, the host its test expec
   assert.equal(run("hash: 'envoy', minRingSize: 12"), ['127.0.0.1:94 833437586790550860, 127.0.0.1:92 928266305478181108', '127.0.0.1:93', 'true']);
 });
 
+test('the gateway example: the adapter goes where it runs, a queue of 9 is saturated, an unknown model is UNKNOWN_MODEL', () => {
+  assert.equal(run('engineState('), ['h100-2', 'true', 'UNKNOWN_MODEL']);
+});
+
 test.run();

@@ -98,6 +98,7 @@ test('files: YAML and JSON load; unreadable and malformed files are INVALID_CONF
   writeFileSync(join(dir, 'mesh.json'), JSON.stringify(good));
   assert.equal(await loadConfigFile(join(dir, 'mesh.json')), good);
   assert.is((await loadConfigFile('examples/mesh.yaml')).services.length, 3);
+  assert.is((await loadConfigFile('examples/gateway.yaml')).proxy!.gateway!.budgets!.length, 3);
   writeFileSync(join(dir, 'bad.yaml'), 'services: [ {name: a\n');
   for (const [file, message] of [[join(dir, 'bad.yaml'), /is not valid YAML\/JSON/], [join(dir, 'missing.yaml'), /cannot read mesh config/]] as const) {
     try {
@@ -175,6 +176,40 @@ test('the proxy section: routes must name a service; ring.unit must be positive'
     assert.match(message, 'proxy.listen.port: expected integer from 0 to 65535');
   }
   assert.is(validateConfig({ services: config.services.map((s) => ({ ...s, ring: { unit: 512 } })), proxy: { routes: [config.proxy.routes[0]!] } }).proxy!.routes!.length, 1);
+});
+
+test('gateway keys: engines, fallbacks, model routes, budgets and the budget store are checked with their paths', () => {
+  const ep = { id: 'a', address: '10.0.0.1:80', resources: { accelerator: 'L4', count: 1 } };
+  const problems = (config: object): string[] => {
+    try {
+      validateConfig(config);
+      return [];
+    } catch (error) {
+      return (error as { cause: { problems: string[] } }).cause.problems;
+    }
+  };
+  assert.equal(
+    problems({
+      services: [
+        { name: 'a', policy: 'p2c', fallback: ['a', 'nope'], metrics: { engine: 'ollama', intervalMs: 1 }, engines: { maxKvUsage: 2, stale: 'maybe' }, endpoints: [{ ...ep, models: [''], metrics: { address: 'x' } }] },
+      ],
+      proxy: { routes: [{ model: '', service: 'a' }], gateway: { budgets: [{ tokensPerMinute: 0 }], budgetStore: { redis: 'http://x', onFailure: 'sometimes' } } },
+    }),
+    [
+      'proxy.gateway.budgetStore.onFailure: expected one of "open", "closed"',
+      'proxy.gateway.budgetStore.redis: expected a redis:// or rediss:// URL',
+      'proxy.gateway.budgets[0].tokensPerMinute: expected number > 0',
+      'proxy.routes[0].model: expected a non-empty string',
+      'services[0].endpoints[0].metrics.address: expected "host:port"',
+      'services[0].endpoints[0].models[0]: expected a non-empty string',
+      'services[0].engines.maxKvUsage: expected number from 0 to 1',
+      'services[0].engines.stale: expected one of "saturated", "ignore"',
+      'services[0].fallback[0]: a service is not its own fallback',
+      'services[0].fallback[1]: no service "nope"',
+      'services[0].metrics.engine: expected one of "vllm", "sglang", "tgi", "trtllm"',
+      'services[0].metrics.intervalMs: expected integer from 10 to 3600000',
+    ],
+  );
 });
 
 test.run();

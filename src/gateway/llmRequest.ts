@@ -31,6 +31,12 @@ export function llmRequestOf(body: Record<string, unknown>, promptChars: number,
   return { model: modelOf(body), stream: body.stream === true, promptTokens, estimate: promptTokens + (max ?? defaultMaxTokens) };
 }
 
+/** A request whose body was too large to parse: its bytes / 4 as prompt tokens, no model. */
+export function llmRequestBySize(bytes: number, defaultMaxTokens: number): LlmRequest {
+  const promptTokens = Math.ceil(bytes / 4);
+  return { model: undefined, stream: false, promptTokens, estimate: promptTokens + defaultMaxTokens };
+}
+
 /**
  * The body to send, when it must change: `model` set to what a fallback service serves, and
  * stream_options.include_usage added to a stream that did not ask for usage. Undefined: as is.

@@ -22,7 +22,7 @@ import { promptOf } from './openai.js';
 import type { PromptFields } from '../mesh/llm/prompt.js';
 import type { Gateway, GatewaySettings } from '../gateway/Gateway.js';
 import type { Reservation } from '../gateway/budgets/Budgets.js';
-import { llmRequestOf, modelOf, priorityOf, rewrite, tenantOf, type LlmRequest } from '../gateway/llmRequest.js';
+import { llmRequestBySize, llmRequestOf, modelOf, priorityOf, rewrite, tenantOf, type LlmRequest } from '../gateway/llmRequest.js';
 import { UsageMeter } from '../gateway/usage.js';
 import { kIdempotentMethods } from '../mesh/retry.js';
 
@@ -206,6 +206,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
         const service = this.#service!;
         const hashKey = settings.hashKeys.get(service);
         if (settings.llm && parsed) this.#readLlm(parsed);
+        // Too large to parse: charged by its size, so that padding a body never escapes a budget.
+        else if (settings.llm && (whole.length > limits.maxKeyBodyBytes || !prefix.done)) this.#llm = llmRequestBySize(Math.max(whole.length, length), settings.gateway.defaultMaxTokens);
         if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(parsed, whole, prefix.done));
         if (!hashKey || !('jsonField' in hashKey)) return this.#admit(keyFromHeaders(hashKey, req.headers));
         // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.

@@ -124,6 +124,22 @@ t('token budgets: 429 with OpenAI\'s headers once a tenant\'s tokens are spent, 
   assert.is(h.sidecar!.proxy.gateway.budgets.open, 0);
 });
 
+t('budgets: a stream cut before its usage settles at its estimate; a body too large to parse is charged by its size', async () => {
+  const ms = await h.models(1, { openai: true, tokens: 4, tokenGapMs: 2, obeyHeaders: true });
+  await h.start({ services: [{ name: 'llm', policy: 'p2c', endpoints: [ep(ms[0]!)] }], proxy: { limits: { maxKeyBodyBytes: 4096 }, gateway: { budgets: [{ tokensPerMinute: 1, burstTokens: 1000 }] } } });
+  const remaining = async (tenant: string) => Number((await post(chat('m', { max_tokens: 1 }), { 'x-tenant-id': tenant })).headers['x-ratelimit-remaining-tokens']);
+  // Cut after two tokens: no usage, the estimate (8 + 3) stands; the probe itself is 8 + 1.
+  const cut = await post(chat('m', { stream: true }), { 'x-tenant-id': 'acme', 'x-model-mode': 'cut' }).catch(() => undefined);
+  assert.ok(cut === undefined || cut.status === 200);
+  await sleep(20);
+  assert.is(await remaining('acme'), 1000 - 11 - 9);
+  // 8,000 characters of padding: about 2,000 tokens, more than the whole budget.
+  const padded = await post(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(8000) }] }), { 'x-tenant-id': 'padder' });
+  assert.is(padded.status, 429);
+  assert.match(padded.text, /exceeds/);
+  assert.is(h.sidecar!.proxy.gateway.budgets.open, 0);
+});
+
 t('engine metrics: scraped and routed on (a saturated endpoint is skipped); stale, garbage and hung scrapes are counted and never block routing', async () => {
   const ms = await h.models(3, { openai: true });
   await h.start({ services: [{ name: 'llm', policy: 'p2c', metrics: { intervalMs: 20, timeoutMs: 100 }, engines: { staleMs: 300 }, endpoints: ms.map((m) => ep(m)) }] });

@@ -130,6 +130,11 @@ export class Budgets {
     this.#adjust(r, -r.tokens);
   }
 
+  /** Whether the store answered the last call. */
+  get storeUp(): boolean {
+    return this.#storeUp;
+  }
+
   /** Reservations made and not settled yet (requests under way with a budget charge). */
   get open(): number {
     return this.#open;

@@ -201,14 +201,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
         }
         const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
         // Bodies read whole up to maxKeyBodyBytes are parsed once, for every reader below.
-        const parsed = (settings.llm || settings.prompted.size > 0) && prefix.done ? this.#parse(whole) : undefined;
+        const parsed = (settings.llm || settings.prompted.has(this.#service!)) && prefix.done ? this.#parse(whole) : undefined;
         if (settings.modelRoutes && !this.#serviceFor(path, modelOf(parsed))) return;
         const service = this.#service!;
         const hashKey = settings.hashKeys.get(service);
-        if (settings.llm && parsed) this.#readLlm(parsed);
+        // The prompt is rendered once, for the gateway's estimate and the prefix policies alike.
+        const fields = parsed && promptOf(parsed);
+        if (settings.llm && parsed) this.#readLlm(parsed, fields);
         // Too large to parse: charged by its size, so that padding a body never escapes a budget.
         else if (settings.llm && (whole.length > limits.maxKeyBodyBytes || !prefix.done)) this.#llm = llmRequestBySize(Math.max(whole.length, length), settings.gateway.defaultMaxTokens);
-        if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(parsed, whole, prefix.done));
+        if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(fields, whole, prefix.done));
         if (!hashKey || !('jsonField' in hashKey)) return this.#admit(keyFromHeaders(hashKey, req.headers));
         // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
         this.#admit(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
@@ -242,8 +244,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   // An LLM request: its model and token estimate (from the rendered prompt's length).
-  #readLlm(parsed: Record<string, unknown>): void {
-    const prompt = promptOf(parsed)?.prompt;
+  #readLlm(parsed: Record<string, unknown>, fields: PromptFields | undefined): void {
+    const prompt = fields?.prompt;
     const chars = prompt === undefined ? 0 : typeof prompt === 'string' ? prompt.length : prompt.length * 4;
     this.#parsed = parsed;
     this.#llm = llmRequestOf(parsed, chars, this.#settings.gateway.defaultMaxTokens);
@@ -336,10 +338,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // The prompt of a body read whole up to maxKeyBodyBytes: parsed (promptOf). A body larger than
   // that (or streamed) is not parsed: its first maxKeyBodyBytes bytes, as text, are the prompt, so
   // large requests alike still meet on one endpoint (their blocks are not a parsed prompt's).
-  #promptOf(parsed: Record<string, unknown> | undefined, whole: Buffer, done: boolean): PromptFields | undefined {
+  #promptOf(fields: PromptFields | undefined, whole: Buffer, done: boolean): PromptFields | undefined {
     const max = this.#settings.limits.maxKeyBodyBytes;
     if (whole.length === 0 || max === 0) return undefined;
-    if (done && whole.length <= max) return parsed && promptOf(parsed);
+    if (done && whole.length <= max) return fields;
     return { prompt: whole.subarray(0, max).toString('utf8') };
   }
 

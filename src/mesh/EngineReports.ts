@@ -23,6 +23,13 @@ export interface EngineSettings {
   maxKvUsage: number;
   /** The sidecar scrapes this service: an endpoint never scraped since it joined is stale after staleMs too. */
   scraped: boolean;
+  /**
+   * The saturation filter runs: the service scrapes its engines or sets `engines`. Reports pushed
+   * from code alone feed the policies' scores without it: at saturation every engine crosses the
+   * thresholds in turn, and a filter that follows them herds requests away from their caches
+   * (measured: shared-prefix at 160 req/s loses a third of its hit rate).
+   */
+  filter: boolean;
 }
 
 /** A report older than this (ms) is not used, unless the service says otherwise (engines.staleMs). */
@@ -37,6 +44,7 @@ export function engineSettings(s: Readonly<ServiceConfig>): EngineSettings {
     maxQueue: e.maxQueue ?? 5,
     maxKvUsage: e.maxKvUsage ?? 0.8,
     scraped,
+    filter: scraped || s.engines !== undefined,
   };
 }
 

@@ -313,7 +313,7 @@ export class Mesh {
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, minRingSize: s.ring?.minRingSize, maxRingSize: s.ring?.maxRingSize })
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
-              : new P2cBalancer(list, this.#random);
+              : new P2cBalancer(list, this.#random, (id) => this.#engineLoad(s.name, id));
         built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations) });
       }
     } catch (error) {
@@ -659,6 +659,14 @@ export class Mesh {
     if (engine) this.#enginesOf(service, s).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
   }
 
+  // Requests an endpoint's engine last said it was waiting on and running, when fresh.
+  #engineLoad(service: string, id: string): number | undefined {
+    const r = this.#engines.get(service)?.fresh(id, this.#clock());
+    if (!r) return undefined;
+    const n = (Number.isNaN(r.queueLength) ? 0 : r.queueLength) + (Number.isNaN(r.running) ? 0 : r.running);
+    return n;
+  }
+
   #enginesOf(name: string, s: { readonly config: Readonly<ServiceConfig> }): EngineReports {
     const settings = engineSettings(s.config);
     let engines = this.#engines.get(name);
@@ -673,7 +681,7 @@ export class Mesh {
     const engines = this.#engines.get(service);
     const now = this.#clock();
     if (!engines) return { state: 'unknown', saturated: false, report: undefined };
-    return { state: engines.state(id, now), saturated: engines.saturated(id, now), report: engines.fresh(id, now) };
+    return { state: engines.state(id, now), saturated: engines.settings.filter && engines.saturated(id, now), report: engines.fresh(id, now) };
   }
 
   /** The current weight of each endpoint of an swrr service (capacities until reports count). */

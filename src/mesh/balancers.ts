@@ -380,11 +380,15 @@ export class P2cBalancer extends CountsInflight implements Balancer {
   readonly #random: Random;
   #limited: boolean;
 
-  constructor(endpoints: readonly Endpoint[], random: Random) {
+  readonly #engineLoad: ((id: string) => number | undefined) | undefined;
+
+  /** `engineLoad`: requests an endpoint's engine reports waiting and running (fresh reports only), which count load other routers sent too. */
+  constructor(endpoints: readonly Endpoint[], random: Random, engineLoad?: (id: string) => number | undefined) {
     super();
     this.#endpoints = [...endpoints];
     this.#limited = anyLimit(endpoints);
     this.#random = random;
+    this.#engineLoad = engineLoad;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -397,10 +401,11 @@ export class P2cBalancer extends CountsInflight implements Balancer {
       let j = Math.floor(this.#random() * (pool.length - 1));
       if (pool[j] === a) j = pool.length - 1;
       const b = pool[j]!;
-      const score = (e: Endpoint) => (this.load(e.id) + cost) / e.capacity;
+      // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
+      const score = (e: Endpoint) => (Math.max(this.load(e.id), this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
       chosen = score(b) < score(a) ? b : a;
       const other = chosen === a ? b : a;
-      reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) in-flight per capacity`;
+      reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) load per capacity`;
     }
     this.inflight.add(chosen.id, cost);
     return { endpoint: chosen, reason };

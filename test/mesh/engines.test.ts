@@ -9,9 +9,10 @@ const t = suite('mesh: engine reports, model, saturation and LoRA filters');
 const e = (id: string, extra: object = {}) => ({ id, address: `10.0.0.${id.charCodeAt(id.length - 1) % 200}:8000`, resources: { accelerator: 'L4', count: 1 }, ...extra });
 const code = (c: string) => (err: unknown) => err instanceof WasmeshError && err.code === c;
 
+// Round robin by default: over 60 picks it visits every endpoint the filters leave.
 function meshWith(service: object, clock = { now: 0 }) {
   const mesh = new Mesh({ clock: () => clock.now });
-  mesh.apply({ services: [{ name: 's', policy: 'p2c', ...service }] });
+  mesh.apply({ services: [{ name: 's', policy: 'swrr', ...service }] });
   return { mesh, clock };
 }
 
@@ -61,7 +62,7 @@ t('stale reports: saturated by default, ignored when the service says so; a scra
   assert.is(mesh.engineState('s', 'a').state, 'stale');
   assert.is(mesh.engineState('s', 'a').report, undefined);
   assert.equal(picks(mesh, {}), ['b']);
-  mesh.apply({ services: [{ name: 's', policy: 'p2c', engines: { staleMs: 1000, stale: 'ignore' }, endpoints: [e('a'), e('b')] }] });
+  mesh.apply({ services: [{ name: 's', policy: 'swrr', engines: { staleMs: 1000, stale: 'ignore' }, endpoints: [e('a'), e('b')] }] });
   assert.equal(picks(mesh, {}), ['a', 'b']);
   // Scraped: endpoints that never answered a scrape are stale once staleMs has passed since they joined.
   const scraped = meshWith({ metrics: { intervalMs: 100 }, engines: { staleMs: 1000 }, endpoints: [e('a'), e('b')] });
@@ -74,7 +75,7 @@ t('stale reports: saturated by default, ignored when the service says so; a scra
 
 t('LoRA affinity: endpoints running the adapter, else those with room to load it, else any', () => {
   const models = ['llama-8b', 'llama-8b:sql', 'llama-8b:chat'];
-  const { mesh } = meshWith({ endpoints: [e('a', { models }), e('b', { models }), e('c', { models })] });
+  const { mesh } = meshWith({ engines: {}, endpoints: [e('a', { models }), e('b', { models }), e('c', { models })] });
   const lora = (running: string[], max = 2) => ({ queueLength: 0, adapters: { running, waiting: [], max } });
   mesh.reportLoad('s', 'a', lora(['chat', 'x']));
   mesh.reportLoad('s', 'b', lora(['sql', 'x']));
@@ -88,6 +89,27 @@ t('LoRA affinity: endpoints running the adapter, else those with room to load it
   // Saturation comes first: the endpoint running the adapter is skipped while saturated.
   mesh.reportLoad('s', 'b', { queueLength: 50, adapters: { running: ['sql'], waiting: [], max: 2 } });
   assert.equal(picks(mesh, { model: 'sql' }), ['c']);
+});
+
+t('p2c compares what the engines report running and waiting (other routers\' requests too) when fresh, its own in-flight count otherwise', () => {
+  const clock = { now: 0 };
+  const { mesh } = meshWith({ policy: 'p2c', engines: { maxQueue: 100, staleMs: 1000 }, endpoints: [e('a'), e('b')] }, clock);
+  mesh.reportLoad('s', 'a', { queueLength: 2, running: 20 });
+  mesh.reportLoad('s', 'b', { queueLength: 0, running: 3 });
+  assert.equal(picks(mesh, {}), ['b']);
+  const r = mesh.route({ service: 's' });
+  assert.match(r.reason, /^power of two choices: b \(0\.0331\) over a \(0\.190\) load per capacity$/);
+  mesh.report(r);
+  clock.now = 2000;
+  assert.equal(picks(mesh, {}), ['a', 'b']);
+});
+
+t('reports pushed from code feed the scores but not the saturation filter unless the service sets engines (or scrapes)', () => {
+  const { mesh } = meshWith({ endpoints: [e('a'), e('b')] });
+  mesh.reportLoad('s', 'a', { queueLength: 50 });
+  assert.equal(picks(mesh, {}), ['a', 'b']);
+  assert.is(mesh.engineState('s', 'a').saturated, false);
+  assert.is(mesh.engineState('s', 'a').report?.queueLength, 50);
 });
 
 t('reportLoad: engine fields alone are a report for any policy; bad adapters and empty reports are refused and change nothing', () => {

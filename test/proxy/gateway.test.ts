@@ -176,7 +176,7 @@ t('engine metrics: scraped and routed on (a saturated endpoint is skipped); stal
 
 t('priority: a bad x-wasmesh-priority is a 400; a sheddable request is refused with 429 when every endpoint is saturated', async () => {
   const ms = await h.models(2, { openai: true });
-  await h.start({ services: [{ name: 'llm', policy: 'p2c', endpoints: ms.map((m) => ep(m)) }] });
+  await h.start({ services: [{ name: 'llm', policy: 'p2c', engines: { maxQueue: 5 }, endpoints: ms.map((m) => ep(m)) }] });
   const bad = await post(chat('m'), { 'x-wasmesh-priority': 'urgent' });
   assert.is(bad.status, 400);
   assert.match(bad.text, /x-wasmesh-priority must be an integer/);

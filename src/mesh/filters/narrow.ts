@@ -30,6 +30,7 @@ export function narrow(endpoints: ReadonlyMap<string, Endpoint>, allowed: Allowe
     if (!any) throw new WasmeshError('UNKNOWN_MODEL', `no endpoint of service ${show(request.service)} serves model ${show(model)}`);
   }
   if (!engines?.active) return allowed;
+  if (!engines.settings.filter) return adapter === undefined ? allowed : preferTier(endpoints.values(), allowed, (e) => engines.loraTier(e.id, adapter, now)).allowed;
   const saturation = preferTier(endpoints.values(), allowed, (e) => (engines.saturated(e.id, now) ? 1 : 0));
   if (saturation.all && saturation.best === 1 && (request.priority ?? 0) < 0) {
     throw new WasmeshError('OVERLOADED', `shed: every eligible endpoint of service ${show(request.service)} is saturated and the request's priority is ${request.priority}`);

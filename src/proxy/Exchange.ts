@@ -127,6 +127,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #firstService: string | undefined;
   #fallbackAfter: string | undefined;
   #meter: UsageMeter | undefined;
+  // An attempt was sent since the budget charge was made (an engine may have worked on it).
   #sentEver = false;
   #headers!: string[];
   // The body: whole (#body; none when undefined and not #streamed), or its first part (#head)
@@ -267,6 +268,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       (decision) => {
         if (decision.kind === 'admitted') {
           this.#reservation = decision.reservation;
+          this.#sentEver = false;
           // The client left while Redis answered: nothing reaches an engine.
           if (this.#clientGone) return gateway.budgets.refund(decision.reservation);
         }

@@ -132,6 +132,12 @@ test('proxy serves on loopback, answers its admin port, logs each request as a J
   assert.match(err, 'shutting down');
 });
 
+test('proxy --redis refuses what is not a Redis URL, in one line, exit 2', () => {
+  const { code, err } = wasmesh('proxy', '--config', 'examples/mesh.yaml', '--redis', 'http://127.0.0.1:6379', '--port', '0', '--admin-port', '0');
+  assert.is(code, 2);
+  assert.is(err.trim(), 'wasmesh proxy: redis must be a redis:// or rediss:// URL, got "http://127.0.0.1:6379" [INVALID_OPTION]');
+});
+
 test('demo --proxy: the gateway in front of live engine servers, per policy; the prefix-aware policies find more of the prompts cached, the budget refuses some of team-a\'s', () => {
   const { code, out, err } = wasmesh('demo', '--proxy', '--proxy-seconds', '4');
   assert.is(code, 0, err);

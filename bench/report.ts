@@ -14,10 +14,12 @@ interface Suite {
 
 const dir = resultsDir;
 const latestFile = new URL('latest.json', dir);
-// latest.json when the whole suite ran; else whichever suite files exist.
-const suites: Record<string, Suite> = existsSync(latestFile)
-  ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { suites: Record<string, Suite> }).suites
-  : Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', 'etcd'].filter((n) => existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))]));
+// latest.json when the whole suite ran, and the files of suites it does not hold (added since).
+const fromLatest: Record<string, Suite> = existsSync(latestFile) ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { suites: Record<string, Suite> }).suites : {};
+const suites: Record<string, Suite> = {
+  ...Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', 'package', 'etcd'].filter((n) => !fromLatest[n] && existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))])),
+  ...fromLatest,
+};
 
 const figures = (results: Result[]) => {
   const rows = ['| case | implementation | median | slowest sample | fastest sample | samples |', '|---|---|---:|---:|---:|---:|'];
@@ -121,6 +123,19 @@ ring-hash on a 256-character key ${Number(d.ringHash).toFixed(1)} µs.
 ${ratioTable(suites.prefix.ratios!)}
 
 ${details('All prefix figures', figures(suites.prefix.results!))}`);
+}
+if (suites.package) {
+  const p = suites.package as unknown as { imports: { name: string; medianMs: number; overBareMs: number; minMs: number; maxMs: number }[]; install: { packages: number; megabytes: number; tarballKB: number; files: number } };
+  const rows = ['| import, in a new process | median | over bare node | fastest..slowest |', '|---|---:|---:|---:|'];
+  for (const i of p.imports) rows.push(`| ${i.name} | ${i.medianMs.toFixed(0)} ms | ${i.overBareMs.toFixed(0)} ms | ${i.minMs.toFixed(0)}..${i.maxMs.toFixed(0)} ms |`);
+  parts.push(`### Adopting the package (\`bench/package.bench.ts\`)
+
+Cold imports: a new Node process each, median of ${m.mode === 'quick' ? 3 : 10}, interleaved with bare node. Install: the packed
+tarball (${p.install.tarballKB.toFixed(0)} KB, ${p.install.files} files) into an empty project: ${p.install.packages} packages (wasmesh included), ${p.install.megabytes.toFixed(1)} MB of node_modules.
+
+${rows.join('\n')}
+
+${ratioTable(suites.package.ratios!)}`);
 }
 if (suites.maglev) {
   const q = (suites.maglev as unknown as { buildMs: number; quality: { maxOverMean: Record<string, number>; movedWhenOneOf100Leaves: Record<string, number> } });

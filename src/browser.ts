@@ -1,10 +1,7 @@
-// The browser entry: the core only, no Node built-ins (bundled to dist/browser/wasmesh.js).
-export * from './core/HashRing.js';
-export * from './core/SmoothWrr.js';
-export * from './core/WasmeshError.js';
-export type { EngineName } from './core/options.js';
-export { movedShare } from './core/ring/disruption.js';
-export * from './core/BoundedLoad.js';
-export { promptBlocks, xxh64, type PromptBlockOptions } from './core/prefixHash.js';
-export { PrefixIndex, type PrefixIndexOptions, type PrefixMatch } from './core/PrefixIndex.js';
-export { Maglev, movedEntries, type MaglevOptions } from './core/Maglev.js';
+// The browser entry: the core only, no Node built-ins (bundled to dist/browser/wasmesh.js). It
+// compiles the Wasm core with top-level await (browsers refuse synchronous compilation over 4 KB
+// on the main thread), so that every constructor is synchronous once it is imported.
+import { ready } from './core/wasm.js';
+
+await ready();
+export * from './core.js';

@@ -1,4 +1,5 @@
 export * from './core/HashRing.js';
+export { ready } from './core/wasm.js';
 export * from './core/WasmeshError.js';
 export type { EngineName } from './core/options.js';
 export * from './core/SmoothWrr.js';

@@ -2,9 +2,11 @@
 //
 // Raw instantiation, not @assemblyscript/loader nor asc's generated bindings: our interface is
 // numbers only (assembly/layout.ts), so their string and array marshalling would be dead weight.
-// The bytes are embedded (wasm.bytes.ts) and compiled with top-level await, because browsers
-// refuse synchronous compilation of modules over 4 KB on the main thread; once this module is
-// imported, every constructor can instantiate synchronously.
+// The bytes are embedded (wasm.bytes.ts). Node compiles them synchronously on first use (it allows
+// any size), so the Node entries have no top-level await and load under require() too. Browsers
+// refuse synchronous compilation of modules over 4 KB on the main thread: the browser entry awaits
+// ready() at its top level, and code for environments without top-level await calls
+// `await ready()` once before the first constructor.
 import { WASM_BASE64 } from './wasm.bytes.js';
 import { WasmeshError } from './WasmeshError.js';
 
@@ -83,8 +85,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-async function load(): Promise<{ core?: CoreExports; error?: unknown }> {
-  const imports = {
+function imports(): WebAssembly.Imports {
+  return {
     env: {
       abort(_msg: number, _file: number, line: number, column: number): never {
         throw new WasmeshError('CAPACITY', `wasmesh core aborted at ${line}:${column} (out of memory?)`);
@@ -94,21 +96,48 @@ async function load(): Promise<{ core?: CoreExports; error?: unknown }> {
       },
     },
   };
+}
+
+let loaded: { core?: CoreExports; error?: unknown } | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Compiles the Wasm core ahead of use, asynchronously (as browsers require on their main thread).
+ * Node and the browser entry need no call; a bundle without top-level await awaits it once before
+ * the first constructor. Resolves even when WebAssembly is unavailable (constructors then say so).
+ */
+export function ready(): Promise<void> {
+  if (loaded) return Promise.resolve();
+  return (loading ??= (async () => {
+    try {
+      const module = await WebAssembly.compile(decodeBase64(WASM_BASE64));
+      const instance = await WebAssembly.instantiate(module, imports());
+      loaded ??= { core: instance.exports as unknown as CoreExports };
+    } catch (error) {
+      loaded ??= { error };
+    }
+  })());
+}
+
+// Synchronous compilation on first use: Node allows it at any size; a browser's main thread
+// refuses it over 4 KB (then ready() must come first, and the error says so).
+function loadNow(): { core?: CoreExports; error?: unknown } {
   try {
-    const module = await WebAssembly.compile(decodeBase64(WASM_BASE64));
-    const instance = await WebAssembly.instantiate(module, imports);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(WASM_BASE64)), imports());
     return { core: instance.exports as unknown as CoreExports };
   } catch (error) {
-    return { error };
+    return { error: loading ? error : new Error(`${String(error)}; call \`await ready()\` (from wasmesh) once before the first constructor where top-level await is unavailable`) };
   }
 }
 
-const loaded = await load();
-
 /** The Wasm core, or a WasmeshError saying why WebAssembly is unavailable here. */
 export function wasmCore(): CoreExports {
-  if (loaded.core) return loaded.core;
-  throw new WasmeshError('INVALID_OPTION', `engine "wasm" is unavailable here (${String(loaded.error)}); use engine: "ts"`);
+  if (loaded?.core) return loaded.core;
+  const l = loaded ?? loadNow();
+  // A failure is kept only when ready() has had its say: before, ready() may still succeed.
+  if (l.core || loading) loaded = l;
+  if (l.core) return l.core;
+  throw new WasmeshError('INVALID_OPTION', `engine "wasm" is unavailable here (${String(l.error)}); use engine: "ts"`);
 }
 
 

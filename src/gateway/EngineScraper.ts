@@ -4,12 +4,12 @@
 // bound on the scrapes under way per service; a scrape that fails, hangs or returns garbage is
 // counted and skipped: routing never waits for it, and the report it would have refreshed grows
 // stale (the mesh's engines.stale policy says what that means).
-import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, request } from 'undici';
 import type { ServiceConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { EngineMetricsError, readEngineMetrics, type EngineKind } from './engineMetrics.js';
 import type { GatewayMetrics } from './GatewayMetrics.js';
+import { slots, type Slots } from './slots.js';
 
 // A scrape larger than this is not an engine's metrics page.
 const kMaxScrapeBytes = 8 * 2 ** 20;
@@ -21,7 +21,7 @@ interface Target {
   engine: EngineKind;
   intervalMs: number;
   timeoutMs: number;
-  limit: LimitFunction;
+  limit: Slots;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Mesh clock of the last good scrape. */
   lastOk: number | undefined;
@@ -45,7 +45,7 @@ export class EngineScraper {
   readonly #random: () => number;
   readonly #log: (line: string) => void;
   readonly #targets = new Map<string, Target>();
-  readonly #limits = new Map<string, { max: number; limit: LimitFunction }>();
+  readonly #limits = new Map<string, { max: number; limit: Slots }>();
   // Scrapes have their own connections: they never queue behind proxied requests.
   readonly #agent = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
   #closed = false;
@@ -103,11 +103,11 @@ export class EngineScraper {
     await this.#agent.close();
   }
 
-  #limitOf(s: Readonly<ServiceConfig>): LimitFunction {
+  #limitOf(s: Readonly<ServiceConfig>): Slots {
     const max = s.metrics?.maxConcurrent ?? 16;
     const current = this.#limits.get(s.name);
     if (current && current.max === max) return current.limit;
-    const limit = pLimit(max);
+    const limit = slots(max);
     this.#limits.set(s.name, { max, limit });
     return limit;
   }

@@ -11,20 +11,27 @@
 // cannot recover from (its start revision was compacted), and a reconnect to an etcd whose store
 // started over (wiped, or restored from an older backup), whose revisions are then below ours.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
+import type { IBackoff } from 'cockatiel';
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import { parse as parseYaml } from 'yaml';
 import { messageOf, show, WasmeshError } from '../core/WasmeshError.js';
 import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 
-// etcd3 (gRPC, protobufjs) is an optional peer dependency: only wasmesh/etcd needs it, so it is
-// loaded here, and its absence is said when it is used rather than when the package is imported.
+// etcd3 (gRPC, protobufjs) and cockatiel (its resilience policies, which etcd3 depends on too) are
+// optional peer dependencies: only wasmesh/etcd needs them, so they are loaded here, and their
+// absence is said when they are used rather than when the package is imported.
 const etcd3 = await import('etcd3').catch(() => undefined);
+const cockatiel = await import('cockatiel').catch(() => undefined);
 
 function etcd3Module(): typeof import('etcd3') {
   if (!etcd3) throw new WasmeshError('MISSING_DEPENDENCY', 'wasmesh/etcd needs the etcd3 package, an optional peer dependency: npm install etcd3');
   return etcd3;
+}
+
+function cockatielModule(): typeof import('cockatiel') {
+  if (!cockatiel) throw new WasmeshError('MISSING_DEPENDENCY', 'wasmesh/etcd needs the cockatiel package (etcd3 installs it): npm install etcd3');
+  return cockatiel;
 }
 
 /** Where wasmesh keeps its keys in etcd. */
@@ -37,6 +44,7 @@ export const kDefaultEtcdPrefix = '/wasmesh';
  */
 export function etcdClient(hosts: string | readonly string[]): Etcd3 {
   const { Etcd3, isRecoverableError } = etcd3Module();
+  const { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } = cockatielModule();
   const list = (typeof hosts === 'string' ? hosts.split(',') : [...hosts]).map((h) => (/^https?:\/\//.test(h.trim()) ? h.trim() : `http://${h.trim()}`));
   return new Etcd3({
     hosts: list,

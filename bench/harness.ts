@@ -119,11 +119,20 @@ export function machine(): Record<string, string | number> {
   };
 }
 
+/** `--update-readme`: a full run's results replace the committed ones and the README's tables. */
+export const updateReadme = process.argv.includes('--update-readme');
+if (updateReadme && quick) {
+  console.error('bench: a quick run never replaces the committed results nor the README: drop --quick or --update-readme');
+  process.exit(2);
+}
+
 /**
- * Where results go: bench/results/, or bench/results/quick/ for a quick (smoke) run, whose rough
- * figures must not replace a full run's (nor the README's tables, which come from those).
+ * Where results go: bench/results/ (committed; the README's tables come from them) only with
+ * --update-readme; otherwise bench/results/run/ for a full run and bench/results/quick/ for a
+ * quick one, both untracked, so that a run to look at changes nothing under version control.
  */
-export const resultsDir = new URL(quick ? './results/quick/' : './results/', import.meta.url);
+export const resultsDir = new URL(updateReadme ? './results/' : quick ? './results/quick/' : './results/run/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
 
 export function save(name: string, data: unknown): string {
   const dir = resultsDir;

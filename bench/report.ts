@@ -3,7 +3,7 @@
 // from. Run by `npm run bench` after the suites; alone: `npm run bench:report`.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { barChart } from './chart.js';
-import { quick, ratioTable, resultsDir, si, type Ratio, type Result } from './harness.js';
+import { quick, ratioTable, resultsDir, si, updateReadme, type Ratio, type Result } from './harness.js';
 
 interface Suite {
   machine: Record<string, string | number>;
@@ -165,12 +165,12 @@ if (suites.etcd) {
 - Churn of 1,000 endpoints (all join, then all leave): ${e.churnEventsPerSecond.median!.toFixed(0)} events/s absorbed
   (${e.churnEventsPerSecond.min!.toFixed(0)} to ${e.churnEventsPerSecond.max!.toFixed(0)}) while routing ${e.churnRoutesPerSecond.median!.toFixed(0)} requests/s; etcd's writes bound it.`);
 }
-parts.push('Regenerate with `npm run bench` (it ends by writing this section), or `npm run bench:report` from the results files.');
+parts.push('Regenerate with `npm run bench -- --update-readme` (it ends by writing this section), or `npm run bench:report` from the committed results files.');
 
 const section = parts.join('\n\n');
 writeFileSync(new URL('latest.md', dir), `# wasmesh benchmark results\n\n${section.replaceAll('bench/results/', '')}\n`);
-if (quick) {
-  console.log(`quick run: bench/results/quick/latest.md and charts written from ${Object.keys(suites).join(', ')}; the README keeps the full run's figures`);
+if (!updateReadme) {
+  console.log(`${quick ? 'quick' : 'full'} run: ${new URL('latest.md', dir).pathname} and charts written from ${Object.keys(suites).join(', ')}; the README and bench/results/ keep the committed figures (npm run bench -- --update-readme replaces them)`);
 } else {
   const readme = new URL('../README.md', import.meta.url);
   const text = readFileSync(readme, 'utf8');

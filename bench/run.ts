@@ -1,12 +1,14 @@
 // The whole benchmark suite in one run: each suite in its own process (so one's heap and JIT do
-// not colour the next), a progress bar over them, then bench/results/latest.json, the Markdown
-// tables and charts, and the README's performance section.
-//   npm run bench            (full: about 15 minutes)
-//   npm run bench -- --quick (every case, shorter: under a minute)
+// not colour the next), a progress bar over them, then latest.json, the Markdown tables and
+// charts, and the targets a run missed. Results go to bench/results/run/ (untracked); only
+// --update-readme replaces the committed bench/results/ and the README's performance section.
+//   npm run bench                      (full: about 15 minutes)
+//   npm run bench -- --update-readme   (full, and the README's tables from it)
+//   npm run bench -- --quick           (every case, shorter: under a minute)
 import cliProgress from 'cli-progress';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { machine, quick, resultsDir } from './harness.js';
+import { machine, quick, resultsDir, updateReadme, type Ratio } from './harness.js';
 
 // etcd's figures are latencies of a real server, only in full runs and where it is installed.
 const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', 'package', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
@@ -15,7 +17,7 @@ const dir = resultsDir;
 function runSuite(name: string): Promise<{ seconds: number; log: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL(`./${name}.bench.ts`, import.meta.url).pathname, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL(`./${name}.bench.ts`, import.meta.url).pathname, ...(quick ? ['--quick'] : []), ...(updateReadme ? ['--update-readme'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
@@ -46,4 +48,7 @@ const latest = {
 };
 writeFileSync(new URL('latest.json', dir), JSON.stringify(latest, null, 2) + '\n');
 console.log(`\nall ${suites.length} suites in ${latest.seconds.toFixed(0)} s (${Object.entries(timings).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}); wrote ${new URL('latest.json', dir).pathname}`);
+// A run that misses a target says so here, not only in bench:check.
+const missed = Object.entries(latest.suites).flatMap(([name, s]) => ((s as { ratios?: Ratio[] }).ratios ?? []).filter((r) => r.target !== undefined && r.value < r.target).map((r) => `  ${name}: ${r.label}: ${r.value.toFixed(2)}x (target >= ${r.target}x)`));
+console.log(missed.length ? `\nBELOW TARGET in this run (${missed.length}):\n${missed.join('\n')}` : '\nevery target met in this run');
 await import('./report.js');

@@ -7,7 +7,7 @@ import { compare, comparisonSvg, type Comparison } from '../src/sim/run.js';
 import { makeWorkload } from '../src/sim/workloads.js';
 import { fleetOf } from '../src/sim/fleets.js';
 import { simulate } from '../src/sim/simulate.js';
-import { machine, quick, resultsDir, save, type Ratio } from './harness.js';
+import { machine, quick, resultsDir, save, updateReadme, type Ratio } from './harness.js';
 
 const all = ['random', 'swrr', 'p2c', 'ring-hash', 'prefix-cache', 'ttft', 'weighted', 'oracle'];
 const runs: { title: string; options: Parameters<typeof compare>[0] }[] = [
@@ -92,4 +92,4 @@ ${comparisons.map(table).join('\n\n')}
 ${ratios.map((r) => `| ${r.label} | ${r.value.toFixed(2)}x${r.target === undefined ? '' : ` (target ${r.target}x${r.value >= r.target ? '' : ', **missed**'})`} |`).join('\n')}`;
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');
-if (!quick) writeFileSync(readme, text.replace(/<!-- sim:start -->[\s\S]*<!-- sim:end -->/, `<!-- sim:start -->\n${section}\n<!-- sim:end -->`));
+if (updateReadme) writeFileSync(readme, text.replace(/<!-- sim:start -->[\s\S]*<!-- sim:end -->/, `<!-- sim:start -->\n${section}\n<!-- sim:end -->`));

@@ -16,12 +16,16 @@ import { kWorkloads } from './sim/workloads.js';
 import { kFleets } from './sim/fleets.js';
 import { WasmeshError } from './core/WasmeshError.js';
 
-function integer(min: number, max: number) {
-  return (value: string): number => {
+// A parser that knows its range, so that --help can show it (see the end of the file).
+type Ranged = ((value: string) => number) & { range: string };
+
+function integer(min: number, max: number): Ranged {
+  const parse = (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}, got ${value}`);
     return n;
   };
+  return Object.assign(parse, { range: `integer ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}` });
 }
 
 const program = new Command('wasmesh')
@@ -33,16 +37,16 @@ const program = new Command('wasmesh')
 
 program
   .command('demo')
-  .description('simulate a heterogeneous GPU fleet routed by the mesh: capacity-aware against capacity-blind')
+  .description('simulate a heterogeneous GPU fleet routed by the mesh, against capacity-blind routing, round robin and least request')
   .addOption(new Option('--seconds <n>', 'simulated seconds').default(120).argParser(integer(10, 3600)))
-  .addOption(new Option('--load <fraction>', 'offered load, fraction of capacity').default(0.7).argParser((v) => {
+  .addOption(new Option('--load <fraction>', 'offered load, fraction of capacity').default(0.7).argParser(Object.assign((v: string) => {
     const x = Number(v);
     if (!(x > 0 && x < 1)) throw new InvalidArgumentError(`must be a number between 0 and 1, got ${v}`);
     return x;
-  }))
+  }, { range: 'between 0 and 1' })))
   .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(integer(0, 2 ** 31)))
   .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
-  .option('--proxy', 'real sockets instead: fake model servers behind the sidecar proxy, driven by 16 clients')
+  .option('--proxy', 'real sockets instead: the sidecar as an AI gateway in front of live engine servers, per policy')
   .addOption(new Option('--proxy-seconds <n>', 'with --proxy: seconds of traffic').default(8).argParser(integer(2, 600)))
   .action(demoCommand);
 
@@ -60,7 +64,7 @@ program
   .command('wrr')
   .description('print the nginx smooth weighted round robin sequence and the share of each peer')
   .requiredOption('--weights <list>', 'comma-separated weights, e.g. 5,1,1 (fractions allowed)')
-  .addOption(new Option('--picks <n>', 'picks to make, 1 to 1000000').default(14).argParser(integer(1, 1_000_000)))
+  .addOption(new Option('--picks <n>', 'picks to make').default(14).argParser(integer(1, 1_000_000)))
   .option('--names <list>', 'comma-separated peer names (default a, b, c, ...)')
   .addOption(new Option('--engine <engine>', 'engine').choices(['wasm', 'ts']).default('wasm'))
   .action(wrrCommand);
@@ -165,6 +169,13 @@ Examples:
 const kUsageCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENAMETOOLONG']);
 const kRuntimeCodes = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOSPC', 'EMFILE']);
 try {
+  // --help shows each option's range and which are required.
+  for (const command of program.commands) {
+    for (const option of command.options as (Option & { parseArg?: Partial<Ranged> })[]) {
+      const notes = [option.parseArg?.range, option.mandatory ? 'required' : undefined].filter(Boolean);
+      if (notes.length) option.description = `${option.description} (${notes.join('; ')})`;
+    }
+  }
   await program.parseAsync();
 } catch (error) {
   // Help and version are exits too, with their own code 0; any other was a usage error, already printed.

@@ -107,7 +107,8 @@ test('route writes key<TAB>node for every line of a keys file, as ring.get maps 
 test('demo simulates the fleet and prints both routings side by side', () => {
   const { code, out } = wasmesh('demo');
   assert.is(code, 0);
-  for (const text of ['capacity-aware', 'capacity-blind', 'queueing delay p99', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'lower than capacity-blind']) assert.match(out, text);
+  for (const text of ['capacity-aware', 'capacity-blind', 'round robin', 'least request (p2c)', 'gave up (timeout)', 'p99 wait', 'bounded-load overflow', 'removed', 'joined', 'ejected', 'slow start', 'the goodput of the best alternative']) assert.match(out, text);
+  assert.match(out, /^wasmesh, capacity-aware +[\d.]+ +\d+ +0 \(0\.0%\)/m);
 });
 
 test('proxy serves on loopback, answers its admin port, logs each request as a JSON line on stdout, and shuts down on SIGTERM', async () => {
@@ -130,6 +131,14 @@ test('proxy serves on loopback, answers its admin port, logs each request as a J
   child.kill('SIGTERM');
   assert.is(await exited, 0);
   assert.match(err, 'shutting down');
+});
+
+test('--help shows each option\'s range and the required ones', () => {
+  const ring = wasmesh('ring', '--help');
+  assert.match(ring.out, /--nodes <n> +nodes on the ring \(integer 1 to 100,000\)/);
+  const route = wasmesh('route', '--help');
+  assert.match(route.out, /--ring <file> +nodes, one per line: "id" or "id weight" \(required\)/);
+  assert.match(wasmesh('demo', '--help').out, /offered load, fraction of capacity \(between 0 and 1\)/);
 });
 
 test('proxy --redis refuses what is not a Redis URL, in one line, exit 2', () => {

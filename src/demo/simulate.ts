@@ -4,8 +4,10 @@
 // units at a rate proportional to its true capacity, first come first served; a request waits
 // for the backlog ahead of it. Chat requests carry a session key (ring-hash, bounded loads);
 // batch requests are stateless (smooth weighted round robin). Midway a node fails, later one
-// joins. The same traffic runs twice: once with the mesh told the true capacities, once
-// "capacity-blind", every endpoint weighted alike.
+// joins. A client waits at most `timeoutS` for its request to start, then gives up (a failure).
+// The same traffic runs once per policy: the mesh told the true capacities, the same policies
+// capacity-blind (every endpoint weighted alike), and what a user would otherwise run: plain
+// round robin and least request (power of two choices), neither knowing capacities.
 import { Mesh, type ApplyResult } from '../mesh/Mesh.js';
 import type { MeshConfig } from '../mesh/config.js';
 import type { Route } from '../mesh/Mesh.js';
@@ -27,6 +29,8 @@ export interface SimulationOptions {
   /** Service rate: cost units per second per capacity unit. */
   ratePerCapacity: number;
   sessions: number;
+  /** A request that has not started this many seconds after it arrived is given up by its client. */
+  timeoutS: number;
   seed: number;
   engine: 'wasm' | 'ts';
   /** Called every simulated second with the fraction done (progress bars). */
@@ -44,9 +48,14 @@ export const kDefaultSimulation: SimulationOptions = Object.freeze({
   utilization: 0.7,
   ratePerCapacity: 0.02,
   sessions: 20_000,
+  timeoutS: 30,
   seed: 42,
   engine: 'wasm',
 }) as SimulationOptions;
+
+/** How the fleet is routed. */
+export type DemoPolicy = 'capacity-aware' | 'capacity-blind' | 'round-robin' | 'least-request';
+export const kDemoPolicies: readonly DemoPolicy[] = ['capacity-aware', 'capacity-blind', 'round-robin', 'least-request'];
 
 export interface TypeStats {
   accelerator: string;
@@ -75,6 +84,12 @@ export interface RunStats {
   failed: number;
   retried: number;
   requests: number;
+  /** Requests whose client gave up before they started (timeoutS). */
+  timedOut: number;
+  /** Requests started within the timeout, and their rate over the run. */
+  succeeded: number;
+  goodput: number;
+  /** Queueing delay of the requests that started, seconds. */
   p50: number;
   p99: number;
   overflow: number;
@@ -93,30 +108,35 @@ interface Node {
   inflight: { route: Route; doneAt: number }[];
 }
 
-function fleetConfig(nodes: Node[], blind: boolean): MeshConfig {
-  const endpoints = nodes.map((n, i) => ({
-    id: n.id,
-    address: `10.0.${i >> 8}.${i & 255}:8000`,
-    resources: { accelerator: n.accelerator, count: 1, ...(blind ? { throughput: 1 } : { throughput: n.rate }) },
-  }));
+const blindOf = (policy: DemoPolicy) => policy !== 'capacity-aware';
+
+function fleetConfig(nodes: Node[], policy: DemoPolicy): MeshConfig {
+  const endpoints = nodes.map((n, i) => endpointOf(n, i, policy));
+  // Round robin and least request have no affinity: chat goes the way batch does.
+  const plain = policy === 'round-robin' ? 'swrr' : policy === 'least-request' ? 'p2c' : undefined;
   return {
     services: [
-      { name: 'chat', policy: 'ring-hash', ring: { vnodes: 160, boundedLoad: 1.25 }, endpoints },
-      { name: 'batch', policy: 'swrr', endpoints },
+      plain ? { name: 'chat', policy: plain, endpoints } : { name: 'chat', policy: 'ring-hash', ring: { vnodes: 160, boundedLoad: 1.25 }, endpoints },
+      { name: 'batch', policy: plain ?? 'swrr', endpoints },
     ],
   };
+}
+
+function endpointOf(n: Node, i: number, policy: DemoPolicy) {
+  return { id: n.id, address: `10.0.${i >> 8}.${i & 255}:8000`, resources: { accelerator: n.accelerator, count: 1, throughput: blindOf(policy) ? 1 : n.rate } };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
 }
 
-/** One run over the whole fleet; `blind` hides the true capacities from the mesh. */
-export function simulate(o: SimulationOptions, blind: boolean): RunStats {
+/** One run over the whole fleet, routed by `policy`. */
+export function simulate(o: SimulationOptions, policy: DemoPolicy): RunStats {
   const random = seededRandom(o.seed);
-  let serial = 0;
+  // Nodes are numbered within their type: h100-1 .. h100-4, then h100-5 when one joins.
+  const serial = new Map<string, number>();
   const make = (accelerator: string, devices: number): Node => ({
-    id: `${accelerator.toLowerCase()}-${++serial}`,
+    id: `${accelerator.toLowerCase()}-${serial.set(accelerator, (serial.get(accelerator) ?? 0) + 1).get(accelerator)}`,
     accelerator,
     rate: devices * kAcceleratorCatalog[accelerator]!.capacity * o.ratePerCapacity,
     freeAt: 0,
@@ -128,7 +148,7 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
   const all = [...nodes];
   let clockMs = 0;
   const mesh = new Mesh({ engine: o.engine, random: seededRandom(o.seed + 1), clock: () => clockMs });
-  mesh.apply(fleetConfig(nodes, blind));
+  mesh.apply(fleetConfig(nodes, policy));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const totalRate = nodes.reduce((s, n) => s + n.rate, 0);
   const meanCost = 2.5;
@@ -140,17 +160,27 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
   const probe = Array.from({ length: 20_000 }, (_, i) => `session-${i}`);
   // Ownership, load aside: what the prediction speaks of (bounded loads move keys too, by load).
   const owners = () => probe.map((k) => mesh.owner('chat', k));
+  // Keys move only where they have owners: the ring policies.
+  const keyed = policy === 'capacity-aware' || policy === 'capacity-blind';
   const change = (at: number, what: string, apply: () => ApplyResult) => {
+    if (!keyed) return void apply();
     const before = owners();
     const result = apply();
     const after = owners();
     changes.push({ at, what, predicted: result.services.chat!.movedShare ?? 0, measured: before.filter((id, i) => id !== after[i]).length / probe.length });
   };
 
-  // A request queues behind the node's backlog (FIFO), from `ready` on; its wait counts from `arrived`.
+  // A request queues behind the node's backlog (FIFO), from `ready` on; its wait counts from
+  // `arrived`. One that would start past the client's timeout is given up and takes no service.
+  let timedOut = 0;
   const schedule = (route: Route, arrived: number, ready: number) => {
     const n = byId.get(route.endpoint.id)!;
     const start = Math.max(ready, n.freeAt);
+    if (start - arrived > o.timeoutS) {
+      timedOut++;
+      mesh.report(route, { cancelled: true });
+      return;
+    }
     delays.push(start - arrived);
     n.freeAt = start + route.cost / n.rate;
     n.busy += route.cost / n.rate;
@@ -198,7 +228,7 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
       nodes.push(joined);
       all.push(joined);
       byId.set(joined.id, joined);
-      const endpoint = { id: joined.id, address: '10.9.9.9:8000', resources: { accelerator: 'H100', count: 1, throughput: blind ? 1 : joined.rate } };
+      const endpoint = { ...endpointOf(joined, 0, policy), address: '10.9.9.9:8000' };
       change(now, `${joined.id} joined`, () => mesh.patch({ type: 'add', service: 'chat', endpoint }));
       mesh.patch({ type: 'add', service: 'batch', endpoint });
     }
@@ -237,5 +267,6 @@ export function simulate(o: SimulationOptions, blind: boolean): RunStats {
       utilization: group.reduce((s, n) => s + Math.min(n.busy, o.seconds), 0) / (group.length * o.seconds),
     };
   });
-  return { timeline, failed, retried, requests: delays.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), overflow, byType, changes };
+  const requests = delays.length + timedOut + (failed - retried);
+  return { timeline, failed, retried, requests, timedOut, succeeded: delays.length, goodput: delays.length / o.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), overflow, byType, changes };
 }

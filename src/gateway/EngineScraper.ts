@@ -4,7 +4,7 @@
 // bound on the scrapes under way per service; a scrape that fails, hangs or returns garbage is
 // counted and skipped: routing never waits for it, and the report it would have refreshed grows
 // stale (the mesh's engines.stale policy says what that means).
-import { Agent, request } from 'undici';
+import { undici } from '../lazy.js';
 import type { ServiceConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { EngineMetricsError, readEngineMetrics, type EngineKind } from './engineMetrics.js';
@@ -47,7 +47,7 @@ export class EngineScraper {
   readonly #targets = new Map<string, Target>();
   readonly #limits = new Map<string, { max: number; limit: Slots }>();
   // Scrapes have their own connections: they never queue behind proxied requests.
-  readonly #agent = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
+  readonly #agent = new (undici().Agent)({ connections: 2, keepAliveTimeout: 10_000 });
   #closed = false;
 
   constructor(options: EngineScraperOptions) {
@@ -131,7 +131,7 @@ export class EngineScraper {
     let result: 'ok' | 'error' | 'timeout' | 'garbage';
     let detail = '';
     try {
-      const res = await request(t.url, { dispatcher: this.#agent, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs, signal: AbortSignal.timeout(t.timeoutMs) });
+      const res = await undici().request(t.url, { dispatcher: this.#agent, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs, signal: AbortSignal.timeout(t.timeoutMs) });
       if (res.statusCode !== 200) {
         await res.body.dump();
         throw new Error(`status ${res.statusCode}`);

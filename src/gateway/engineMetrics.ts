@@ -14,7 +14,8 @@
 // The text is parsed by parse-prometheus-text-format (prom2json's output); a family missing from
 // the scrape leaves its field unreported, and a text with none of them is refused as not an
 // engine's.
-import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
+import type { PromFamily } from 'parse-prometheus-text-format';
+import { promText } from '../lazy.js';
 import type { LoadReport } from '../mesh/balancers.js';
 
 export type EngineKind = 'vllm' | 'sglang' | 'tgi' | 'trtllm';
@@ -68,7 +69,7 @@ export class EngineMetricsError extends Error {}
 export function readEngineMetrics(text: string, engine: EngineKind): LoadReport {
   let families: PromFamily[];
   try {
-    families = parsePrometheusTextFormat(text);
+    families = (promText() as unknown as (text: string) => PromFamily[])(text);
   } catch (error) {
     throw new EngineMetricsError(`not Prometheus text: ${(error as Error).message}`);
   }

@@ -1,5 +1,6 @@
 // Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import { promClient } from '../lazy.js';
 import { kRouteBuckets, type EndpointTally, type Tallies } from './tally.js';
 
 /** What the metrics read from the mesh when scraped (gauges are computed then, not kept). */
@@ -13,7 +14,7 @@ export interface MetricsSource {
 }
 
 export class MeshMetrics {
-  readonly registry = new Registry();
+  readonly registry = new (promClient().Registry)();
   readonly routed: Counter<'service' | 'endpoint' | 'policy'>;
   readonly outcomes: Counter<'service' | 'endpoint' | 'result'>;
   readonly ejections: Counter<'service' | 'endpoint' | 'cause'>;
@@ -24,6 +25,7 @@ export class MeshMetrics {
   readonly #hitChildren = new Map<string, { predicted: { observe(v: number): void }; delivered: { observe(v: number): void } }>();
 
   constructor(source: MetricsSource) {
+    const { Counter, Gauge, Histogram } = promClient();
     const registers = [this.registry];
     const publishAll = () => {
       for (const [service, tally] of source.tallies()) for (const [id, t] of tally.endpoints) this.publish(service, id, t);

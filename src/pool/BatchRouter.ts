@@ -8,7 +8,8 @@
 // not touch it.
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { piscina } from '../lazy.js';
 import { HashRing } from '../core/HashRing.js';
 import { kHashModes } from '../core/hash.js';
 import { checkKeyArray, encodeKeys } from '../core/keys.js';
@@ -74,7 +75,7 @@ export class BatchRouter {
     this.threads = options.threads ?? Math.max(1, availableParallelism());
     this.chunkSize = options.chunkSize ?? kDefaultChunk;
     this.inlineBelow = options.inlineBelow ?? this.chunkSize;
-    this.#pool = new Piscina({
+    this.#pool = new (piscina().Piscina)({
       filename: (options.worker ?? defaultWorker()).href,
       minThreads: this.threads,
       maxThreads: this.threads,

@@ -1,11 +1,12 @@
 // The sidecar's access log: one JSON line per request, written through sonic-boom (pino's
 // asynchronous writer), so a line costs a string and no system call of its own: lines that come
 // while a write is under way go out together in the next one.
-import sonicBoom, { type SonicBoom } from 'sonic-boom';
+import type { SonicBoom } from 'sonic-boom';
+import { sonicBoom } from '../lazy.js';
 
-// sonic-boom is CommonJS with `module.exports = SonicBoom`: the class is the default export at
-// run time, though its types declare it as a named class too.
-const Boom = sonicBoom as unknown as typeof SonicBoom;
+// sonic-boom is CommonJS with `module.exports = SonicBoom`: the module is the class at run time,
+// though its types declare it as a named class too.
+const Boom = () => sonicBoom() as unknown as typeof SonicBoom;
 
 /** One request as the access log records it. */
 export interface AccessLogEntry {
@@ -55,7 +56,7 @@ export class AccessLog {
     if (options.sink) this.#write = options.sink;
     else if (options.level === 'off') this.#write = () => {};
     else {
-      const boom = (this.#boom = new Boom({ dest: options.file ?? 1, append: true, mkdir: true, sync: false }));
+      const boom = (this.#boom = new (Boom())({ dest: options.file ?? 1, append: true, mkdir: true, sync: false }));
       boom.on('error', (error: Error) => this.#errors(`access log: ${error.message}`));
       this.#write = (line) => void boom.write(`${line}\n`);
     }

@@ -4,7 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../lazy.js';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
@@ -200,7 +201,7 @@ export class SidecarProxy implements ExchangeContext {
     let upstream = this.#upstreams.get(address);
     if (!upstream) {
       const { timeouts, limits } = this.#settings;
-      const dispatcher = new Pool(`http://${address}`, { connections: limits.connectionsPerEndpoint, connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, pipelining: 1 });
+      const dispatcher = new (undici().Pool)(`http://${address}`, { connections: limits.connectionsPerEndpoint, connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, pipelining: 1 });
       upstream = { dispatcher, active: 0, uploads: 0 };
       this.#upstreams.set(address, upstream);
     }

@@ -1,8 +1,8 @@
 // wasmesh/core: the cores alone (rings, round robin, Maglev, bounded loads, prefix index), without
 // the mesh runtime and its dependencies, and without top-level await: it loads in a few
 // milliseconds, under require() too, and bundles for any target. Node compiles the Wasm on first
-// use; in a browser, `await ready()` once before the first constructor (or import 'wasmesh', whose
-// browser entry does it).
+// use; in a browser, `await ready()` once before the first constructor where it may be refused (or
+// import 'wasmesh', whose browser entry does it).
 export * from './core/HashRing.js';
 export * from './core/SmoothWrr.js';
 export * from './core/WasmeshError.js';

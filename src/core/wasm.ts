@@ -3,9 +3,9 @@
 // Raw instantiation, not @assemblyscript/loader nor asc's generated bindings: our interface is
 // numbers only (assembly/layout.ts), so their string and array marshalling would be dead weight.
 // The bytes are embedded (wasm.bytes.ts). Node compiles them synchronously on first use (it allows
-// any size), so the Node entries have no top-level await and load under require() too. Browsers
-// refuse synchronous compilation of modules over 4 KB on the main thread: the browser entry awaits
-// ready() at its top level, and code for environments without top-level await calls
+// any size), so the Node entries have no top-level await and load under require() too. A browser
+// may refuse synchronous compilation on its main thread (Chrome long did over 4 KB): the browser
+// entry awaits ready() at its top level, and code for environments without top-level await calls
 // `await ready()` once before the first constructor.
 import { WASM_BASE64 } from './wasm.bytes.js';
 import { WasmeshError } from './WasmeshError.js';
@@ -119,8 +119,8 @@ export function ready(): Promise<void> {
   })());
 }
 
-// Synchronous compilation on first use: Node allows it at any size; a browser's main thread
-// refuses it over 4 KB (then ready() must come first, and the error says so).
+// Synchronous compilation on first use: Node allows it at any size; a browser's main thread may
+// refuse it (then ready() must come first, and the error says so).
 function loadNow(): { core?: CoreExports; error?: unknown } {
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(WASM_BASE64)), imports());

@@ -1,6 +1,6 @@
 // The Wasm engine of Maglev (assembly/maglev.ts): the table lives in the core's memory.
-import { encodeKey } from '../keys.js';
-import { readSlots, stageKeys } from '../stagedKeys.js';
+import { encodeKey, unitsOf } from '../keys.js';
+import { lookupInWindows } from '../stagedKeys.js';
 import { heapI32, heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
 import type { MaglevNode, MaglevTable } from './MaglevTable.js';
 
@@ -62,10 +62,11 @@ export class WasmMaglevTable implements MaglevTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
-    const k = stageKeys(keys);
-    if (this.#empty) return void out.fill(-1, 0, keys.length);
-    this.#core.maglevLookupKeys(this.#owned.table, this.#m, k.bytes, k.offsets, keys.length, k.out);
-    readSlots(k.out, keys.length, out);
+    if (this.#empty) {
+      unitsOf(keys);
+      return void out.fill(-1, 0, keys.length);
+    }
+    lookupInWindows(keys, out, (k, n) => this.#core.maglevLookupKeys(this.#owned.table, this.#m, k.bytes, k.offsets, n, k.out));
   }
 
   lookupHashed(hashes: BigUint64Array, out: Int32Array): void {

@@ -1,7 +1,7 @@
 // The Wasm engine of a HashRing in Envoy's mode (assembly/envoyRing.ts): positions and slots in
 // the core's memory.
-import { encodeKey } from '../keys.js';
-import { readSlots, stageKeys } from '../stagedKeys.js';
+import { encodeKey, unitsOf } from '../keys.js';
+import { lookupInWindows } from '../stagedKeys.js';
 import { heapI32, heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
 import type { EnvoyNode, EnvoyRingTable } from './EnvoyRingTable.js';
 
@@ -67,10 +67,11 @@ export class WasmEnvoyRing implements EnvoyRingTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
-    const k = stageKeys(keys);
-    if (this.#count === 0) return void out.fill(-1, 0, keys.length);
-    this.#core.envoyRingLookupKeys(this.#owned.pos, this.#owned.slot, this.#count, k.bytes, k.offsets, keys.length, k.out);
-    readSlots(k.out, keys.length, out);
+    if (this.#count === 0) {
+      unitsOf(keys);
+      return void out.fill(-1, 0, keys.length);
+    }
+    lookupInWindows(keys, out, (k, n) => this.#core.envoyRingLookupKeys(this.#owned.pos, this.#owned.slot, this.#count, k.bytes, k.offsets, n, k.out));
   }
 
   lookupHashed(hashes: BigUint64Array, out: Int32Array): void {

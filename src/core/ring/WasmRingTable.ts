@@ -2,7 +2,7 @@
 // copies its input into the shared scratch region, makes one call, and copies the result out:
 // one boundary crossing per batch, never per key.
 import { encodeKey } from '../keys.js';
-import { readSlots, stageKeys } from '../stagedKeys.js';
+import { lookupInWindows } from '../stagedKeys.js';
 import type { HashMode } from '../hash.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
 import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
@@ -57,9 +57,7 @@ export class WasmRingTable implements RingTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
-    const k = stageKeys(keys);
-    this.core.ringLookupKeys(this.ring, k.bytes, k.offsets, keys.length, k.out);
-    readSlots(k.out, keys.length, out);
+    lookupInWindows(keys, out, (k, n) => this.core.ringLookupKeys(this.ring, k.bytes, k.offsets, n, k.out));
   }
 
   lookupHashed(hashes: Uint32Array, out: Int32Array): void {

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine, quick, resultsDir, updateReadme, type Ratio } from './harness.js';
 
 // etcd's figures are latencies of a real server, only in full runs and where it is installed.
-const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'sim', 'prefix', 'maglev', 'package', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
+const suites = ['ring', 'wrr', 'mesh', 'pool', 'proxy', 'proxy-peers', 'sim', 'prefix', 'maglev', 'package', ...(!quick && existsSync('/usr/bin/etcd') ? ['etcd'] : [])];
 const dir = resultsDir;
 
 function runSuite(name: string): Promise<{ seconds: number; log: string }> {

@@ -347,15 +347,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return { prompt: whole.subarray(0, max).toString('utf8') };
   }
 
-  #routeTo(): void {
+  // What the mesh is asked to route: the service, key, prompt (or model), priority and tenant.
+  #request(): RouteRequest {
     const key = this.#key, prompt = this.#prompt;
     const service = this.#service!;
     const request: RouteRequest = prompt ? { ...prompt, service } : { service };
     if (key !== undefined) request.key = key;
     if (this.#model !== undefined && !prompt) request.model = this.#model;
     if (this.#priority !== 0) request.priority = this.#priority;
-    const queued = this.#settings.queued.has(service);
-    if (queued) request.tenant = this.#tenant;
+    if (this.#settings.queued.has(service)) request.tenant = this.#tenant;
+    return request;
+  }
+
+  #routeTo(): void {
+    const request = this.#request();
+    const queued = this.#settings.queued.has(request.service);
     const mesh = this.#context.mesh;
     if (queued) {
       mesh.routeAsync(request).then(
@@ -400,7 +406,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       avoid.push(route.endpoint.id);
       try {
         if (route.attempt > 0) throw new WasmeshError('NO_ENDPOINT', 'a retry goes to one endpoint only');
-        route = context.mesh.route({ ...this.#prompt, service: route.service, ...(this.#key === undefined ? {} : { key: this.#key }), avoid, strictAvoid: true });
+        // The same request (its model among the rest: another endpoint must serve it too).
+        route = context.mesh.route({ ...this.#request(), avoid, strictAvoid: true });
       } catch {
         this.#route = undefined;
         const what = busy === 'uploads-full' ? `${limits.maxUploadsPerEndpoint} streamed uploads` : `${limits.connectionsPerEndpoint} connections and ${limits.maxQueuedPerEndpoint} waiting requests`;

@@ -74,6 +74,19 @@ t('fallback: a local refusal passes to the next service, asking for its model; a
   assert.match(await h.metrics(), /wasmesh_fallbacks_total\{from="large",to="small",reason="overloaded"\} 1/);
 });
 
+t('an endpoint whose pool is full passes the request to another that serves its model, never to one that does not', async () => {
+  const ms = await h.models(3, { openai: true, delayMs: 150 });
+  await h.start({
+    services: [{ name: 'llm', policy: 'swrr', endpoints: [ep(ms[0]!, { models: ['a'] }), ep(ms[1]!, { models: ['b'] }), ep(ms[2]!, { models: ['a'] })] }],
+    proxy: { limits: { connectionsPerEndpoint: 1, maxQueuedPerEndpoint: 0 } },
+  });
+  const answers = await Promise.all([0, 1, 2].map((i) => sleep(i * 20).then(() => post(chat('a')))));
+  assert.equal(answers.map((r) => r.status).sort(), [200, 200, 503]);
+  assert.is(answers.find((r) => r.status === 503)!.json().error.reason, 'pool-full');
+  assert.is(ms[1]!.receivedCount, 0);
+  assert.is(ms[0]!.receivedCount + ms[2]!.receivedCount, 2);
+});
+
 t('usage: from JSON and from a stream\'s last chunk; a stream without usage is counted by its chunks; include_usage is added when asked; TTFT and time per token observed', async () => {
   const ms = await h.models(1, { openai: true, tokens: 4, tokenGapMs: 10, streamUsage: 'asked' });
   await h.start({ services: [{ name: 'llm', policy: 'p2c', endpoints: [ep(ms[0]!)] }], proxy: { gateway: {} } });

@@ -410,6 +410,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
         route = context.mesh.route({ ...this.#request(), avoid, strictAvoid: true });
       } catch {
         this.#route = undefined;
+        // A first try that found every endpoint full sent nothing: the fallback chain may take it.
+        if (route.attempt === 0 && this.#fallback(busy)) return;
         const what = busy === 'uploads-full' ? `${limits.maxUploadsPerEndpoint} streamed uploads` : `${limits.connectionsPerEndpoint} connections and ${limits.maxQueuedPerEndpoint} waiting requests`;
         return this.#answer(503, busy, `every eligible endpoint has ${what} under way`, { 'retry-after': '1' });
       }

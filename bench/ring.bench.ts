@@ -206,6 +206,7 @@ const ratios = [
   ratio('prehashed 160,000 points: bucket index / binary search (core)', pre(160000, 'wasm core, bucket index'), pre(160000, 'wasm core, binary search')),
   ratio('prehashed 1,600 points: wasm / textbook linear scan', pre(1600, 'wasm'), pre(1600, 'textbook (sorted array, linear scan)')),
   ratio('getN(3): wasm / hashring range', find(results, 'getN: 3 distinct nodes, 100 servers', 'wasm getN'), find(results, 'getN: 3 distinct nodes, 100 servers', 'hashring range')),
+  ratio('getN(3): wasm / ts twin', find(results, 'getN: 3 distinct nodes, 100 servers', 'wasm getN'), find(results, 'getN: 3 distinct nodes, 100 servers', 'ts twin getN'), 1),
   ratio('bounded loads: wasm / ts twin', find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'wasm'), find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'ts twin')),
   ratio('string keys: wasm getSlots / ts twin getSlots', str('wasm getSlots'), str('ts twin getSlots'), 1.3),
   ratio('string keys: wasm getBatch / hashring get', str('wasm getBatch'), str('hashring get'), 30),

@@ -72,7 +72,9 @@ export class WasmRingTable implements RingTable {
   walk(hash: number, n: number, out: Int32Array): number {
     const ptr = scratch(n * 4);
     const found = this.core.ringWalk(this.ring, hash, n, ptr);
-    out.set(heapI32().subarray(ptr >>> 2, (ptr >>> 2) + found));
+    // A few slots: copied one by one (a subarray view would be an allocation per call).
+    const heap = heapI32();
+    for (let i = 0, at = ptr >>> 2; i < found; i++) out[i] = heap[at + i]!;
     return found;
   }
 

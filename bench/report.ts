@@ -14,11 +14,11 @@ interface Suite {
 
 const dir = resultsDir;
 const latestFile = new URL('latest.json', dir);
-// latest.json when the whole suite ran, and the files of suites it does not hold (added since).
+// Each suite's own file (its latest run, alone or in the whole suite), else what latest.json holds.
 const fromLatest: Record<string, Suite> = existsSync(latestFile) ? (JSON.parse(readFileSync(latestFile, 'utf8')) as { suites: Record<string, Suite> }).suites : {};
 const suites: Record<string, Suite> = {
-  ...Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'proxy-peers', 'sim', 'prefix', 'maglev', 'package', 'etcd'].filter((n) => !fromLatest[n] && existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))])),
   ...fromLatest,
+  ...Object.fromEntries(['ring', 'wrr', 'mesh', 'pool', 'proxy', 'proxy-peers', 'sim', 'prefix', 'maglev', 'package', 'etcd'].filter((n) => existsSync(new URL(`${n}.json`, dir))).map((n) => [n, JSON.parse(readFileSync(new URL(`${n}.json`, dir), 'utf8'))])),
 };
 
 const figures = (results: Result[]) => {

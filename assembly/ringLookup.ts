@@ -98,6 +98,11 @@ export function ringLookupKey(ring: usize, ptr: usize, len: u32): i32 {
   return load<i32>(r.slot + (<usize>at << 2));
 }
 
+/** ringWalk from a key's hash: getN in one call (hashing and walking crossed the boundary twice). */
+export function ringWalkKey(ring: usize, ptr: usize, len: u32, n: u32, out: usize): u32 {
+  return ringWalk(ring, keyHash(changetype<Ring>(ring).mode, ptr, len), n, out);
+}
+
 /**
  * Up to `n` distinct slots clockwise from hash `h`, written to `out`; returns how many.
  * Each slot is marked with the walk's epoch, so no per-call clearing is needed.

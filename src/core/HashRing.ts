@@ -256,7 +256,7 @@ export class HashRing {
     }
     const want = Math.min(n, this.size);
     const out = outBuffer(want);
-    const found = this.#envoy ? this.#walkEnvoy(this.#envoy.indexOfKey(key), want, out) : this.#table.walk(this.#table.hashKey(key), want, out);
+    const found = this.#envoy ? this.#walkEnvoy(this.#envoy.indexOfKey(key), want, out) : this.#table.walkKey(key, want, out);
     const ids: string[] = new Array(found);
     for (let i = 0; i < found; i++) ids[i] = this.#nodes.nodeAt(out[i]!)!;
     return ids;

@@ -30,6 +30,7 @@ export interface CoreExports {
   ringLookupKey(ring: number, ptr: number, len: number): number;
   ringHashKey(ring: number, ptr: number, len: number): number;
   ringWalk(ring: number, hash: number, n: number, out: number): number;
+  ringWalkKey(ring: number, ptr: number, len: number, n: number, out: number): number;
   ringLoad(ring: number, pos: number, slot: number, n: number, slots: number): void;
   countLines(bytes: number, len: number): number;
   ringLookupLines(ring: number, bytes: number, len: number, out: number): number;

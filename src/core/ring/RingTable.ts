@@ -24,6 +24,8 @@ export interface RingTable {
   lookupHashed(hashes: Uint32Array, out: Int32Array): void;
   /** Up to n distinct slots clockwise from `hash` into out; returns how many. */
   walk(hash: number, n: number, out: Int32Array): number;
+  /** walk from the hash of `key`. */
+  walkKey(key: string, n: number, out: Int32Array): number;
   /** Per-slot arrays for the bounded walk, in this engine's memory. */
   loadArrays(): LoadArrays;
   /**

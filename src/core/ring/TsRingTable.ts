@@ -310,6 +310,10 @@ export class TsRingTable implements RingTable {
     return this.slot[this.find(this.hashKey(key))]!;
   }
 
+  walkKey(key: string, n: number, out: Int32Array): number {
+    return this.walk(this.hashKey(key), n, out);
+  }
+
   walk(hash: number, n: number, out: Int32Array): number {
     const count = this.count;
     if (count === 0 || n === 0) return 0;

@@ -69,6 +69,15 @@ export class WasmRingTable implements RingTable {
     out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
   }
 
+  walkKey(key: string, n: number, out: Int32Array): number {
+    const ptr = scratch(n * 4 + key.length * 3);
+    const keyAt = ptr + n * 4;
+    const found = this.core.ringWalkKey(this.ring, keyAt, encodeKey(key, heapU8(), keyAt), n, ptr);
+    const heap = heapI32();
+    for (let i = 0, at = ptr >>> 2; i < found; i++) out[i] = heap[at + i]!;
+    return found;
+  }
+
   walk(hash: number, n: number, out: Int32Array): number {
     const ptr = scratch(n * 4);
     const found = this.core.ringWalk(this.ring, hash, n, ptr);

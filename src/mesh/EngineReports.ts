@@ -66,6 +66,11 @@ export class EngineReports {
     return this.settings.scraped || this.#reports.size > 0;
   }
 
+  /** Whether any endpoint has reported: until then a reader has nothing to look up. */
+  get reported(): boolean {
+    return this.#reports.size > 0;
+  }
+
   set(id: string, report: Omit<EngineReport, 'at'>, at: number): void {
     this.#reports.set(id, { ...report, at });
   }

@@ -656,15 +656,18 @@ export class Mesh {
       throw new WasmeshError('INVALID_ARGUMENT', `load report adapters must be { running: string[], waiting: string[], max: integer >= 0 }, got ${show(a)}`);
     }
     if (weights && s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
-    if (engine) this.#enginesOf(service, s).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
+    // apply() made the service's report store with its settings: only a report finds it here.
+    if (engine) (this.#engines.get(service) ?? this.#enginesOf(service, s)).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
   }
 
-  // Requests an endpoint's engine last said it was waiting on and running, when fresh.
+  // Requests an endpoint's engine last said it was waiting on and running, when fresh. p2c asks
+  // twice a pick: a service whose engines never reported costs no clock read.
   #engineLoad(service: string, id: string): number | undefined {
-    const r = this.#engines.get(service)?.fresh(id, this.#clock());
+    const engines = this.#engines.get(service);
+    if (!engines?.reported) return undefined;
+    const r = engines.fresh(id, this.#clock());
     if (!r) return undefined;
-    const n = (Number.isNaN(r.queueLength) ? 0 : r.queueLength) + (Number.isNaN(r.running) ? 0 : r.running);
-    return n;
+    return (Number.isNaN(r.queueLength) ? 0 : r.queueLength) + (Number.isNaN(r.running) ? 0 : r.running);
   }
 
   #enginesOf(name: string, s: { readonly config: Readonly<ServiceConfig> }): EngineReports {

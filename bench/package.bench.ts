@@ -3,11 +3,12 @@
 // and by require; and what `npm install` of the packed tarball brings into an empty project.
 //   npm run bench:package      npm run bench:package -- --quick
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
+import { installTarball } from '../scripts/consumer.mjs';
 import { machine, quick, save, type Ratio } from './harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -42,13 +43,8 @@ for (const i of imports) console.log(`${i.name.padEnd(24)} ${i.medianMs.toFixed(
 const dir = mkdtempSync(join(tmpdir(), 'wasmesh-install-'));
 let install: { packages: number; megabytes: number; tarballKB: number; files: number };
 try {
-  const [{ filename, size, entryCount }] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  execFileSync('npm', ['install', `./${filename}`, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
-  const modules = join(dir, 'node_modules');
-  const packages = readdirSync(modules).filter((d) => !d.startsWith('.')).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d]));
-  const bytes = (p: string): number => (statSync(p).isDirectory() ? readdirSync(p).reduce((n, e) => n + bytes(join(p, e)), 0) : statSync(p).size);
-  install = { packages: packages.length, megabytes: bytes(modules) / 1e6, tarballKB: size / 1024, files: entryCount };
+  const i = installTarball(root, dir);
+  install = { packages: i.packages.length, megabytes: i.bytes / 1e6, tarballKB: i.size / 1024, files: i.entryCount };
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -4,11 +4,12 @@
 // esbuild for browsers (ESM through the browser entry, an IIFE for ES2020 through wasmesh/core).
 // Prints what the install weighs. Exit code 1 on the first failure, with what failed.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installTarball } from './consumer.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -29,15 +30,10 @@ const check = async (name, fn) => {
 
 try {
   // The build is current (npm ci ran prepare): pack as is, as `npm publish` would.
-  const [{ filename, size, entryCount }] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }));
-  console.log(`packed ${filename}: ${entryCount} files, ${(size / 1024).toFixed(0)} KB`);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  run('npm', ['install', `./${filename}`, '--no-audit', '--no-fund', '--prefer-offline']);
-  const modules = join(dir, 'node_modules');
-  const packages = readdirSync(modules).filter((d) => !d.startsWith('.')).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d]));
-  const bytes = (p) => (statSync(p).isDirectory() ? readdirSync(p).reduce((n, e) => n + bytes(join(p, e)), 0) : statSync(p).size);
-  console.log(`installed: ${packages.length} packages, ${(bytes(modules) / 1e6).toFixed(1)} MB (node_modules), no build step`);
-  console.log(`  ${packages.join(' ')}`);
+  const installed = installTarball(root, dir);
+  console.log(`packed ${installed.filename}: ${installed.entryCount} files, ${(installed.size / 1024).toFixed(0)} KB`);
+  console.log(`installed: ${installed.packages.length} packages, ${(installed.bytes / 1e6).toFixed(1)} MB (node_modules), no build step`);
+  console.log(`  ${installed.packages.join(' ')}`);
 
   await check('ESM: import from wasmesh and wasmesh/core', () => {
     writeFileSync(join(dir, 'esm.mjs'), `import { HashRing, Mesh, ready } from 'wasmesh';

@@ -11,6 +11,7 @@ import { promptOf } from '../proxy/openai.js';
 import { engineSpeed, kModels, kvCapacityTokens, type DeviceSpec } from '../sim/costModel.js';
 import { Engine, type SeqResult } from '../sim/Engine.js';
 import type { SimRequest } from '../sim/workloads.js';
+import { vllmMetricsText } from './vllmMetrics.js';
 
 export interface EngineServerOptions {
   name: string;
@@ -156,18 +157,9 @@ export class EngineServer {
     live.res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: live.id, object: 'chat.completion', model: live.model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'length' }], usage }));
   }
 
-  // vLLM's names (v1): what the gateway's scraper reads.
   #metrics(): string {
     const e = this.engine;
-    const l = `{model_name="${this.#options.model ?? 'llama-3.1-8b'}"}`;
-    return [
-      '# TYPE vllm:num_requests_waiting gauge', `vllm:num_requests_waiting${l} ${e.waiting}`,
-      '# TYPE vllm:num_requests_running gauge', `vllm:num_requests_running${l} ${e.running}`,
-      '# TYPE vllm:kv_cache_usage_perc gauge', `vllm:kv_cache_usage_perc${l} ${e.kvUsage}`,
-      '# TYPE vllm:prefix_cache_queries_total counter', `vllm:prefix_cache_queries_total${l} ${e.prefixQueries}`,
-      '# TYPE vllm:prefix_cache_hits_total counter', `vllm:prefix_cache_hits_total${l} ${e.prefixHits}`,
-      '# TYPE vllm:num_preemptions_total counter', `vllm:num_preemptions_total${l} ${e.preemptions}`,
-      '',
-    ].join('\n');
+    const counters = { prefix_cache_queries_total: e.prefixQueries, prefix_cache_hits_total: e.prefixHits, num_preemptions_total: e.preemptions };
+    return vllmMetricsText(this.#options.model ?? 'llama-3.1-8b', { waiting: e.waiting, running: e.running, kvUsage: e.kvUsage, counters });
   }
 }

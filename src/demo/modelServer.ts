@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { PrefixIndex } from '../core/PrefixIndex.js';
 import { promptOf } from '../proxy/openai.js';
 import { seedOf } from '../mesh/llm/prompt.js';
+import { vllmMetricsText, type EngineGauges } from './vllmMetrics.js';
 
 /**
  * ok; fail: 500 to every request; hang: never answers; reset: reads the whole request, then drops
@@ -12,15 +13,6 @@ import { seedOf } from '../mesh/llm/prompt.js';
  * (connection dropped) after its first tokens, before its usage.
  */
 export type ModelMode = 'ok' | 'fail' | 'hang' | 'reset' | 'busy' | 'unavailable' | 'cut';
-
-/** What the server's /metrics says, in vLLM's names (tests change it as it runs). */
-export interface EngineGauges {
-  waiting: number;
-  running: number;
-  kvUsage: number;
-  /** LoRA adapters running and waiting, and max_lora: vllm:lora_requests_info. */
-  lora?: { running: string[]; waiting: string[]; max: number };
-}
 
 /** ok; garbage: 200 with text that is not Prometheus'; error: 500; hang: never answers. */
 export type MetricsMode = 'ok' | 'garbage' | 'error' | 'hang';
@@ -185,18 +177,7 @@ export class ModelServer {
     this.scrapes++;
     if (this.metricsMode === 'error') return void res.writeHead(500).end('engine metrics unavailable');
     if (this.metricsMode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('<html><body>this is a login page</body></html>\n');
-    const g = this.gauges;
-    const model = `model_name="${this.name}"`;
-    let text = `# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{${model}} ${g.waiting}\n`;
-    text += `# HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{${model}} ${g.running}\n`;
-    text += `# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{${model}} ${g.kvUsage}\n`;
-    if (g.lora) {
-      // As vLLM does: a new series each time the adapters change, valued at the time of the change.
-      text += `# HELP vllm:lora_requests_info Running stats on lora requests.\n# TYPE vllm:lora_requests_info gauge\n`;
-      text += `vllm:lora_requests_info{max_lora="${g.lora.max}",running_lora_adapters="",waiting_lora_adapters=""} 1.7e9\n`;
-      text += `vllm:lora_requests_info{max_lora="${g.lora.max}",running_lora_adapters="${g.lora.running.join(',')}",waiting_lora_adapters="${g.lora.waiting.join(',')}"} 1.8e9\n`;
-    }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(vllmMetricsText(this.name, this.gauges));
   }
 
   get address(): string {

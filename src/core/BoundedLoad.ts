@@ -3,6 +3,7 @@ import type { HashRing } from './HashRing.js';
 import type { LoadArrays } from './ring/RingTable.js';
 import { checkCost, checkOptions } from './options.js';
 import { show, WasmeshError } from './WasmeshError.js';
+import { disposedTable } from './disposed.js';
 
 /** Options of `new BoundedLoad(ring, options)`; every field optional. */
 export interface BoundedLoadOptions {
@@ -34,7 +35,7 @@ export interface BoundedLoadOptions {
 export class BoundedLoad {
   readonly ring: HashRing;
   readonly c: number;
-  readonly #arrays: LoadArrays;
+  #arrays: LoadArrays;
   // NOTE: per-slot state is valid for the ring version it was synced at; ids by slot tell which
   // slots changed hands. Take a slot (which may sync and move the arrays) before a view.
   #version = -1;
@@ -152,6 +153,7 @@ export class BoundedLoad {
   /** Frees the engine memory of the load arrays. */
   dispose(): void {
     this.#arrays.dispose();
+    this.#arrays = disposedTable('BoundedLoad');
   }
 
   #slot(id: string, op: string): number {

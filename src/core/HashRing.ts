@@ -13,6 +13,7 @@ import { TsRingTable } from './ring/TsRingTable.js';
 import { WasmRingTable } from './ring/WasmRingTable.js';
 import { checkOptions, integerIn, type EngineName } from './options.js';
 import { show, WasmeshError } from './WasmeshError.js';
+import { disposedTable } from './disposed.js';
 
 /** How node ids and keys are placed on the ring. */
 export type HashName = 'xxh32' | 'ketama' | 'sha1' | 'envoy';
@@ -97,12 +98,12 @@ function outBuffer(n: number): Int32Array {
 export class HashRing {
   /** The options in force, filled and frozen. */
   readonly options: FilledHashRingOptions;
-  readonly #table: RingTable;
+  #table: RingTable;
   readonly #mode: HashMode;
   readonly #nodes = new NodeSlots();
   #version = 0;
   // 'envoy': the 64-bit ring, and its slots by point (walks read them).
-  readonly #envoy: EnvoyRingTable | undefined;
+  #envoy: EnvoyRingTable | undefined;
   #envoySlots: Int32Array = new Int32Array(0);
 
   constructor(options: HashRingOptions = {}) {
@@ -384,6 +385,8 @@ export class HashRing {
   dispose(): void {
     this.#table.dispose();
     this.#envoy?.dispose();
+    this.#table = disposedTable('HashRing');
+    if (this.#envoy) this.#envoy = disposedTable<EnvoyRingTable>('HashRing');
   }
 
   // Envoy's Ring constructor: weights normalized over their sum, nodes in the order added,

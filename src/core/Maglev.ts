@@ -10,6 +10,7 @@ import { checkOptions, type EngineName } from './options.js';
 import { xxh64 } from './prefixHash.js';
 import { NodeSlots } from './nodeSlots.js';
 import { show, WasmeshError } from './WasmeshError.js';
+import { disposedTable } from './disposed.js';
 
 /** Options of `new Maglev(options)`; every field optional. */
 export interface MaglevOptions {
@@ -45,7 +46,7 @@ const outFor = (n: number) => (out.length >= n ? out : (out = new Int32Array(Mat
  */
 export class Maglev {
   readonly options: Readonly<Required<MaglevOptions>>;
-  readonly #table: MaglevTable;
+  #table: MaglevTable;
   readonly #nodes = new NodeSlots();
   #version = 0;
 
@@ -193,6 +194,7 @@ export class Maglev {
 
   dispose(): void {
     this.#table.dispose();
+    this.#table = disposedTable('Maglev');
   }
 
   // Nodes in their ids' byte order, weights normalized over their sum, as Envoy builds.

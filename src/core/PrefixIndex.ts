@@ -6,6 +6,7 @@ import type { Cutting, PrefixTable } from './prefix/PrefixTable.js';
 import { TsPrefixTable } from './prefix/TsPrefixTable.js';
 import { WasmPrefixTable } from './prefix/WasmPrefixTable.js';
 import { show, WasmeshError } from './WasmeshError.js';
+import { disposedTable } from './disposed.js';
 
 /** Options of `new PrefixIndex(options)`; every field optional. */
 export interface PrefixIndexOptions {
@@ -40,7 +41,7 @@ const M64 = (1n << 64n) - 1n;
  */
 export class PrefixIndex {
   readonly options: Readonly<Required<Omit<PrefixIndexOptions, 'clock'>>>;
-  readonly #table: PrefixTable;
+  #table: PrefixTable;
   readonly #clock: () => number;
   readonly #start: number;
   readonly #slots = new Map<string, number>();
@@ -184,6 +185,7 @@ export class PrefixIndex {
 
   dispose(): void {
     this.#table.dispose();
+    this.#table = disposedTable('PrefixIndex');
   }
 
   #outFor(slots: number): Uint32Array {

@@ -5,6 +5,7 @@ import { CYCLE_MAX, type WrrTable } from './wrr/WrrTable.js';
 import { TsWrrTable } from './wrr/TsWrrTable.js';
 import { WasmWrrTable } from './wrr/WasmWrrTable.js';
 import { show, WasmeshError } from './WasmeshError.js';
+import { disposedTable } from './disposed.js';
 
 /** Options of `new SmoothWrr(options)`; every field is optional. */
 export interface SmoothWrrOptions {
@@ -70,7 +71,7 @@ let picks = new Int32Array(1024);
  */
 export class SmoothWrr {
   readonly options: FilledSmoothWrrOptions;
-  readonly #table: WrrTable;
+  #table: WrrTable;
   readonly #ids: string[] = [];
   readonly #index = new Map<string, number>();
   readonly #weights = new Map<string, number>();
@@ -215,6 +216,7 @@ export class SmoothWrr {
   /** Frees the engine's memory now rather than at garbage collection. */
   dispose(): void {
     this.#table.dispose();
+    this.#table = disposedTable('SmoothWrr');
   }
 
   #at(id: string, op: string): number {

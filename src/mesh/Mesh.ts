@@ -491,7 +491,8 @@ export class Mesh {
     if (next) s.balancer.upsert(next);
     else s.balancer.remove((event as { id: string }).id);
     if (next && change.added.length && s.balancer instanceof SwrrBalancer) s.balancer.slowStart(next.id, this.#clock());
-    if (ring) change.movedShare = movedShareOf(before!, ring.pointList());
+    // An 'envoy' ring is rebuilt, not patched: read the balancer's ring after the change, not the old one.
+    if (ring) change.movedShare = movedShareOf(before!, (s.balancer as RingHashBalancer).ring.pointList());
     if (maglev) change.movedShare = movedEntries(table!, maglev.table());
     const services = new Map(this.#snapshot.services);
     services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations) });

@@ -174,6 +174,29 @@ export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: u
   return -1;
 }
 
+/**
+ * BoundedLoad's pick in one call: hashes the key, walks with bound factor `c`, and when the
+ * bounds leave no node, walks again within the limits alone. Writes the chosen slot (-1: none)
+ * and the key's owner (the first slot clockwise, -1 on an empty ring) to out[0] and out[1]:
+ * the caller tells "ring owner" from "moved" without hashing the key a second time.
+ */
+export function ringPickBounded(ring: usize, ptr: usize, len: u32, loads: usize, capacities: usize, limits: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64, out: usize): i32 {
+  const r = changetype<Ring>(ring);
+  if (r.count == 0) {
+    store<i32>(out, -1);
+    store<i32>(out, -1, 4);
+    return -1;
+  }
+  const h = keyHash(r.mode, ptr, len);
+  let at = find(r.pos, r.index, r.shift, h);
+  if (at == r.count) at = 0;
+  store<i32>(out, load<i32>(r.slot + (<usize>at << 2)), 4);
+  let s = ringWalkBounded(ring, h, loads, capacities, limits, eligible, c, total, totalCapacity, cost);
+  if (s < 0) s = ringWalkBounded(ring, h, loads, capacities, limits, eligible, Infinity, total, totalCapacity, cost);
+  store<i32>(out, s);
+  return s;
+}
+
 // Lines: keys as text, one per line ('\n'; a '\r' before it is not part of the key), so that a
 // file or a buffer of keys is split, hashed and looked up where it lies, by any thread.
 

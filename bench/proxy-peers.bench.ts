@@ -9,9 +9,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
 import { machine, quick, save, type Ratio } from './harness.js';
+import { ensureBuilt, root } from './built.js';
 
 const NGINX = '/usr/sbin/nginx', HAPROXY = '/usr/sbin/haproxy', WRK = '/usr/bin/wrk', TASKSET = '/usr/bin/taskset';
 const missing = [NGINX, HAPROXY, WRK, TASKSET].filter((p) => !existsSync(p));
@@ -23,7 +23,7 @@ if (missing.length) {
 
 // This process (the paced client) stays off the proxies' core, as wrk does.
 execFileSync(TASKSET, ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-const root = fileURLToPath(new URL('..', import.meta.url));
+ensureBuilt();
 const dir = mkdtempSync(join(tmpdir(), 'wasmesh-peers-'));
 const SECONDS = quick ? 2 : 8;
 const ROUNDS = quick ? 1 : 3;

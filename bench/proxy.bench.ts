@@ -7,25 +7,13 @@
 // moderate load.
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { readdirSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { ensureBuilt } from './built.js';
 import { machine, quick, save, type Ratio } from './harness.js';
 
-const root = new URL('..', import.meta.url).pathname;
-const newest = (dir: string): number =>
-  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs)));
-let built = 0;
-try {
-  built = statSync(`${root}dist/index.js`).mtimeMs;
-} catch {
-  // Not built yet.
-}
-if (Math.max(newest(`${root}src`), newest(`${root}assembly`)) > built) {
-  process.stderr.write('  dist/ is older than src/: npm run build\n');
-  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-}
+ensureBuilt();
 
 const children: ChildProcess[] = [];
 async function server(...args: string[]): Promise<number> {

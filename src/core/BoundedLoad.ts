@@ -39,6 +39,8 @@ export class BoundedLoad {
   // NOTE: per-slot state is valid for the ring version it was synced at; ids by slot tell which
   // slots changed hands. Take a slot (which may sync and move the arrays) before a view.
   #version = -1;
+  // The last pick: [chosen slot, owner slot] (the engine writes both; no allocation per pick).
+  readonly #picked = new Int32Array([-1, -1]);
   #idAt: (string | undefined)[] = [];
   #capacity = new Map<string, number>();
   #total = 0;
@@ -109,14 +111,43 @@ export class BoundedLoad {
 
   /** The node a request of `cost` for `key` should go to, or undefined if none may take it. */
   pick(key: string, cost = 1): string | undefined {
+    const slot = this.#pickSlot(key, cost);
+    return slot < 0 ? undefined : this.ring.nodeAt(slot);
+  }
+
+  /**
+   * acquire() for routers that keep their own tables by slot: the slot it counted the cost on
+   * (-1: none had room, nothing counted); `ownerSlot` then holds the key's owner. Allocates
+   * nothing and hashes the key once. ring.nodeAt(slot) names the node.
+   */
+  acquireSlot(key: string, cost = 1): number {
+    const slot = this.#pickSlot(key, cost);
+    if (slot >= 0) {
+      this.#arrays.load[slot]! += cost;
+      this.#total += cost;
+    }
+    return slot;
+  }
+
+  /** The key's owner slot (its first node clockwise) at the last pick or acquireSlot; -1 on an empty ring. */
+  get ownerSlot(): number {
+    return this.#picked[1]!;
+  }
+
+  /** release() by slot (acquireSlot's): the node in that slot now. */
+  releaseSlot(slot: number, cost = 1): this {
+    const id = this.ring.nodeAt(slot);
+    if (id === undefined) throw new WasmeshError('UNKNOWN_NODE', `releaseSlot: no node in slot ${show(slot)}`);
+    return this.release(id, cost);
+  }
+
+  // Bounds spread load; limits protect endpoints. When the bounds and the limits together leave
+  // no node (a node with bound room is at its limit), the first node clockwise within its limit
+  // takes it: a request is refused only when every node is at its limit. One engine call.
+  #pickSlot(key: string, cost: number): number {
     this.#sync();
     checkCost(cost);
-    let slot = this.ring.walkBounded(key, this.#arrays, this.c, this.#total, this.#totalCapacity, cost);
-    // Bounds spread load; limits protect endpoints. When the bounds and the limits together
-    // leave no node (a node with bound room is at its limit), the first node clockwise within
-    // its limit takes it: a request is refused only when every node is at its limit.
-    if (slot < 0) slot = this.ring.walkBounded(key, this.#arrays, Infinity, this.#total, this.#totalCapacity, cost);
-    return slot < 0 ? undefined : this.ring.nodeAt(slot);
+    return this.ring.pickBounded(key, this.#arrays, this.c, this.#total, this.#totalCapacity, cost, this.#picked);
   }
 
   /** pick, then count the cost on the node; undefined (nothing counted) if none has room. */

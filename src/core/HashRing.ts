@@ -359,6 +359,21 @@ export class HashRing {
     return this.#table.walkBounded(this.#table.hashKey(key), arrays, c, total, totalCapacity, cost);
   }
 
+  /**
+   * BoundedLoad's pick: walkBounded with `c`, and when the bounds leave no node, within the
+   * limits alone. out[0] = the chosen slot or -1, out[1] = the key's owner slot (-1 on an empty
+   * ring); returns out[0]. One engine call, the key hashed once. Low level; see BoundedLoad.
+   */
+  pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
+    checkKey(key);
+    if (!this.#envoy) return this.#table.pickBounded(key, arrays, c, total, totalCapacity, cost, out);
+    const at = this.#envoy.indexOfKey(key);
+    out[1] = at < 0 ? -1 : this.#envoySlots[at]!;
+    let slot = this.#walkBoundedEnvoy(at, arrays, c, total, totalCapacity, cost);
+    if (slot < 0) slot = this.#walkBoundedEnvoy(at, arrays, Infinity, total, totalCapacity, cost);
+    return (out[0] = slot);
+  }
+
   /** Ring points as [position, node id] in ring order (for inspection and charts). */
   /**
    * The table as it is now: ascending point positions and the slot owning each, copied (a

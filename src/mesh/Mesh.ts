@@ -13,7 +13,7 @@ import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from '
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 import { MeshMetrics } from './metrics.js';
-import { Tallies } from './tally.js';
+import { Tallies, type ServiceTally } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 import { LlmBalancer } from './llm/LlmBalancer.js';
 import { MaglevBalancer } from './MaglevBalancer.js';
@@ -22,17 +22,10 @@ import { LlmState } from './llm/LlmState.js';
 import { EngineReports, engineSettings, type EngineReport, type EngineState } from './EngineReports.js';
 import { FairQueue, kVtcInputWeight, kVtcOutputWeight, type Waiting } from './FairQueue.js';
 import { narrow } from './filters/narrow.js';
+import { MeshRoute } from './MeshRoute.js';
 import { checkPromptFields, promptTokens, type PromptFields } from './llm/prompt.js';
 import { kDefaultPrefix, kDefaultTtft, tokensPerBlock, type PrefixSettings } from './llm/settings.js';
 
-// What a route carries for the mesh alone: its request (a retry routes it again) and the TTFT
-// fit's input at its pick.
-const kRequest = Symbol('wasmesh.request');
-const kTtftTokens = Symbol('wasmesh.ttftTokens');
-// The incarnation of the endpoint it went to: an endpoint removed and added again is a new one,
-// and a route of the old one releases nothing of the new one's counts.
-const kIncarnation = Symbol('wasmesh.incarnation');
-type Carried = Route & { [kRequest]?: RouteRequest; [kTtftTokens]?: number; [kIncarnation]?: number };
 
 /** Options of `new Mesh(options)`; every field optional. */
 export interface MeshOptions {
@@ -141,6 +134,9 @@ interface ServiceState {
   readonly modelled: boolean;
   /** Each endpoint's incarnation: new when it joins, kept while it stays. */
   readonly incarnations: ReadonlyMap<string, number>;
+  /** The service's counts and its outlier detector (both outlive snapshots), so route() looks neither up by name. */
+  tally: ServiceTally;
+  health: OutlierDetector;
 }
 
 const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
@@ -153,6 +149,20 @@ interface Waiter extends Waiting {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+// A function of its own: #route captures nothing, so it allocates no closure context per call.
+function meetable(endpoints: ReadonlyMap<string, Endpoint>, service: string, requires: Requirements): void {
+  for (const e of endpoints.values()) if (meets(e, requires)) return;
+  throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
+}
+
+function panicReason(all: number, ejected: number, reason: string | (() => string)): string {
+  return `panic (${all - ejected} of ${all} healthy): ${typeof reason === 'string' ? reason : reason()}`;
+}
+
+/** route() durations are sampled: one route in this many is timed (a power of two). */
+const kTimedEvery = 16;
+
+// Module-wide: an incarnation names one endpoint of one mesh, whichever mesh a route is reported to.
 let incarnations = 0;
 /** Incarnations of `ids`: kept from `before` for those in it, new for the others. */
 function incarnate(ids: Iterable<string>, before: ReadonlyMap<string, number> | undefined): Map<string, number> {
@@ -176,16 +186,17 @@ export class Mesh {
   #snapshot: Snapshot = { version: 0, config: Object.freeze({ services: [] }), services: new Map(), revision: 0 };
   /** Endpoints that discovery added, by service: kept when a new config is applied. */
   readonly #discovered = new Map<string, Map<string, EndpointConfig>>();
+  // Routes built by hand that were reported (the mesh's own routes keep that themselves).
   readonly #reported = new WeakSet<Route>();
   // Requests waiting for room, per service (admission.queue): priority bands, fair among tenants.
   readonly #waiting = new Map<string, FairQueue<Waiter>>();
   #seq = 0;
+  #timing = 0;
   // What each service's engines report (scraped or pushed); outlives snapshots.
   readonly #engines = new Map<string, EngineReports>();
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
-  readonly #lastEjected = new Map<string, ReadonlySet<string>>();
   // Requests and retries in flight (circuit breakers, the retry budget), routed and reported.
   readonly #tallies = new Tallies();
   // prefix-cache and ttft services: caches, TTFT fits and engine reports; they outlive snapshots.
@@ -314,7 +325,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random, (id) => this.#engineLoad(s.name, id));
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations) });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined! });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -331,7 +342,11 @@ export class Mesh {
       if (prev && next.balancer instanceof SwrrBalancer) for (const id of changes[name]!.added) next.balancer.slowStart(id, this.#clock());
     }
     this.#snapshot = Object.freeze({ version: old.version + 1, config: valid, services: built, revision: old.revision });
-    for (const s of valid.services) this.#healthOf(s.name, s.outlier ?? {}).setEndpoints([...built.get(s.name)!.endpoints.keys()]);
+    for (const s of valid.services) {
+      const state = built.get(s.name)!;
+      state.health = this.#healthOf(s.name, s.outlier ?? {});
+      state.health.setEndpoints([...state.endpoints.keys()]);
+    }
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
     for (const [name, s] of built) this.#enginesOf(name, s).keep(s.endpoints.keys(), this.#clock());
     for (const name of [...this.#engines.keys()]) if (!built.has(name)) this.#engines.delete(name);
@@ -366,9 +381,14 @@ export class Mesh {
    * NO_ENDPOINT when no endpoint meets the requirements, OVERLOADED when none has room.
    */
   route(request: RouteRequest): Route {
-    const start = performance.now();
+    return this.#routeAttempt(request, 0);
+  }
+
+  #routeAttempt(request: RouteRequest, attempt: number): Route {
+    // One route in kTimedEvery is timed: two clock reads cost a third of a route on some hosts.
+    const start = (this.#timing++ & (kTimedEvery - 1)) === 0 ? performance.now() : -1;
     try {
-      return this.#route(request, start);
+      return this.#route(request, start, attempt);
     } catch (error) {
       if (error instanceof WasmeshError && (error.code === 'OVERLOADED' || error.code === 'NO_ENDPOINT')) {
         const reason = error.message.startsWith('circuit open') ? 'circuit_open' : error.code === 'OVERLOADED' ? 'overloaded' : 'no_endpoint';
@@ -379,57 +399,41 @@ export class Mesh {
   }
 
   // `start`: when route() was called; the time to here goes into the service's route durations.
-  #route(request: RouteRequest, start: number): Route {
+  #route(request: RouteRequest, start: number, attempt: number): Route {
     const { service, key, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
     const llm = s.balancer instanceof LlmBalancer ? s.balancer : undefined;
     if (request.prompt !== undefined || request.blocks !== undefined || request.model !== undefined || request.adapter !== undefined || request.cacheSalt !== undefined) checkPromptFields(request);
     const cost = request.cost ?? (llm ? promptTokens(request, tokensPerBlock(llm.prefix, typeof request.prompt === 'string')) : 1);
     checkCost(cost, 'route cost');
-    if (s.balancer instanceof SwrrBalancer) s.balancer.update(this.#clock());
-    if (requires && ![...s.endpoints.values()].some((e) => meets(e, requires))) {
-      throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
-    }
+    if (s.balancer instanceof SwrrBalancer && s.balancer.timed) s.balancer.update(this.#clock());
+    if (requires) meetable(s.endpoints, service, requires);
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
     const circuit = s.config.circuit;
-    const tally = this.#tallies.service(service);
+    const tally = s.tally;
     const inService = tally.inflight;
     if (circuit?.maxRequests !== undefined && inService >= circuit.maxRequests) {
       throw new WasmeshError('OVERLOADED', `circuit open: service ${show(service)} has ${inService} requests in flight (max ${circuit.maxRequests})`);
     }
-    // Per-endpoint request limits cost a scan per route: only when some endpoint has one.
-    const limited = s.requestLimits;
-    const full = (e: Endpoint) => limited && (tally.endpoints.get(e.id)?.inflight ?? 0) >= e.maxRequests;
-    if (limited && [...s.endpoints.values()].every(full)) {
-      throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
-    }
     // Ejected endpoints sit out, unless so many are ejected that the service panics (Envoy):
     // then every endpoint takes traffic again.
-    const health = this.#health.get(service)!;
+    const health = s.health;
     const ejected = health.ejected();
     // An endpoint back from ejection starts slow, as a new one does.
-    const was = this.#lastEjected.get(service);
+    const was = health.seen;
     if (was !== ejected && (was?.size || ejected.size)) {
       if (s.balancer instanceof SwrrBalancer) for (const id of was ?? []) if (!ejected.has(id)) s.balancer.slowStart(id, this.#clock());
-      this.#lastEjected.set(service, ejected);
+      health.seen = ejected;
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);
-    const skip = ejected.size > 0 && !panic;
-    const anyFull = limited && [...s.endpoints.values()].some(full);
-    const base = requires || skip || anyFull ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) && !full(e) : undefined;
-    // Avoided endpoints sit out only when another endpoint may take the request.
-    const avoid = request.avoid?.length ? new Set(request.avoid) : undefined;
-    const avoiding = avoid && [...s.endpoints.values()].some((e) => !avoid.has(e.id) && (!base || base(e)));
-    if (avoid && !avoiding && request.strictAvoid) {
-      throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no eligible endpoint other than ${[...avoid].map(show).join(', ')}`);
-    }
-    let allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
     const engines = this.#engines.get(service);
-    if (s.modelled || engines?.active) allowed = narrow(s.endpoints, allowed, request, engines, s.modelled, this.#clock());
+    // Most requests pass no filter: the filters (and their closures) are built only for the others.
+    const filtered = requires !== undefined || s.requestLimits || (ejected.size > 0 && !panic) || request.avoid?.length || s.modelled || engines?.active;
+    const allowed = filtered ? this.#allowed(s, request, ejected, panic, engines) : undefined;
     const llmPick = llm?.pickPrompt(request, cost, allowed, key);
     const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
-    const reason = panic ? `panic (${s.endpoints.size - ejected.size} of ${s.endpoints.size} healthy): ${pick.reason}` : pick.reason;
+    const reason = panic ? panicReason(s.endpoints.size, ejected.size, pick.reason) : pick.reason;
     tally.inflight++;
     const t = tally.endpoint(pick.endpoint.id);
     t.inflight++;
@@ -441,14 +445,36 @@ export class Mesh {
     t.routed++;
     // The request rides on its route (for a retry), under a symbol: a WeakMap entry per request
     // costs the garbage collector more than the route itself.
-    const route: Route = llmPick
-      ? Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, cachedShare: llmPick.cachedShare, predictedTtftMs: llmPick.predictedMs, [kRequest]: request, [kTtftTokens]: llmPick.ttftTokens, [kIncarnation]: s.incarnations.get(pick.endpoint.id) })
-      : Object.freeze({ service, endpoint: pick.endpoint, policy: s.policy, reason, cost, version: this.#snapshot.version, attempt: 0, [kRequest]: request, [kIncarnation]: s.incarnations.get(pick.endpoint.id) });
+    const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, s.incarnations.get(pick.endpoint.id), tally, t, llmPick);
     // Fair shares count what every request of a queued service received, queued or not.
     if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight, true);
     if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
-    tally.routeSeconds.add((performance.now() - start) / 1000);
+    if (start >= 0) tally.routeSeconds.add((performance.now() - start) / 1000);
     return route;
+  }
+
+  // The endpoints a request may go to, as one predicate: requirements, request limits, ejections
+  // (unless in panic), avoided endpoints (only when another may take it), then model and engine
+  // filters. Throws OVERLOADED when every endpoint is at its request limit.
+  #allowed(s: ServiceState, request: RouteRequest, ejected: ReadonlySet<string>, panic: boolean, engines: EngineReports | undefined): ((e: Endpoint) => boolean) | undefined {
+    const { service, requires } = request;
+    // Per-endpoint request limits cost a scan per route: only when some endpoint has one.
+    const tally = s.tally;
+    const full = s.requestLimits ? (e: Endpoint) => (tally.endpoints.get(e.id)?.inflight ?? 0) >= e.maxRequests : undefined;
+    if (full && [...s.endpoints.values()].every(full)) {
+      throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
+    }
+    const skip = ejected.size > 0 && !panic;
+    const anyFull = full !== undefined && [...s.endpoints.values()].some(full);
+    const base = requires || skip || anyFull ? (e: Endpoint) => (!skip || !ejected.has(e.id)) && (!requires || meets(e, requires)) && !full?.(e) : undefined;
+    // Avoided endpoints sit out only when another endpoint may take the request.
+    const avoid = request.avoid?.length ? new Set(request.avoid) : undefined;
+    const avoiding = avoid && [...s.endpoints.values()].some((e) => !avoid.has(e.id) && (!base || base(e)));
+    if (avoid && !avoiding && request.strictAvoid) {
+      throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no eligible endpoint other than ${[...avoid].map(show).join(', ')}`);
+    }
+    const allowed = avoiding ? (e: Endpoint) => !avoid!.has(e.id) && (!base || base(e)) : base;
+    return s.modelled || engines?.active ? narrow(s.endpoints, allowed, request, engines, s.modelled, this.#clock()) : allowed;
   }
 
   /**
@@ -608,15 +634,15 @@ export class Mesh {
    * full-jitter backoff (the caller waits). Undefined: do not retry (the reason is counted).
    */
   retry(failed: Route, failure: FailureKind): { route: Route; delayMs: number } | undefined {
-    if (!this.#reported.has(failed)) this.report(failed, { status: failure.status, failed: true });
-    const service = failed.service;
+    if (!this.#wasReported(failed)) this.report(failed, { status: failure.status, failed: true });
+    const { service, id, cost, attempt, request } = MeshRoute.facts(failed);
     const config = this.#serviceConfig(service);
     const settings = { ...kDefaultRetrySettings, ...definedOnly(config?.retry ?? {}) };
     if (!retryable(failure, settings)) {
       this.#metrics.retries.inc({ service, result: 'not_retryable' });
       return undefined;
     }
-    if (failed.attempt >= settings.maxRetries) return undefined;
+    if (attempt >= settings.maxRetries) return undefined;
     const tally = this.#tallies.service(service);
     const retries = tally.retrying;
     const maxRetries = config?.circuit?.maxRetries ?? Infinity;
@@ -626,16 +652,15 @@ export class Mesh {
     }
     let route: Route;
     try {
-      route = this.route({ ...(failed as Carried)[kRequest], service, cost: failed.cost, avoid: [failed.endpoint.id], strictAvoid: !settings.sameEndpoint });
+      route = this.#routeAttempt({ ...request, service, cost, avoid: [id], strictAvoid: !settings.sameEndpoint }, attempt + 1);
     } catch (error) {
       if (!(error instanceof WasmeshError)) throw error;
       this.#metrics.retries.inc({ service, result: 'no_endpoint' });
       return undefined;
     }
-    const retried = Object.freeze({ ...route, attempt: failed.attempt + 1 });
     tally.retrying++;
     this.#metrics.retries.inc({ service, result: 'retried' });
-    return { route: retried, delayMs: backoffMs(retried.attempt, settings, this.#random) };
+    return { route, delayMs: backoffMs(route.attempt, settings, this.#random) };
   }
 
   /**
@@ -702,12 +727,15 @@ export class Mesh {
    * Each route reports once.
    */
   report(route: Route, outcome: Outcome = {}): void {
-    if (this.#reported.has(route)) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
-    this.#reported.add(route);
+    const first = MeshRoute.close(route);
+    if (first === false || (first === undefined && this.#reported.has(route))) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route?.endpoint?.id)} was already reported`);
+    if (first === undefined) this.#reported.add(route);
+    // The route's own record (what it counted), read out before anything else may route.
+    const { service, id, cost, attempt, request, incarnation, ttftTokens, serviceTally, tally: endpointTally } = MeshRoute.facts(route);
+    const tally = serviceTally ?? this.#tallies.service(service);
+    const t = endpointTally ?? tally.endpoint(id);
     const cancelled = outcome.cancelled === true;
     const failed = !cancelled && (outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500));
-    const tally = this.#tallies.service(route.service);
-    const t = tally.endpoint(route.endpoint.id);
     if (cancelled) t.cancelled++;
     else {
       t.requests++;
@@ -717,31 +745,30 @@ export class Mesh {
     // A Route this mesh did not make (built by hand) cannot push the counts below zero.
     tally.inflight = Math.max(0, tally.inflight - 1);
     t.inflight = Math.max(0, t.inflight - 1);
-    const s = this.#snapshot.services.get(route.service);
+    const s = this.#snapshot.services.get(service);
+    if (!cancelled && !failed) this.#learn(service, id, ttftTokens, outcome);
     // An endpoint removed since the route was made has no health to keep and nothing to release.
-    if (!cancelled && !failed) this.#learn(route, outcome);
-    const incarnation = (route as Carried)[kIncarnation];
-    if (s?.endpoints.has(route.endpoint.id) && (incarnation === undefined || s.incarnations.get(route.endpoint.id) === incarnation)) {
-      if (!cancelled) this.#health.get(route.service)?.record(route.endpoint.id, failed);
-      s.balancer.release(route.endpoint.id, route.cost);
-    } else this.#forget(route.service, route.endpoint.id);
+    // Incarnations are unique across meshes: the same one here means the same endpoint, still in this mesh.
+    if (incarnation !== undefined ? s?.incarnations.get(id) === incarnation : s?.endpoints.has(id)) {
+      if (!cancelled) s!.health.record(id, failed);
+      s!.balancer.release(id, cost);
+    } else this.#forget(service, id);
     const completion = outcome.completionTokens;
-    if (typeof completion === 'number' && completion > 0 && s?.config.admission?.queue) this.#queueOf(route.service).charge((route as Carried)[kRequest]?.tenant ?? '', completion * kVtcOutputWeight);
-    if (route.attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
-    this.#drain(route.service);
+    if (typeof completion === 'number' && completion > 0 && s?.config.admission?.queue) this.#queueOf(service).charge(request?.tenant ?? '', completion * kVtcOutputWeight);
+    if (attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);
+    this.#drain(service);
   }
 
   // What an LLM request's outcome teaches: its TTFT fits the endpoint's prediction; the engine's
   // cached tokens are the delivered hit.
-  #learn(route: Route, outcome: Outcome): void {
-    const state = this.#llm.get(route.service);
+  #learn(service: string, id: string, tokens: number | undefined, outcome: Outcome): void {
+    const state = this.#llm.get(service);
     if (!state) return;
     const { ttftMs, cachedTokens, promptTokens: prompt } = outcome;
-    const tokens = (route as Carried)[kTtftTokens];
     if (typeof ttftMs === 'number' && Number.isFinite(ttftMs) && ttftMs >= 0 && tokens !== undefined) {
-      state.fitOf(route.endpoint.id)?.observe(tokens, ttftMs, this.#serviceConfig(route.service)?.ttft?.forgetting ?? kDefaultTtft.forgetting);
+      state.fitOf(id)?.observe(tokens, ttftMs, this.#serviceConfig(service)?.ttft?.forgetting ?? kDefaultTtft.forgetting);
     }
-    if (typeof cachedTokens === 'number' && typeof prompt === 'number' && prompt > 0 && cachedTokens >= 0) this.#metrics.prefixDelivered(route.service, Math.min(1, cachedTokens / prompt));
+    if (typeof cachedTokens === 'number' && typeof prompt === 'number' && prompt > 0 && cachedTokens >= 0) this.#metrics.prefixDelivered(service, Math.min(1, cachedTokens / prompt));
   }
 
   // The service's caches and fits: kept across applies, started over when the block settings change.
@@ -805,6 +832,10 @@ export class Mesh {
     tally.endpoints.delete(id);
     this.#metrics.forget(service, id, t);
     if (tally.endpoints.size === 0 && !this.#snapshot.services.has(service)) this.#tallies.delete(service);
+  }
+
+  #wasReported(route: Route): boolean {
+    return MeshRoute.isOpen(route) === false || this.#reported.has(route);
   }
 
   #serviceConfig(service: string): Readonly<ServiceConfig> | undefined {

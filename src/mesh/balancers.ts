@@ -12,9 +12,11 @@ import type { AcceleratorSpec } from './catalog.js';
 export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
 
 /** A pick and why it was made. */
+/** A balancer's answer. It may be reused by the balancer's next pick: read it at once. */
 export interface Pick {
   endpoint: Endpoint;
-  reason: string;
+  /** Why; a function when formatting it costs (it runs only if the route's reason is read). */
+  reason: string | (() => string);
 }
 
 export interface Balancer {
@@ -114,6 +116,7 @@ export class RingHashBalancer implements Balancer {
   readonly #byId: Map<string, Endpoint>;
   readonly #unit: number;
   readonly #settings: RingHashSettings;
+  readonly #owned: Pick = { endpoint: undefined!, reason: 'ring owner' };
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -149,18 +152,29 @@ export class RingHashBalancer implements Balancer {
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a ring-hash service routes by key: route() needs request.key');
-    const skip = allowed && ((e: Endpoint) => !allowed(e));
-    return excluding(this.#byId.values(), skip, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => {
-      const id = this.#bounded.acquire(key, cost);
-      if (id === undefined) return undefined;
-      const owner = this.ring.get(key)!;
-      const reason =
-        id === owner ? 'ring owner'
-        : excluded.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
-        : this.#bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
-        : `bounded load: owner ${owner} is at its bound`;
-      return { endpoint: this.#byId.get(id)!, reason };
-    });
+    // Most requests exclude nothing: one engine call, no closures.
+    if (!allowed) return this.#acquire(key, cost, undefined);
+    const skip = (e: Endpoint) => !allowed(e);
+    return excluding(this.#byId.values(), skip, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => this.#acquire(key, cost, excluded));
+  }
+
+  #acquire(key: string, cost: number, excluded: Endpoint[] | undefined): Pick | undefined {
+    const bounded = this.#bounded;
+    const slot = bounded.acquireSlot(key, cost);
+    if (slot < 0) return undefined;
+    const ring = this.#ring;
+    const endpoint = this.#byId.get(ring.nodeAt(slot)!)!;
+    if (slot === bounded.ownerSlot) {
+      // The common answer reuses one object: the mesh reads a pick before the next one.
+      this.#owned.endpoint = endpoint;
+      return this.#owned;
+    }
+    const owner = ring.nodeAt(bounded.ownerSlot)!;
+    const reason =
+      excluded?.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
+      : bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
+      : `bounded load: owner ${owner} is at its bound`;
+    return { endpoint, reason };
   }
 
   release(id: string, cost: number): void {
@@ -311,6 +325,11 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
     this.update(now);
   }
 
+  /** Whether weights may change with time (load reports, endpoints in slow start): else update() needs no clock. */
+  get timed(): boolean {
+    return this.#reports.size > 0 || this.#starting.size > 0;
+  }
+
   /** Recomputes the weights from the reports and slow start, at most once per updateMs. */
   update(now: number): void {
     if (now - this.#updated < this.#settings.updateMs) return;
@@ -374,6 +393,8 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
  * Power of two choices: two distinct endpoints drawn at random, the one with the lower
  * in-flight cost per capacity unit wins (Mitzenmacher; Envoy's least-request with choice 2).
  */
+const choice = (chosen: Endpoint, cs: number, other: Endpoint, os: number) => `power of two choices: ${chosen.id} (${cs.toPrecision(3)}) over ${other.id} (${os.toPrecision(3)}) load per capacity`;
+
 export class P2cBalancer extends CountsInflight implements Balancer {
   readonly policy = 'p2c';
   #endpoints: Endpoint[];
@@ -396,19 +417,22 @@ export class P2cBalancer extends CountsInflight implements Balancer {
     if (pool.length === 0) return undefined;
     const a = pool[Math.floor(this.#random() * pool.length)]!;
     let chosen = a;
-    let reason = 'power of two choices: only one candidate';
+    let reason: string | (() => string) = 'power of two choices: only one candidate';
     if (pool.length > 1) {
       let j = Math.floor(this.#random() * (pool.length - 1));
       if (pool[j] === a) j = pool.length - 1;
       const b = pool[j]!;
-      // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
-      const score = (e: Endpoint) => (Math.max(this.load(e.id), this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
-      chosen = score(b) < score(a) ? b : a;
-      const other = chosen === a ? b : a;
-      reason = `power of two choices: ${chosen.id} (${score(chosen).toPrecision(3)}) over ${other.id} (${score(other).toPrecision(3)}) load per capacity`;
+      const sa = this.#score(a, cost), sb = this.#score(b, cost);
+      chosen = sb < sa ? b : a;
+      reason = chosen === a ? () => choice(a, sa, b, sb) : () => choice(b, sb, a, sa);
     }
     this.inflight.add(chosen.id, cost);
     return { endpoint: chosen, reason };
+  }
+
+  // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
+  #score(e: Endpoint, cost: number): number {
+    return (Math.max(this.load(e.id), this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
   }
 
   upsert(e: Endpoint): void {

@@ -50,6 +50,8 @@ interface EndpointHealth {
 /** Health of one service's endpoints. */
 export class OutlierDetector {
   readonly settings: OutlierSettings;
+  /** The ejected set route() last acted on (it starts endpoints back from ejection slowly). */
+  seen: ReadonlySet<string> | undefined;
   readonly #clock: () => number;
   readonly #state = new Map<string, EndpointHealth>();
   readonly #listeners = new Set<(e: Ejection) => void>();
@@ -79,8 +81,10 @@ export class OutlierDetector {
 
   /** Counts one request's outcome. */
   record(id: string, failed: boolean): void {
-    const now = this.#clock();
-    this.#interval(now);
+    // A clock read costs about as much as the rest of a route on some hosts: only success-rate
+    // intervals and an ejection need the time.
+    const timed = this.settings.successRate !== undefined;
+    if (timed) this.#interval(this.#clock());
     const h = this.#health(id);
     h.requests++;
     if (!failed) {
@@ -89,7 +93,9 @@ export class OutlierDetector {
       return;
     }
     h.consecutive++;
-    if (h.consecutive >= this.settings.consecutiveFailures && h.until <= now) this.#eject(id, h, 'consecutive', now);
+    if (h.consecutive < this.settings.consecutiveFailures) return;
+    const now = this.#clock();
+    if (h.until <= now) this.#eject(id, h, 'consecutive', now);
   }
 
   /**
@@ -97,6 +103,9 @@ export class OutlierDetector {
    * next ejection or lapse, so a route() in between pays one clock read and no scan.
    */
   ejected(): ReadonlySet<string> {
+    // Nothing ejected and no success-rate intervals: nothing can change with time alone (an
+    // ejection clears the cache), so no clock read.
+    if (this.#cache && this.#cacheUntil === Infinity && !this.settings.successRate) return this.#cache;
     const now = this.#clock();
     this.#interval(now);
     if (this.#cache && now < this.#cacheUntil) return this.#cache;

@@ -57,6 +57,34 @@ for (const engine of ENGINES) {
     );
   });
 
+  t('acquireSlot is acquire by slot: the same node, the key\'s owner in ownerSlot, releaseSlot undoes it (random sequences, envoy rings too)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(10_000), fc.constantFrom(1, 2, 5), fc.boolean()), { maxLength: 200 }), fc.constantFrom('xxh32', 'envoy' as const), (ops, hash) => {
+        const make = () => new BoundedLoad(new HashRing({ engine, hash }).addMany([['h100', { weight: 4 }], ['a100', { weight: 2 }], ['l4', { weight: 1 }]]), { c: 1.25 }).setLimit('l4', 4);
+        const bySlot = make(), byId = make();
+        const held: [number, number][] = [];
+        for (const [n, cost, release] of ops) {
+          if (release && held.length) {
+            const [slot, x] = held.splice(n % held.length, 1)[0]!;
+            byId.release(bySlot.ring.nodeAt(slot)!, x);
+            bySlot.releaseSlot(slot, x);
+            continue;
+          }
+          const key = `k${n}`;
+          const slot = bySlot.acquireSlot(key, cost);
+          assert.is(slot < 0 ? undefined : bySlot.ring.nodeAt(slot), byId.acquire(key, cost));
+          assert.is(bySlot.ring.nodeAt(bySlot.ownerSlot), bySlot.ring.get(key));
+          if (slot >= 0) held.push([slot, cost]);
+        }
+        for (const id of byId.ring.nodes()) assert.is(bySlot.load(id), byId.load(id));
+        bySlot.ring.dispose();
+        byId.ring.dispose();
+      }),
+      { numRuns: 40 },
+    );
+    throwsCode(() => new BoundedLoad(ring()).releaseSlot(99), 'UNKNOWN_NODE', /releaseSlot: no node in slot 99/);
+  });
+
   t('an overloaded owner passes its keys clockwise, spread over the ring', () => {
     const b = new BoundedLoad(ring(), { c: 1.25 });
     const owners = new Map<string, number>();
@@ -107,3 +135,30 @@ both('Wasm and the TS twin walk alike, request for request', () => {
   assert.is(a.total, b.total);
 });
 both.run();
+
+{
+  const t = suite('BoundedLoad.acquireSlot: Wasm and the TS twin');
+  t('identical slots and owners over random sequences', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(1, 3), fc.boolean()), { maxLength: 150 }), (ops) => {
+        const [w, s] = (['wasm', 'ts'] as const).map((engine) => new BoundedLoad(new HashRing({ engine }).addMany([['a', { weight: 3 }], ['b', { weight: 1 }], ['c', { weight: 2 }], ['d', { weight: 1 }]]), { c: 1.1 }));
+        const held: [number, number][] = [];
+        for (const [key, cost, release] of ops) {
+          if (release && held.length) {
+            const [slot, x] = held.pop()!;
+            w!.releaseSlot(slot, x);
+            s!.releaseSlot(slot, x);
+            continue;
+          }
+          const a = w!.acquireSlot(key, cost), b = s!.acquireSlot(key, cost);
+          assert.is(a, b);
+          assert.is(w!.ownerSlot, s!.ownerSlot);
+          if (a >= 0) held.push([a, cost]);
+        }
+        w!.ring.dispose();
+      }),
+      { numRuns: 60 },
+    );
+  });
+  t.run();
+}

@@ -202,6 +202,30 @@ extra('cost routed elsewhere is counted and released; outcomes are counted per e
   throwsCode(() => mesh.acquire('embed', 'zz'), 'UNKNOWN_NODE', /service "embed" has no endpoint "zz"/);
   throwsCode(() => mesh.acquire('embed', 'l4-2', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
 });
+extra('a route\'s accounting is its own: changing its public fields releases nothing wrong; a route reports once; its JSON has its reason', () => {
+  const mesh = new Mesh();
+  mesh.apply(fleet());
+  const held = Array.from({ length: 30 }, (_, i) => mesh.route({ service: i % 3 === 0 ? 'chat' : i % 3 === 1 ? 'embed' : 'batch', key: `s${i}`, cost: 2 }));
+  for (const r of held) {
+    // A caller (or a bug) rewriting what it was handed.
+    Object.assign(r, { cost: 1000, service: 'embed', attempt: 5 });
+    (r as { endpoint: unknown }).endpoint = { id: 'cpu-1' };
+  }
+  for (const s of ['chat', 'embed', 'batch']) assert.ok(mesh.inflight(s).requests > 0);
+  for (const r of held) mesh.report(r, { status: 200 });
+  for (const s of ['chat', 'embed', 'batch']) {
+    const inflight = mesh.inflight(s);
+    assert.ok(inflight.requests === 0 && inflight.retries === 0 && Object.values(inflight.endpoints).every((n) => n === 0), `${s}: ${JSON.stringify(inflight)}`);
+    for (const e of mesh.endpoints(s)) assert.is(e.load, 0, `${s} ${e.id}`);
+  }
+  for (const r of held) throwsCode(() => mesh.report(r), 'INVALID_ARGUMENT', /already reported/);
+  const p2c = mesh.route({ service: 'batch' });
+  const json = JSON.parse(JSON.stringify(p2c));
+  assert.match(json.reason, /^power of two choices: b\d \([\d.]+\) over b\d \([\d.]+\) load per capacity$/);
+  assert.is(json.reason, p2c.reason);
+  assert.equal(Object.keys(json).sort(), ['attempt', 'cost', 'endpoint', 'policy', 'reason', 'service', 'version']);
+  mesh.report(p2c);
+});
 extra.run();
 
 const more = suite('Mesh bad input, each with its code');

@@ -58,7 +58,8 @@ test('the exposition text parses and its counts match the routed traffic', async
   assert.ok(value('wasmesh_utilization_by_accelerator', { accelerator: 'H100' }) >= 0 && value('wasmesh_utilization_by_accelerator') > 0);
   assert.ok(Math.abs(value('wasmesh_capacity_share', { endpoint: 'h100' }) - 989 / (989 + 121)) < 1e-9);
   assert.ok(Math.abs(value('wasmesh_routed_share') - 1) < 1e-9);
-  assert.is(value('wasmesh_route_duration_seconds_count'), 35);
+  // One route in 16 is timed: routes 0, 16 and 32 of the 35.
+  assert.is(value('wasmesh_route_duration_seconds_count'), 3);
   assert.is(value('wasmesh_panic'), 0);
   assert.ok(value('wasmesh_ring_points', { endpoint: 'h100' }) > value('wasmesh_ring_points', { endpoint: 'l4' }));
 });

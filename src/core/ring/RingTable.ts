@@ -34,6 +34,11 @@ export interface RingTable {
    * limit; its slot, or -1 (ringWalkBounded).
    */
   walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number;
+  /**
+   * BoundedLoad's pick from a key: walkBounded with `c`, then (none found) within the limits
+   * alone. out[0] = the slot or -1, out[1] = the key's owner slot; returns out[0]. One engine call.
+   */
+  pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number;
   /** Copies of the positions and their slots, in ring order. */
   points(): { pos: Uint32Array; slot: Uint32Array };
   /** Frees what the table holds outside the JavaScript heap. */

@@ -342,6 +342,17 @@ export class TsRingTable implements RingTable {
     return new HeapLoadArrays();
   }
 
+  pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
+    if (this.count === 0) return (out[0] = out[1] = -1);
+    const h = this.hashKey(key);
+    let at = this.find(h);
+    if (at === this.count) at = 0;
+    out[1] = this.slot[at]!;
+    let s = this.walkBounded(h, arrays, c, total, totalCapacity, cost);
+    if (s < 0) s = this.walkBounded(h, arrays, Infinity, total, totalCapacity, cost);
+    return (out[0] = s);
+  }
+
   walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     const count = this.count;
     if (count === 0) return -1;

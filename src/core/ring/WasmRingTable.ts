@@ -91,6 +91,15 @@ export class WasmRingTable implements RingTable {
     return new WasmLoadArrays(this.core);
   }
 
+  pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
+    const a = arrays as WasmLoadArrays;
+    const ptr = scratch(key.length * 3 + 8);
+    const slot = this.core.ringPickBounded(this.ring, ptr + 8, encodeKey(key, heapU8(), ptr + 8), a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, ptr);
+    out[0] = slot;
+    out[1] = heapI32()[(ptr >>> 2) + 1]!;
+    return slot;
+  }
+
   walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     const a = arrays as WasmLoadArrays;
     return this.core.ringWalkBounded(this.ring, hash, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost);

@@ -1,0 +1,119 @@
+// The Route a Mesh hands out. A class, not an object literal: every route of a service has one
+// shape. What the mesh needs back at report() (its service, endpoint, cost and attempt, whether
+// it was reported, the request a retry routes again) lives in private fields, out of reach of the
+// caller: changing a route's public fields cannot make the mesh release the wrong counts. That
+// replaces Object.freeze (a third of a route's cost) and a WeakSet of reported routes (a
+// hash-table entry per request, and most of the garbage collector's time at millions a second).
+import type { Endpoint } from './endpoints.js';
+import type { Route, RouteRequest } from './Mesh.js';
+import type { Policy } from './balancers.js';
+import type { EndpointTally, ServiceTally } from './tally.js';
+
+/** What an LLM pick adds to a route. */
+export interface LlmFacts {
+  cachedShare: number;
+  predictedMs?: number;
+  ttftTokens?: number;
+}
+
+export class MeshRoute implements Route {
+  declare readonly service: string;
+  declare readonly endpoint: Endpoint;
+  declare readonly policy: Policy;
+  declare readonly cost: number;
+  declare readonly version: number;
+  declare readonly attempt: number;
+  declare readonly cachedShare?: number;
+  declare readonly predictedTtftMs?: number;
+  #open = true;
+  // Formatted when first read: a reason with numbers in it cost more than the rest of the route.
+  #reason: string | (() => string);
+  readonly #service: string;
+  readonly #id: string;
+  readonly #cost: number;
+  readonly #attempt: number;
+  readonly #request: RouteRequest;
+  // The incarnation of the endpoint it went to: an endpoint removed and added again is a new
+  // one, and a route of the old one releases nothing of the new one's counts.
+  readonly #incarnation: number | undefined;
+  // The counts it adds to (a tally with requests in flight is never dropped).
+  readonly #serviceTally: ServiceTally;
+  readonly #tally: EndpointTally;
+  readonly #ttftTokens: number | undefined;
+
+  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, incarnation: number | undefined, serviceTally: ServiceTally, tally: EndpointTally, llm?: LlmFacts) {
+    this.service = this.#service = service;
+    this.endpoint = endpoint;
+    this.#id = endpoint.id;
+    this.policy = policy;
+    this.#reason = reason;
+    this.cost = this.#cost = cost;
+    this.version = version;
+    this.attempt = this.#attempt = attempt;
+    if (llm) {
+      this.cachedShare = llm.cachedShare;
+      this.predictedTtftMs = llm.predictedMs;
+    }
+    this.#request = request;
+    this.#incarnation = incarnation;
+    this.#serviceTally = serviceTally;
+    this.#tally = tally;
+    this.#ttftTokens = llm?.ttftTokens;
+  }
+
+  /** Why the balancer chose this endpoint. */
+  get reason(): string {
+    const r = this.#reason;
+    return typeof r === 'string' ? r : (this.#reason = r());
+  }
+
+  /** The public fields, reason included (it is a getter). */
+  toJSON(): Record<string, unknown> {
+    return { service: this.service, endpoint: this.endpoint, policy: this.policy, reason: this.reason, cost: this.cost, version: this.version, attempt: this.attempt, ...(this.cachedShare === undefined ? {} : { cachedShare: this.cachedShare, predictedTtftMs: this.predictedTtftMs }) };
+  }
+
+  /** Marks a route reported: true the first time, false after; undefined for a route this mesh did not make. */
+  static close(route: Route): boolean | undefined {
+    if (!(#open in route)) return undefined;
+    const r = route as MeshRoute;
+    if (!r.#open) return false;
+    r.#open = false;
+    return true;
+  }
+
+  /** Whether a route of a mesh is still unreported; undefined for one built by hand. */
+  static isOpen(route: Route): boolean | undefined {
+    return #open in route ? (route as MeshRoute).#open : undefined;
+  }
+
+  /** What report() and retry() read: the route's own record, or its public fields for a route built by hand. */
+  static facts(route: Route): RouteFacts {
+    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, incarnation: undefined, serviceTally: undefined, tally: undefined, ttftTokens: undefined };
+    const r = route as MeshRoute;
+    kFacts.service = r.#service;
+    kFacts.id = r.#id;
+    kFacts.cost = r.#cost;
+    kFacts.attempt = r.#attempt;
+    kFacts.request = r.#request;
+    kFacts.incarnation = r.#incarnation;
+    kFacts.serviceTally = r.#serviceTally;
+    kFacts.tally = r.#tally;
+    kFacts.ttftTokens = r.#ttftTokens;
+    return kFacts;
+  }
+}
+
+/** A route's record as report() reads it. facts() of a mesh's route reuses one object: read it before the next call. */
+export interface RouteFacts {
+  service: string;
+  id: string;
+  cost: number;
+  attempt: number;
+  request: RouteRequest | undefined;
+  incarnation: number | undefined;
+  serviceTally: ServiceTally | undefined;
+  tally: EndpointTally | undefined;
+  ttftTokens: number | undefined;
+}
+
+const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, incarnation: undefined, serviceTally: undefined, tally: undefined, ttftTokens: undefined };

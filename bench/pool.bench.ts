@@ -50,6 +50,7 @@ results.push(
     { name: 'calling thread (getSlots)', fn: () => ring.getSlots(keys, out), items: N },
     { name: 'BatchRouter 1 thread, lines', fn: () => one.routeLines(ring, text, sharedOut), items: N },
     { name: 'BatchRouter 2 threads, lines', fn: () => two.routeLines(ring, text, sharedOut), items: N },
+    { name: 'BatchRouter 1 thread, string[]', fn: () => one.route(ring, keys, sharedOut), items: N },
     { name: 'BatchRouter 2 threads, string[]', fn: () => two.route(ring, keys, sharedOut), items: N },
   ])),
 );
@@ -80,6 +81,7 @@ const ratios = [
   ratio('pre-hashed: 2 threads / calling thread', pre('BatchRouter 2 threads'), pre('calling thread (getSlotsHashed)')),
   ratio('string keys (lines): 2 threads / 1 thread', str('BatchRouter 2 threads, lines'), str('BatchRouter 1 thread, lines'), 1.5),
   ratio('string keys: 2 threads (lines) / calling thread (string[])', str('BatchRouter 2 threads, lines'), str('calling thread (getSlots)')),
+  ratio('string keys (string[]): 2 threads / 1 thread', str('BatchRouter 2 threads, string[]'), str('BatchRouter 1 thread, string[]'), 1.4),
   ratio('string keys: 2 threads (string[]) / calling thread (string[])', str('BatchRouter 2 threads, string[]'), str('calling thread (getSlots)')),
 ];
 const task = find(results, 'one task of 1,024 keys', 'one worker task');

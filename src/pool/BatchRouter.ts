@@ -12,7 +12,7 @@ import type { Piscina } from 'piscina';
 import { piscina } from '../lazy.js';
 import { HashRing } from '../core/HashRing.js';
 import { kHashModes } from '../core/hash.js';
-import { checkKeyArray, encodeKeys } from '../core/keys.js';
+import { checkKeyArray, encodeKeys, unitsOf } from '../core/keys.js';
 import { checkOptions, integerIn } from '../core/options.js';
 import { messageOf, show, WasmeshError } from '../core/WasmeshError.js';
 import type { Mesh } from '../mesh/Mesh.js';
@@ -202,14 +202,21 @@ export class BatchRouter {
         // joined string past the young generation costs this thread more in collection than the
         // encoding itself (measured: 26% of its time at 262,144 keys a task).
         const size = Math.min(this.chunkSize, kStringChunk);
-        for (let start = 0; start < n; start += size) {
+        // Two shared buffers for the whole call, not two a task (a SharedArrayBuffer is
+        // zero-filled memory outside the heap: one a task cost more than encoding its keys). The
+        // keys' bytes are sized for ASCII; a chunk that needs more gets its own buffer.
+        const pool = new Uint8Array(new SharedArrayBuffer(Math.max(1, unitsOf(list))));
+        const allOffsets = new Uint32Array(new SharedArrayBuffer((n + Math.ceil(n / size)) * 4));
+        let used = 0;
+        for (let start = 0, chunk = 0; start < n; start += size, chunk++) {
           const end = Math.min(n, start + size);
-          let bytes = new SharedArrayBuffer(0);
-          const offsets = encodeKeys(list, (size) => new Uint8Array((bytes = new SharedArrayBuffer(size))), start, end);
+          let bytes = pool, bytesAt = used;
+          const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : ((bytesAt = 0), (bytes = new Uint8Array(new SharedArrayBuffer(need))))), start, end);
           const count = end - start;
-          const shared = new Uint32Array(new SharedArrayBuffer((count + 1) * 4));
-          shared.set(offsets.subarray(0, count + 1));
-          runs.push(this.#run({ kind: 'keys', table: published.table, bytes, offsets: shared.buffer, count, at: start, out, outAt }, `keys [${start}, ${end})`));
+          if (bytes === pool) used += offsets[count]!;
+          const offsetsAt = (start + chunk) * 4;
+          allOffsets.set(offsets.subarray(0, count + 1), start + chunk);
+          runs.push(this.#run({ kind: 'keys', table: published.table, bytes: bytes.buffer as SharedArrayBuffer, bytesAt, offsets: allOffsets.buffer as SharedArrayBuffer, offsetsAt, count, at: start, out, outAt }, `keys [${start}, ${end})`));
         }
       }
     } catch (error) {

@@ -31,8 +31,11 @@ export interface HashedTask {
 export interface KeysTask {
   readonly kind: 'keys';
   readonly table: SharedTable;
+  /** The keys' bytes start at bytesAt; offsets[0..count] (relative to bytesAt) at byte offsetsAt. */
   readonly bytes: SharedArrayBuffer;
+  readonly bytesAt: number;
   readonly offsets: SharedArrayBuffer;
+  readonly offsetsAt: number;
   readonly count: number;
   readonly at: number;
   readonly out: SharedArrayBuffer;

@@ -58,12 +58,13 @@ function run(task: Task): number {
     }
     case 'keys': {
       const n = task.count;
-      const size = new Uint32Array(task.offsets, n * 4, 1)[0]!;
+      const offsets = new Uint32Array(task.offsets, task.offsetsAt, n + 1);
+      const size = offsets[n]!;
       // Layout: offsets u32[n + 1], out i32[n], key bytes.
       const fixed = (2 * n + 1) * 4;
       const ptr = scratch(fixed + size);
-      heapU32().set(new Uint32Array(task.offsets, 0, n + 1), ptr >>> 2);
-      heapU8().set(new Uint8Array(task.bytes, 0, size), ptr + fixed);
+      heapU32().set(offsets, ptr >>> 2);
+      heapU8().set(new Uint8Array(task.bytes, task.bytesAt, size), ptr + fixed);
       const outPtr = ptr + (n + 1) * 4;
       core.ringLookupKeys(ring, ptr + fixed, ptr, n, outPtr);
       new Int32Array(task.out, task.outAt + task.at * 4, n).set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));

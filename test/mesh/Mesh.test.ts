@@ -219,6 +219,8 @@ extra('a route\'s accounting is its own: changing its public fields releases not
     for (const e of mesh.endpoints(s)) assert.is(e.load, 0, `${s} ${e.id}`);
   }
   for (const r of held) throwsCode(() => mesh.report(r), 'INVALID_ARGUMENT', /already reported/);
+  throwsCode(() => mesh.report(undefined as never), 'INVALID_ARGUMENT', /report needs the Route that route\(\) returned, got undefined/);
+  throwsCode(() => mesh.report({ service: 'chat' } as never), 'INVALID_ARGUMENT', /got an object/);
   const p2c = mesh.route({ service: 'batch' });
   const json = JSON.parse(JSON.stringify(p2c));
   assert.match(json.reason, /^power of two choices: b\d \([\d.]+\) over b\d \([\d.]+\) load per capacity$/);

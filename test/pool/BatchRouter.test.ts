@@ -159,6 +159,14 @@ t('close() finishes the batches already started, then routing is CLOSED', async 
   await r.close();
 });
 
+t('string keys of any script, across many tasks: the same slots as the ring (chunks that outgrow the ASCII-sized buffer get their own)', async () => {
+  const ring = ringOf(['h100', 'a100', 'l4', 'cpu'], 'xxh32', 80);
+  const scripts = ['user:', 'ユーザー:', 'é', '🙂', 'x'.repeat(200)];
+  const keys = Array.from({ length: 9000 }, (_, i) => (i % 1500 < 700 ? `user:${i}` : `${scripts[i % scripts.length]}${i}`));
+  const slots = await router.route(ring, keys);
+  assert.equal(Array.from(slots), Array.from(ring.getSlots(keys)));
+});
+
 t('bad input: WasmeshError with the value and what is allowed', async () => {
   throwsCode(() => new BatchRouter({ threads: 0 }), 'INVALID_OPTION', /options\.threads must be an integer from 1 to 256, got 0/);
   throwsCode(() => new BatchRouter({ chunkSize: 10 }), 'INVALID_OPTION', /options\.chunkSize must be an integer from 1024/);

@@ -398,7 +398,8 @@ export class Mesh {
     }
   }
 
-  // `start`: when route() was called; the time to here goes into the service's route durations.
+  // `start`: when route() was called (-1: this route is not timed); the time to here goes into the
+  // service's route durations.
   #route(request: RouteRequest, start: number, attempt: number): Route {
     const { service, key, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
@@ -443,8 +444,7 @@ export class Mesh {
       t.policy = s.policy;
     }
     t.routed++;
-    // The request rides on its route (for a retry), under a symbol: a WeakMap entry per request
-    // costs the garbage collector more than the route itself.
+    // The request rides on its route (a retry routes it again), in a private field of the route.
     const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, s.incarnations.get(pick.endpoint.id), tally, t, llmPick);
     // Fair shares count what every request of a queued service received, queued or not.
     if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight, true);

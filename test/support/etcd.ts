@@ -1,11 +1,10 @@
 // A real etcd server for the discovery tests: the Debian package etcd-server, started on free
 // loopback ports with a temporary data dir, in its own session (so a test's timeout does not
 // take it down with the runner) and stopped by its PID.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, freePort, running, sleep, stopPid } from './processes.js';
+import { freePort, launch, stopPid } from './processes.js';
 
 export const ETCD = '/usr/bin/etcd';
 
@@ -40,18 +39,8 @@ export async function startEtcd(): Promise<EtcdServer> {
       return pid;
     },
     async start() {
-      const log = openSync(join(dir, 'etcd.log'), 'a');
-      const child = spawn(ETCD, args, { detached: true, stdio: ['ignore', log, log] });
-      child.unref();
-      pid = child.pid!;
-      running.add(pid);
-      for (let i = 0; i < 100; i++) {
-        if (!alive(pid)) throw new Error(`etcd exited at start; see ${join(dir, 'etcd.log')}`);
-        const ok = await fetch(`${url(client)}/health`).then((r) => r.ok, () => false);
-        if (ok) return;
-        await sleep(100);
-      }
-      throw new Error(`etcd did not become healthy in 10 s; see ${join(dir, 'etcd.log')}`);
+      const healthy = () => fetch(`${url(client)}/health`).then((r) => r.ok, () => false);
+      pid = await launch('etcd', ETCD, args, join(dir, 'etcd.log'), healthy, 100, 100);
     },
     stop: () => stopPid(pid),
     async wipe() {

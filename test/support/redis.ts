@@ -1,11 +1,10 @@
 // A real Redis for the budget tests: the Debian package redis-server, on a free loopback port,
 // without persistence, in its own session, stopped by its PID.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, freePort, running, sleep, stopPid } from './processes.js';
+import { freePort, launch, stopPid } from './processes.js';
 
 export const REDIS = '/usr/bin/redis-server';
 
@@ -38,17 +37,8 @@ export async function startRedis(): Promise<RedisServer> {
       return pid;
     },
     async start() {
-      const log = openSync(join(dir, 'redis.log'), 'a');
-      const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { detached: true, stdio: ['ignore', log, log] });
-      child.unref();
-      pid = child.pid!;
-      running.add(pid);
-      for (let i = 0; i < 100; i++) {
-        if (!alive(pid)) throw new Error(`redis-server exited at start; see ${join(dir, 'redis.log')}`);
-        if (await ping(port)) return;
-        await sleep(50);
-      }
-      throw new Error(`redis-server did not answer in 5 s; see ${join(dir, 'redis.log')}`);
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+      pid = await launch('redis-server', REDIS, args, join(dir, 'redis.log'), () => ping(port), 100, 50);
     },
     stop: () => stopPid(pid),
     async destroy() {

@@ -341,7 +341,7 @@ export class HashRing {
   }
 
   /**
-   * Per-slot load, capacity and eligibility arrays in this ring's engine, for walkBounded. Low
+   * Per-slot load, capacity and eligibility arrays in this ring's engine, for pickBounded. Low
    * level: BoundedLoad is the decorator that keeps them.
    */
   loadArrays(): LoadArrays {
@@ -349,19 +349,9 @@ export class HashRing {
   }
 
   /**
-   * The slot of the first eligible node clockwise from the key whose load is below
-   * ceil(c * (total + cost) / totalCapacity * capacity) and whose load + cost is within its
-   * limit, or -1: one engine call. Low level; see BoundedLoad.
-   */
-  walkBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
-    checkKey(key);
-    if (this.#envoy) return this.#walkBoundedEnvoy(this.#envoy.indexOfKey(key), arrays, c, total, totalCapacity, cost);
-    return this.#table.walkBounded(this.#table.hashKey(key), arrays, c, total, totalCapacity, cost);
-  }
-
-  /**
-   * BoundedLoad's pick: walkBounded with `c`, and when the bounds leave no node, within the
-   * limits alone. out[0] = the chosen slot or -1, out[1] = the key's owner slot (-1 on an empty
+   * BoundedLoad's pick: the first eligible node clockwise from the key whose load is below
+   * ceil(c * (total + cost) / totalCapacity * capacity) and whose load + cost is within its limit;
+   * when the bounds leave no node, the first within its limit alone. out[0] = the chosen slot or -1, out[1] = the key's owner slot (-1 on an empty
    * ring); returns out[0]. One engine call, the key hashed once. Low level; see BoundedLoad.
    */
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {

@@ -34,7 +34,6 @@ export interface CoreExports {
   ringLoad(ring: number, pos: number, slot: number, n: number, slots: number): void;
   countLines(bytes: number, len: number): number;
   ringLookupLines(ring: number, bytes: number, len: number, out: number): number;
-  ringWalkBounded(ring: number, hash: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number): number;
   ringPickBounded(ring: number, ptr: number, len: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number, out: number): number;
   wrrNew(cycleMax: number, simdFrom: number): number;
   wrrFree(table: number): void;

@@ -29,13 +29,7 @@ export interface RingTable {
   /** Per-slot arrays for the bounded walk, in this engine's memory. */
   loadArrays(): LoadArrays;
   /**
-   * Clockwise from `hash`, the first eligible node whose load is below
-   * ceil(c * (total + cost) / totalCapacity * capacity) and whose load + cost is within its
-   * limit; its slot, or -1 (ringWalkBounded).
-   */
-  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number;
-  /**
-   * BoundedLoad's pick from a key: walkBounded with `c`, then (none found) within the limits
+   * BoundedLoad's pick from a key: the bounded walk (ringWalkBounded) with `c`, then (none found) within the limits
    * alone. out[0] = the slot or -1, out[1] = the key's owner slot; returns out[0]. One engine call.
    */
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number;

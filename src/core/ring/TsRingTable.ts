@@ -348,12 +348,13 @@ export class TsRingTable implements RingTable {
     let at = this.find(h);
     if (at === this.count) at = 0;
     out[1] = this.slot[at]!;
-    let s = this.walkBounded(h, arrays, c, total, totalCapacity, cost);
-    if (s < 0) s = this.walkBounded(h, arrays, Infinity, total, totalCapacity, cost);
+    let s = this.boundedWalk(h, arrays, c, total, totalCapacity, cost);
+    if (s < 0) s = this.boundedWalk(h, arrays, Infinity, total, totalCapacity, cost);
     return (out[0] = s);
   }
 
-  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
+  // ringWalkBounded: clockwise from `hash`, the first eligible node below its bound and within its limit; -1 if none.
+  private boundedWalk(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
     const count = this.count;
     if (count === 0) return -1;
     let epoch = (this.epoch + 1) >>> 0;

@@ -100,11 +100,6 @@ export class WasmRingTable implements RingTable {
     return slot;
   }
 
-  walkBounded(hash: number, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number): number {
-    const a = arrays as WasmLoadArrays;
-    return this.core.ringWalkBounded(this.ring, hash, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost);
-  }
-
   points(): { pos: Uint32Array; slot: Uint32Array } {
     const n = this.count;
     const pos = this.core.ringPositions(this.ring) >>> 2;

@@ -105,6 +105,8 @@ export class HashRing {
   // 'envoy': the 64-bit ring, and its slots by point (walks read them).
   #envoy: EnvoyRingTable | undefined;
   #envoySlots: Int32Array = new Int32Array(0);
+  #envoySeen = new Uint32Array(0);
+  #envoyEpoch = 0;
 
   constructor(options: HashRingOptions = {}) {
     const o = checkOptions<HashRingOptions>('HashRing', options, {
@@ -409,18 +411,30 @@ export class HashRing {
     const scale = nodes.length ? Math.min(Math.ceil(min * this.options.minRingSize!) / min, this.options.maxRingSize!) : 0;
     this.#envoy!.build(nodes, scale);
     this.#envoySlots = this.#envoy!.points().slot;
+    this.#envoySeen = new Uint32Array(this.#nodes.slotCount);
+    this.#envoyEpoch = 0;
+  }
+
+  // Starts a walk over the envoy ring: slots marked with this walk's epoch have been seen (as the
+  // Wasm walks do; a Set per walk was an allocation per pick).
+  #envoyWalk(): number {
+    if (++this.#envoyEpoch > 0xffffffff) {
+      this.#envoySeen.fill(0);
+      this.#envoyEpoch = 1;
+    }
+    return this.#envoyEpoch;
   }
 
   // Distinct slots clockwise from point `at`.
   #walkEnvoy(at: number, want: number, out: Int32Array): number {
     const slots = this.#envoySlots;
     if (at < 0) return 0;
-    const seen = new Set<number>();
+    const seen = this.#envoySeen, epoch = this.#envoyWalk();
     let found = 0;
     for (let step = 0; step < slots.length && found < want; step++) {
       const s = slots[(at + step) % slots.length]!;
-      if (seen.has(s)) continue;
-      seen.add(s);
+      if (seen[s] === epoch) continue;
+      seen[s] = epoch;
       out[found++] = s;
     }
     return found;
@@ -432,11 +446,11 @@ export class HashRing {
     if (at < 0) return -1;
     const share = (c * (total + cost)) / totalCapacity;
     const { load, capacity, limit, eligible } = arrays;
-    const seen = new Set<number>();
+    const seen = this.#envoySeen, epoch = this.#envoyWalk();
     for (let step = 0; step < slots.length; step++) {
       const s = slots[(at + step) % slots.length]!;
-      if (seen.has(s)) continue;
-      seen.add(s);
+      if (seen[s] === epoch) continue;
+      seen[s] = epoch;
       const used = load[s]!;
       if (eligible[s] && used < Math.ceil(share * capacity[s]!) && used + cost <= limit[s]!) return s;
     }

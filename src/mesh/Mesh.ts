@@ -427,7 +427,7 @@ export class Mesh {
       health.seen = ejected;
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);
-    const engines = this.#engines.get(service);
+    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
     // Most requests pass no filter: the filters (and their closures) are built only for the others.
     const filtered = requires !== undefined || s.requestLimits || (ejected.size > 0 && !panic) || request.avoid?.length || s.modelled || engines?.active;
     const allowed = filtered ? this.#allowed(s, request, ejected, panic, engines) : undefined;
@@ -445,7 +445,7 @@ export class Mesh {
     }
     t.routed++;
     // The request rides on its route (a retry routes it again), in a private field of the route.
-    const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, s.incarnations.get(pick.endpoint.id), tally, t, llmPick);
+    const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, this.#snapshot, s, t, llmPick);
     // Fair shares count what every request of a queued service received, queued or not.
     if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight, true);
     if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
@@ -608,6 +608,7 @@ export class Mesh {
 
   // Routes waiting requests while there is room: the next by band and fair share first.
   #drain(service: string): void {
+    if (this.#waiting.size === 0) return;
     const queue = this.#waiting.get(service);
     for (let head = queue?.peek(); head; head = queue!.peek()) {
       let route: Route;
@@ -689,7 +690,7 @@ export class Mesh {
   // Requests an endpoint's engine last said it was waiting on and running, when fresh. p2c asks
   // twice a pick: a service whose engines never reported costs no clock read.
   #engineLoad(service: string, id: string): number | undefined {
-    const engines = this.#engines.get(service);
+    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
     if (!engines?.reported) return undefined;
     const r = engines.fresh(id, this.#clock());
     if (!r) return undefined;
@@ -707,7 +708,7 @@ export class Mesh {
   /** What an endpoint's engine last reported, its state now (fresh, stale, unknown) and whether the saturation filter skips it. */
   engineState(service: string, id: string): { state: EngineState; saturated: boolean; report: EngineReport | undefined } {
     this.#endpoint(service, id);
-    const engines = this.#engines.get(service);
+    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
     const now = this.#clock();
     if (!engines) return { state: 'unknown', saturated: false, report: undefined };
     return { state: engines.state(id, now), saturated: engines.settings.filter && engines.saturated(id, now), report: engines.fresh(id, now) };
@@ -732,8 +733,8 @@ export class Mesh {
     if (first === false || (first === undefined && this.#reported.has(route))) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     if (first === undefined) this.#reported.add(route);
     // The route's own record (what it counted), read out before anything else may route.
-    const { service, id, cost, attempt, request, incarnation, ttftTokens, serviceTally, tally: endpointTally } = MeshRoute.facts(route);
-    const tally = serviceTally ?? this.#tallies.service(service);
+    const { service, id, cost, attempt, request, made, state, ttftTokens, tally: endpointTally } = MeshRoute.facts(route);
+    const tally = state?.tally ?? this.#tallies.service(service);
     const t = endpointTally ?? tally.endpoint(id);
     const cancelled = outcome.cancelled === true;
     const failed = !cancelled && (outcome.failed ?? (outcome.status !== undefined && outcome.status >= 500));
@@ -746,11 +747,13 @@ export class Mesh {
     // A Route this mesh did not make (built by hand) cannot push the counts below zero.
     tally.inflight = Math.max(0, tally.inflight - 1);
     t.inflight = Math.max(0, t.inflight - 1);
-    const s = this.#snapshot.services.get(service);
-    if (!cancelled && !failed) this.#learn(service, id, ttftTokens, outcome);
+    // The snapshot that made the route still current: nothing has changed since, no lookups.
+    const unchanged = made === this.#snapshot;
+    const s = unchanged ? (state as ServiceState) : this.#snapshot.services.get(service);
+    if (!cancelled && !failed && this.#llm.size !== 0) this.#learn(service, id, ttftTokens, outcome);
     // An endpoint removed since the route was made has no health to keep and nothing to release.
     // Incarnations are unique across meshes: the same one here means the same endpoint, still in this mesh.
-    if (incarnation !== undefined ? s?.incarnations.get(id) === incarnation : s?.endpoints.has(id)) {
+    if (unchanged || (state !== undefined ? s?.incarnations.get(id) === state.incarnations.get(id) : s?.endpoints.has(id))) {
       if (!cancelled) s!.health.record(id, failed);
       s!.balancer.release(id, cost);
     } else this.#forget(service, id);

@@ -33,15 +33,16 @@ export class MeshRoute implements Route {
   readonly #cost: number;
   readonly #attempt: number;
   readonly #request: RouteRequest;
-  // The incarnation of the endpoint it went to: an endpoint removed and added again is a new
-  // one, and a route of the old one releases nothing of the new one's counts.
-  readonly #incarnation: number | undefined;
-  // The counts it adds to (a tally with requests in flight is never dropped).
-  readonly #serviceTally: ServiceTally;
+  // The snapshot that made it, and its service's state then: the counts it adds to (a tally with
+  // requests in flight is never dropped) and the incarnation of the endpoint it went to (an
+  // endpoint removed and added again is a new one, and a route of the old one releases nothing
+  // of the new one's counts). Read by map only when the snapshot has moved on since.
+  readonly #made: object;
+  readonly #state: RouteState;
   readonly #tally: EndpointTally;
   readonly #ttftTokens: number | undefined;
 
-  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, incarnation: number | undefined, serviceTally: ServiceTally, tally: EndpointTally, llm?: LlmFacts) {
+  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, made: object, state: RouteState, tally: EndpointTally, llm?: LlmFacts) {
     this.service = this.#service = service;
     this.endpoint = endpoint;
     this.#id = endpoint.id;
@@ -55,8 +56,8 @@ export class MeshRoute implements Route {
       this.predictedTtftMs = llm.predictedMs;
     }
     this.#request = request;
-    this.#incarnation = incarnation;
-    this.#serviceTally = serviceTally;
+    this.#made = made;
+    this.#state = state;
     this.#tally = tally;
     this.#ttftTokens = llm?.ttftTokens;
   }
@@ -88,15 +89,15 @@ export class MeshRoute implements Route {
 
   /** What report() and retry() read: the route's own record, or its public fields for a route built by hand. */
   static facts(route: Route): RouteFacts {
-    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, incarnation: undefined, serviceTally: undefined, tally: undefined, ttftTokens: undefined };
+    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined };
     const r = route as MeshRoute;
     kFacts.service = r.#service;
     kFacts.id = r.#id;
     kFacts.cost = r.#cost;
     kFacts.attempt = r.#attempt;
     kFacts.request = r.#request;
-    kFacts.incarnation = r.#incarnation;
-    kFacts.serviceTally = r.#serviceTally;
+    kFacts.made = r.#made;
+    kFacts.state = r.#state;
     kFacts.tally = r.#tally;
     kFacts.ttftTokens = r.#ttftTokens;
     return kFacts;
@@ -110,10 +111,17 @@ export interface RouteFacts {
   cost: number;
   attempt: number;
   request: RouteRequest | undefined;
-  incarnation: number | undefined;
-  serviceTally: ServiceTally | undefined;
+  /** The mesh snapshot that made the route: while it is current, `state` is the service's state now. */
+  made: object | undefined;
+  state: RouteState | undefined;
   tally: EndpointTally | undefined;
   ttftTokens: number | undefined;
 }
 
-const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, incarnation: undefined, serviceTally: undefined, tally: undefined, ttftTokens: undefined };
+const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined };
+
+/** What a route keeps of its service's state (Mesh's ServiceState): its counts and its endpoints' incarnations then. */
+export interface RouteState {
+  readonly tally: ServiceTally;
+  readonly incarnations: ReadonlyMap<string, number>;
+}

@@ -146,4 +146,19 @@ t('an endpoint removed and added again is a new incarnation: a route of the old 
   }
 });
 
+t('a route reported to another mesh of the same config and version releases nothing there', () => {
+  for (const policy of ['ring-hash', 'p2c', 'swrr', 'maglev']) {
+    const [a, b] = [new Mesh(), new Mesh()];
+    for (const mesh of [a, b]) mesh.apply({ services: [{ name: 's', policy, endpoints: [e('a')] }] });
+    assert.is(a.version, b.version);
+    const mine = b.route({ service: 's', key: 'k', cost: 3 });
+    const theirs = a.route({ service: 's', key: 'k', cost: 5 });
+    b.report(theirs);
+    assert.is(b.endpoints('s')[0]!.load, 3, policy);
+    assert.is(b.inflight('s').requests, 1, policy);
+    b.report(mine);
+    assert.is(b.endpoints('s')[0]!.load, 0, policy);
+  }
+});
+
 t.run();

@@ -136,9 +136,11 @@ export class BoundedLoad {
 
   /** release() by slot (acquireSlot's): the node in that slot now. */
   releaseSlot(slot: number, cost = 1): this {
+    checkCost(cost);
+    this.#sync();
     const id = this.ring.nodeAt(slot);
     if (id === undefined) throw new WasmeshError('UNKNOWN_NODE', `releaseSlot: no node in slot ${show(slot)}`);
-    return this.release(id, cost);
+    return this.#releaseAt(slot, id, cost);
   }
 
   // Bounds spread load; limits protect endpoints. When the bounds and the limits together leave
@@ -169,7 +171,10 @@ export class BoundedLoad {
   /** A request of `cost` on the node finished. */
   release(id: string, cost = 1): this {
     checkCost(cost);
-    const slot = this.#slot(id, 'release');
+    return this.#releaseAt(this.#slot(id, 'release'), id, cost);
+  }
+
+  #releaseAt(slot: number, id: string, cost: number): this {
     const load = this.#arrays.load;
     // NOTE: fractional costs added and released in another order leave rounding dust; a
     // release within a millionth of the load is whole, and never leaves a negative load.

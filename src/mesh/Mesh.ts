@@ -445,7 +445,7 @@ export class Mesh {
     }
     t.routed++;
     // The request rides on its route (a retry routes it again), in a private field of the route.
-    const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, this.#snapshot, s, t, llmPick);
+    const route = new MeshRoute(service, pick.endpoint, s.policy, reason, cost, this.#snapshot.version, attempt, request, this.#snapshot, s, t, pick.slot, llmPick);
     // Fair shares count what every request of a queued service received, queued or not.
     if (s.config.admission?.queue) this.#queueOf(service).charge(request.tenant ?? '', cost * kVtcInputWeight, true);
     if (llmPick && (request.prompt !== undefined || request.blocks !== undefined)) this.#metrics.prefixHit(service, llmPick.cachedShare);
@@ -733,7 +733,7 @@ export class Mesh {
     if (first === false || (first === undefined && this.#reported.has(route))) throw new WasmeshError('INVALID_ARGUMENT', `route to ${show(route.endpoint.id)} was already reported`);
     if (first === undefined) this.#reported.add(route);
     // The route's own record (what it counted), read out before anything else may route.
-    const { service, id, cost, attempt, request, made, state, ttftTokens, tally: endpointTally } = MeshRoute.facts(route);
+    const { service, id, cost, attempt, request, made, state, ttftTokens, slot, tally: endpointTally } = MeshRoute.facts(route);
     const tally = state?.tally ?? this.#tallies.service(service);
     const t = endpointTally ?? tally.endpoint(id);
     const cancelled = outcome.cancelled === true;
@@ -755,7 +755,7 @@ export class Mesh {
     // Incarnations are unique across meshes: the same one here means the same endpoint, still in this mesh.
     if (unchanged || (state !== undefined ? s?.incarnations.get(id) === state.incarnations.get(id) : s?.endpoints.has(id))) {
       if (!cancelled) s!.health.record(id, failed);
-      s!.balancer.release(id, cost);
+      s!.balancer.release(id, cost, slot);
     } else this.#forget(service, id);
     const completion = outcome.completionTokens;
     if (typeof completion === 'number' && completion > 0 && s?.config.admission?.queue) this.#queueOf(service).charge(request?.tenant ?? '', completion * kVtcOutputWeight);

@@ -17,19 +17,18 @@ export interface LlmFacts {
 }
 
 export class MeshRoute implements Route {
-  declare readonly service: string;
-  declare readonly endpoint: Endpoint;
   declare readonly policy: Policy;
-  declare readonly cost: number;
   declare readonly version: number;
-  declare readonly attempt: number;
   declare readonly cachedShare?: number;
   declare readonly predictedTtftMs?: number;
   #open = true;
   // Formatted when first read: a reason with numbers in it cost more than the rest of the route.
   #reason: string | (() => string);
+  // Read through getters (service, endpoint, cost, attempt), so the caller cannot change them.
+  // NOTE: each field a route carries is paid on every request; one past these cost a tenth of
+  // route + report (measured: V8 moves the fields out of the object), so none is kept twice.
   readonly #service: string;
-  readonly #id: string;
+  readonly #endpoint: Endpoint;
   readonly #cost: number;
   readonly #attempt: number;
   readonly #request: RouteRequest;
@@ -41,16 +40,17 @@ export class MeshRoute implements Route {
   readonly #state: RouteState;
   readonly #tally: EndpointTally;
   readonly #ttftTokens: number | undefined;
+  // The balancer's slot of the endpoint (Pick.slot), handed back when the route is released.
+  readonly #slot: number | undefined;
 
-  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, made: object, state: RouteState, tally: EndpointTally, llm?: LlmFacts) {
-    this.service = this.#service = service;
-    this.endpoint = endpoint;
-    this.#id = endpoint.id;
+  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, made: object, state: RouteState, tally: EndpointTally, slot: number | undefined, llm?: LlmFacts) {
+    this.#service = service;
+    this.#endpoint = endpoint;
     this.policy = policy;
     this.#reason = reason;
-    this.cost = this.#cost = cost;
+    this.#cost = cost;
     this.version = version;
-    this.attempt = this.#attempt = attempt;
+    this.#attempt = attempt;
     if (llm) {
       this.cachedShare = llm.cachedShare;
       this.predictedTtftMs = llm.predictedMs;
@@ -60,6 +60,43 @@ export class MeshRoute implements Route {
     this.#state = state;
     this.#tally = tally;
     this.#ttftTokens = llm?.ttftTokens;
+    this.#slot = slot;
+  }
+
+  /** The service it was routed in. */
+  get service(): string {
+    return this.#service;
+  }
+
+  set service(value: string) {
+    shadow(this, 'service', value);
+  }
+
+  /** The endpoint chosen. */
+  get endpoint(): Endpoint {
+    return this.#endpoint;
+  }
+
+  set endpoint(value: Endpoint) {
+    shadow(this, 'endpoint', value);
+  }
+
+  /** The cost counted on the endpoint until report(). */
+  get cost(): number {
+    return this.#cost;
+  }
+
+  set cost(value: number) {
+    shadow(this, 'cost', value);
+  }
+
+  /** 0 for a first try, n for the nth retry. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  set attempt(value: number) {
+    shadow(this, 'attempt', value);
   }
 
   /** Why the balancer chose this endpoint. */
@@ -71,6 +108,11 @@ export class MeshRoute implements Route {
   /** The public fields, reason included (it is a getter). */
   toJSON(): Record<string, unknown> {
     return { service: this.service, endpoint: this.endpoint, policy: this.policy, reason: this.reason, cost: this.cost, version: this.version, attempt: this.attempt, ...(this.cachedShare === undefined ? {} : { cachedShare: this.cachedShare, predictedTtftMs: this.predictedTtftMs }) };
+  }
+
+  /** console.log and util.inspect show the public fields, getters included. */
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return this.toJSON();
   }
 
   /** Marks a route reported: true the first time, false after; undefined for a route this mesh did not make. */
@@ -89,10 +131,10 @@ export class MeshRoute implements Route {
 
   /** What report() and retry() read: the route's own record, or its public fields for a route built by hand. */
   static facts(route: Route): RouteFacts {
-    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined };
+    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined, slot: undefined };
     const r = route as MeshRoute;
     kFacts.service = r.#service;
-    kFacts.id = r.#id;
+    kFacts.id = r.#endpoint.id;
     kFacts.cost = r.#cost;
     kFacts.attempt = r.#attempt;
     kFacts.request = r.#request;
@@ -100,6 +142,7 @@ export class MeshRoute implements Route {
     kFacts.state = r.#state;
     kFacts.tally = r.#tally;
     kFacts.ttftTokens = r.#ttftTokens;
+    kFacts.slot = r.#slot;
     return kFacts;
   }
 }
@@ -116,12 +159,19 @@ export interface RouteFacts {
   state: RouteState | undefined;
   tally: EndpointTally | undefined;
   ttftTokens: number | undefined;
+  slot: number | undefined;
 }
 
-const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined };
+const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined, slot: undefined };
 
 /** What a route keeps of its service's state (Mesh's ServiceState): its counts and its endpoints' incarnations then. */
 export interface RouteState {
   readonly tally: ServiceTally;
   readonly incarnations: ReadonlyMap<string, number>;
+}
+
+// A caller writing a route's public field (as it could while they were plain fields) gets its own
+// value back from then on; what the mesh counted stays in the private field.
+function shadow(route: MeshRoute, key: string, value: unknown): void {
+  Object.defineProperty(route, key, { value, writable: true, enumerable: true, configurable: true });
 }

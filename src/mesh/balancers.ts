@@ -17,6 +17,8 @@ export interface Pick {
   endpoint: Endpoint;
   /** Why; a function when formatting it costs (it runs only if the route's reason is read). */
   reason: string | (() => string);
+  /** The balancer's own slot of the endpoint, handed back to release() (ring-hash). */
+  slot?: number;
 }
 
 export interface Balancer {
@@ -26,7 +28,8 @@ export interface Balancer {
    * undefined when none may take it (admission control's cue).
    */
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined;
-  release(id: string, cost: number): void;
+  /** The cost a pick counted on `id` is done; `slot` is the pick's, when it had one. */
+  release(id: string, cost: number, slot?: number): void;
   /** In-flight cost of an endpoint. */
   load(id: string): number;
   /** Counts in-flight cost carried over from the balancer this one replaces. */
@@ -116,7 +119,7 @@ export class RingHashBalancer implements Balancer {
   readonly #byId: Map<string, Endpoint>;
   readonly #unit: number;
   readonly #settings: RingHashSettings;
-  readonly #owned: Pick = { endpoint: undefined!, reason: 'ring owner' };
+  readonly #owned: Pick = { endpoint: undefined!, reason: 'ring owner', slot: -1 };
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -167,6 +170,7 @@ export class RingHashBalancer implements Balancer {
     if (slot === bounded.ownerSlot) {
       // The common answer reuses one object: the mesh reads a pick before the next one.
       this.#owned.endpoint = endpoint;
+      this.#owned.slot = slot;
       return this.#owned;
     }
     const owner = ring.nodeAt(bounded.ownerSlot)!;
@@ -174,11 +178,13 @@ export class RingHashBalancer implements Balancer {
       excluded?.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
       : bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
       : `bounded load: owner ${owner} is at its bound`;
-    return { endpoint, reason };
+    return { endpoint, reason, slot };
   }
 
-  release(id: string, cost: number): void {
-    this.#bounded.release(id, cost);
+  release(id: string, cost: number, slot?: number): void {
+    // The slot still holding the node: no lookup by id.
+    if (slot !== undefined && this.#ring.nodeAt(slot) === id) this.#bounded.releaseSlot(slot, cost);
+    else this.#bounded.release(id, cost);
   }
 
   load(id: string): number {

@@ -146,6 +146,26 @@ t('an endpoint removed and added again is a new incarnation: a route of the old 
   }
 });
 
+t('ring-hash: routes made before membership changes release their own endpoint, wherever its slot went', () => {
+  const mesh = new Mesh();
+  const ids = ['a', 'b', 'c', 'd'];
+  mesh.apply({ services: [{ name: 's', policy: 'ring-hash', endpoints: ids.map((id) => e(id)) }] });
+  const held = Array.from({ length: 40 }, (_, i) => mesh.route({ service: 's', key: `k${i}`, cost: 2 }));
+  // b leaves and comes back (a new incarnation, maybe in another slot), e joins in b's old slot
+  // or a new one, c's weight changes (it takes its slot back).
+  mesh.patch({ type: 'remove', service: 's', id: 'b' });
+  mesh.patch({ type: 'add', service: 's', endpoint: e('e') });
+  mesh.patch({ type: 'add', service: 's', endpoint: e('b') });
+  mesh.patch({ type: 'add', service: 's', endpoint: { ...e('c'), resources: { accelerator: 'L4', count: 3 } } });
+  const after = Array.from({ length: 40 }, (_, i) => mesh.route({ service: 's', key: `k${i}`, cost: 1 }));
+  const expected = new Map<string, number>();
+  for (const r of after) expected.set(r.endpoint.id, (expected.get(r.endpoint.id) ?? 0) + 1);
+  for (const r of held) mesh.report(r);
+  for (const x of mesh.endpoints('s')) assert.is(x.load, expected.get(x.id) ?? 0, x.id);
+  for (const r of after) mesh.report(r);
+  for (const x of mesh.endpoints('s')) assert.is(x.load, 0, x.id);
+});
+
 t('a route reported to another mesh of the same config and version releases nothing there', () => {
   for (const policy of ['ring-hash', 'p2c', 'swrr', 'maglev']) {
     const [a, b] = [new Mesh(), new Mesh()];

@@ -190,7 +190,16 @@ export function ringPickBounded(ring: usize, ptr: usize, len: u32, loads: usize,
   const h = keyHash(r.mode, ptr, len);
   let at = find(r.pos, r.index, r.shift, h);
   if (at == r.count) at = 0;
-  store<i32>(out, load<i32>(r.slot + (<usize>at << 2)), 4);
+  const owner = load<u32>(r.slot + (<usize>at << 2));
+  store<u32>(out, owner, 4);
+  // The owner takes most keys: the test the walk would make first, made without the walk's
+  // second search and marks (the same expression, so the same answer).
+  const used = load<f64>(loads + (<usize>owner << 3));
+  const share = c * (total + cost) / totalCapacity;
+  if (load<u8>(eligible + <usize>owner) && used < Math.ceil(share * load<f64>(capacities + (<usize>owner << 3))) && used + cost <= load<f64>(limits + (<usize>owner << 3))) {
+    store<u32>(out, owner);
+    return <i32>owner;
+  }
   let s = ringWalkBounded(ring, h, loads, capacities, limits, eligible, c, total, totalCapacity, cost);
   if (s < 0) s = ringWalkBounded(ring, h, loads, capacities, limits, eligible, Infinity, total, totalCapacity, cost);
   store<i32>(out, s);

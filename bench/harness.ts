@@ -77,6 +77,57 @@ export interface Ratio {
   label: string;
   value: number;
   target?: number;
+  /** Interleaved ratios: the 10th and 90th percentile of the per-round ratios. */
+  low?: number;
+  high?: number;
+}
+
+/**
+ * a's rate over b's, measured in alternating rounds (a, b, a, b, ...) of about `roundMs` each
+ * after a warm-up: a noisy neighbour slows both sides of a round alike, so the per-round ratios
+ * spread far less than two figures measured one after the other. value is their median, with
+ * low..high the 10th..90th percentiles; `rates` are a's items per second, round by round.
+ */
+export async function interleaved(label: string, a: Case, b: Case, target?: number, rounds = quick ? 8 : 40, roundMs = quick ? 20 : 60): Promise<Ratio & { rates: number[] }> {
+  await warmUp(a.fn);
+  await warmUp(b.fn);
+  // Operations a round: as many as take about roundMs, counted once.
+  const size = async (c: Case) => {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < roundMs) {
+      const r = c.fn();
+      if (r instanceof Promise) await r;
+      n++;
+    }
+    return Math.max(1, n);
+  };
+  const [na, nb] = [await size(a), await size(b)];
+  const time = async (c: Case, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = c.fn();
+      if (r instanceof Promise) await r;
+    }
+    return (n * (c.items ?? 1) * 1000) / (performance.now() - t0);
+  };
+  const ratios: number[] = [];
+  const rates: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    // Alternate which side goes first, so neither gains from following the other.
+    let ra: number, rb: number;
+    if (i % 2) {
+      ra = await time(a, na);
+      rb = await time(b, nb);
+    } else {
+      rb = await time(b, nb);
+      ra = await time(a, na);
+    }
+    rates.push(ra);
+    ratios.push(ra / rb);
+  }
+  const at = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+  return { label, value: at(ratios, 0.5), low: at(ratios, 0.1), high: at(ratios, 0.9), rates, ...(target === undefined ? {} : { target }) };
 }
 
 /** How many times faster `a` is than `b` (medians, same run). */
@@ -103,7 +154,8 @@ export function ratioTable(ratios: Ratio[]): string {
   const rows = ['| ratio | measured | target | |', '|---|---:|---:|---|'];
   for (const r of ratios) {
     const ok = r.target === undefined ? '' : r.value >= r.target ? 'met' : 'BELOW TARGET';
-    rows.push(`| ${r.label} | ${r.value.toFixed(2)}x | ${r.target === undefined ? '' : `>= ${r.target}x`} | ${ok} |`);
+    const spread = r.low === undefined ? '' : ` (${r.low.toFixed(2)}..${r.high!.toFixed(2)})`;
+    rows.push(`| ${r.label} | ${r.value.toFixed(2)}x${spread} | ${r.target === undefined ? '' : `>= ${r.target}x`} | ${ok} |`);
   }
   return rows.join('\n');
 }

@@ -59,6 +59,9 @@ export class OutlierDetector {
   #ids: readonly string[] = [];
   #cache: Set<string> | undefined;
   #cacheUntil = 0;
+  // Endpoints with a failure since their last success. While there are none and no success-rate
+  // intervals run, a success changes nothing: record() returns before any lookup.
+  #failing = 0;
 
   constructor(settings: OutlierSettings, clock: () => number) {
     this.settings = settings;
@@ -75,7 +78,11 @@ export class OutlierDetector {
   /** The service's endpoints now (ejection percentages count over them). */
   setEndpoints(ids: readonly string[]): void {
     this.#ids = ids;
-    for (const id of [...this.#state.keys()]) if (!ids.includes(id)) this.#state.delete(id);
+    for (const [id, h] of [...this.#state]) {
+      if (ids.includes(id)) continue;
+      this.#consecutive(h, 0);
+      this.#state.delete(id);
+    }
     this.#cache = undefined;
   }
 
@@ -84,15 +91,16 @@ export class OutlierDetector {
     // A clock read costs about as much as the rest of a route on some hosts: only success-rate
     // intervals and an ejection need the time.
     const timed = this.settings.successRate !== undefined;
+    if (!failed && !timed && this.#failing === 0) return;
     if (timed) this.#interval(this.#clock());
     const h = this.#health(id);
     h.requests++;
     if (!failed) {
       h.successes++;
-      h.consecutive = 0;
+      this.#consecutive(h, 0);
       return;
     }
-    h.consecutive++;
+    this.#consecutive(h, h.consecutive + 1);
     if (h.consecutive < this.settings.consecutiveFailures) return;
     const now = this.#clock();
     if (h.until <= now) this.#eject(id, h, 'consecutive', now);
@@ -133,6 +141,11 @@ export class OutlierDetector {
     return h;
   }
 
+  #consecutive(h: EndpointHealth, n: number): void {
+    this.#failing += (n > 0 ? 1 : 0) - (h.consecutive > 0 ? 1 : 0);
+    h.consecutive = n;
+  }
+
   #eject(id: string, h: EndpointHealth, cause: Ejection['cause'], now: number): void {
     const n = this.#ids.length;
     const current = [...this.#state.values()].filter((x) => x.until > now).length;
@@ -140,7 +153,7 @@ export class OutlierDetector {
     const allowed = Math.max(n >= 2 ? 1 : 0, Math.floor((n * this.settings.maxEjectionPercent) / 100));
     if (current >= allowed) return;
     h.times++;
-    h.consecutive = 0;
+    this.#consecutive(h, 0);
     h.until = now + Math.min(this.settings.baseEjectionMs * h.times, this.settings.maxEjectionMs);
     this.#cache = undefined;
     const ejection = { id, cause, times: h.times, until: h.until };

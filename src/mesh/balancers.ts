@@ -401,57 +401,103 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
  */
 const choice = (chosen: Endpoint, cs: number, other: Endpoint, os: number) => `power of two choices: ${chosen.id} (${cs.toPrecision(3)}) over ${other.id} (${os.toPrecision(3)}) load per capacity`;
 
-export class P2cBalancer extends CountsInflight implements Balancer {
+export class P2cBalancer implements Balancer {
   readonly policy = 'p2c';
   #endpoints: Endpoint[];
+  // In-flight cost by position in #endpoints, and each id's position: a pick scores its two
+  // candidates by index and a route releases by its pick's slot, with no lookup by id (the map
+  // reads were a fifth of a p2c route + report).
+  #loads: Float64Array;
+  #at: Map<string, number>;
   readonly #random: Random;
   #limited: boolean;
+  // Reused: the mesh reads a pick before the next one.
+  readonly #picked: Pick = { endpoint: undefined!, reason: '', slot: -1 };
 
   readonly #engineLoad: ((id: string) => number | undefined) | undefined;
 
   /** `engineLoad`: requests an endpoint's engine reports waiting and running (fresh reports only), which count load other routers sent too. */
   constructor(endpoints: readonly Endpoint[], random: Random, engineLoad?: (id: string) => number | undefined) {
-    super();
     this.#endpoints = [...endpoints];
+    this.#loads = new Float64Array(this.#endpoints.length);
+    this.#at = new Map(this.#endpoints.map((e, i) => [e.id, i]));
     this.#limited = anyLimit(endpoints);
     this.#random = random;
     this.#engineLoad = engineLoad;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const pool = allowed || this.#limited ? this.#endpoints.filter((e) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight) : this.#endpoints;
-    if (pool.length === 0) return undefined;
-    const a = pool[Math.floor(this.#random() * pool.length)]!;
-    let chosen = a;
-    let reason: string | (() => string) = 'power of two choices: only one candidate';
-    if (pool.length > 1) {
-      let j = Math.floor(this.#random() * (pool.length - 1));
-      if (pool[j] === a) j = pool.length - 1;
-      const b = pool[j]!;
-      const sa = this.#score(a, cost), sb = this.#score(b, cost);
-      chosen = sb < sa ? b : a;
-      reason = chosen === a ? () => choice(a, sa, b, sb) : () => choice(b, sb, a, sa);
+    const all = this.#endpoints, loads = this.#loads;
+    // Positions of the candidates, listed only when some are filtered out.
+    let pool: number[] | undefined;
+    if (allowed || this.#limited) {
+      pool = [];
+      for (let i = 0; i < all.length; i++) if ((!allowed || allowed(all[i]!)) && loads[i]! + cost <= all[i]!.maxInflight) pool.push(i);
     }
-    this.inflight.add(chosen.id, cost);
-    return { endpoint: chosen, reason };
+    const n = pool ? pool.length : all.length;
+    if (n === 0) return undefined;
+    const pa = Math.floor(this.#random() * n);
+    const ia = pool ? pool[pa]! : pa;
+    const a = all[ia]!;
+    let chosen = ia;
+    let reason: string | (() => string) = 'power of two choices: only one candidate';
+    if (n > 1) {
+      let j = Math.floor(this.#random() * (n - 1));
+      if (j === pa) j = n - 1;
+      const ib = pool ? pool[j]! : j;
+      const b = all[ib]!;
+      const sa = this.#score(ia, cost), sb = this.#score(ib, cost);
+      chosen = sb < sa ? ib : ia;
+      reason = chosen === ia ? () => choice(a, sa, b, sb) : () => choice(b, sb, a, sa);
+    }
+    if (cost > 0) loads[chosen]! += cost;
+    const picked = this.#picked;
+    picked.endpoint = all[chosen]!;
+    picked.reason = reason;
+    picked.slot = chosen;
+    return picked;
   }
 
   // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
-  #score(e: Endpoint, cost: number): number {
-    return (Math.max(this.load(e.id), this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
+  #score(i: number, cost: number): number {
+    const e = this.#endpoints[i]!;
+    return (Math.max(this.#loads[i]!, this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
+  }
+
+  release(id: string, cost: number, slot?: number): void {
+    const i = slot !== undefined && this.#endpoints[slot]?.id === id ? slot : this.#at.get(id);
+    if (i !== undefined) this.#loads[i] = Math.max(0, this.#loads[i]! - cost);
+  }
+
+  load(id: string): number {
+    const i = this.#at.get(id);
+    return i === undefined ? 0 : this.#loads[i]!;
+  }
+
+  carry(id: string, cost: number): void {
+    const i = this.#at.get(id);
+    if (i !== undefined && cost > 0) this.#loads[i]! += cost;
   }
 
   upsert(e: Endpoint): void {
-    const at = this.#endpoints.findIndex((x) => x.id === e.id);
-    if (at < 0) this.#endpoints.push(e);
-    else this.#endpoints[at] = e;
+    const at = this.#at.get(e.id);
+    if (at !== undefined) this.#endpoints[at] = e;
+    else this.#reindex([...this.#endpoints, e]);
     this.#limited = anyLimit(this.#endpoints);
   }
 
   remove(id: string): void {
-    this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
+    this.#reindex(this.#endpoints.filter((e) => e.id !== id));
     this.#limited = anyLimit(this.#endpoints);
-    this.inflight.delete(id);
+  }
+
+  // A new list: positions change, each staying endpoint keeps its in-flight cost.
+  #reindex(endpoints: Endpoint[]): void {
+    const loads = new Float64Array(endpoints.length);
+    endpoints.forEach((e, i) => (loads[i] = this.load(e.id)));
+    this.#endpoints = endpoints;
+    this.#loads = loads;
+    this.#at = new Map(endpoints.map((e, i) => [e.id, i]));
   }
 
   dispose(): void {}

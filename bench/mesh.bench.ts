@@ -41,8 +41,9 @@ function rawCase(policy: 'ring-hash' | 'swrr' | 'p2c', mesh: Mesh) {
     return { name: 'raw ring.get (same ring)', fn: () => { for (let i = 0; i < BATCH; i++) ring.get(keys[i]!); }, items: BATCH };
   }
   if (policy === 'swrr') {
+    // The weights the mesh gives them: capacities (accelerator throughput x count), not counts.
     const wrr = new SmoothWrr();
-    for (const e of endpoints) wrr.set(e.id, e.resources.count);
+    for (const e of mesh.endpoints('llm')) wrr.set(e.id, e.capacity);
     return { name: 'raw SmoothWrr.pick (same weights)', fn: () => { for (let i = 0; i < BATCH; i++) wrr.pick(); }, items: BATCH };
   }
   const load = new Float64Array(ENDPOINTS);

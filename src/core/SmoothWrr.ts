@@ -182,6 +182,11 @@ export class SmoothWrr {
     return at < 0 ? undefined : this.#ids[at];
   }
 
+  /** The next peer's slot, -1 when none is eligible: pick() for callers that keep their own tables by slot (nodeAt names it). */
+  pickSlot(): number {
+    return this.#table.pick();
+  }
+
   /** n picks, the same as n successive pick() calls; n an integer from 0 to 16777216. */
   pickBatch(n: number): (string | undefined)[] {
     const out = this.#picks(n);

@@ -8,6 +8,7 @@ import { WasmeshError } from '../core/WasmeshError.js';
 import type { Endpoint } from './endpoints.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
+import { SlotLoads } from './SlotLoads.js';
 
 export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
 
@@ -109,6 +110,26 @@ export abstract class CountsInflight {
 
   carry(id: string, cost: number): void {
     this.inflight.add(id, cost);
+  }
+}
+
+/**
+ * release, load and carry of the balancers that count in-flight cost by their own slots: a pick
+ * counts on its slot and hands it to the route, which releases by it (SlotLoads).
+ */
+export abstract class CountsBySlot {
+  protected readonly loads = new SlotLoads();
+
+  release(id: string, cost: number, slot?: number): void {
+    this.loads.release(id, cost, slot);
+  }
+
+  load(id: string): number {
+    return this.loads.load(id);
+  }
+
+  carry(id: string, cost: number): void {
+    this.loads.carry(id, cost);
   }
 }
 
@@ -293,7 +314,7 @@ interface Reported {
  * qps / (utilization + errorPenalty * eps / qps), as in gRPC's weighted round robin (A58), with
  * its blackout and expiry; endpoints without a valid weight take the mean of the valid ones.
  */
-export class SwrrBalancer extends CountsInflight implements Balancer {
+export class SwrrBalancer extends CountsBySlot implements Balancer {
   readonly policy = 'swrr';
   readonly wrr: SmoothWrr;
   readonly #byId: Map<string, Endpoint>;
@@ -304,6 +325,11 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
   // Endpoints in slow start, and when it began.
   readonly #starting = new Map<string, number>();
   #updated = -Infinity;
+  // Endpoints by the round robin's slots (insertion positions), beside their in-flight cost
+  // (this.loads); both rebuilt when a peer joins or leaves.
+  #bySlot: Endpoint[] = [];
+  // Reused: the mesh reads a pick before the next one.
+  readonly #picked: Pick = { endpoint: undefined!, reason: 'smooth weighted round robin by capacity', slot: -1 };
 
   constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings, slow: SlowStartSettings = kDefaultSlowStart) {
     super();
@@ -313,6 +339,13 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
     this.#limited = anyLimit(endpoints);
     this.wrr = new SmoothWrr({ engine });
     for (const e of endpoints) this.wrr.set(e.id, e.capacity);
+    this.#reslot();
+  }
+
+  #reslot(): void {
+    const ids = this.wrr.nodes();
+    this.#bySlot = ids.map((id) => this.#byId.get(id)!);
+    this.loads.reslot(ids);
   }
 
   /** Records a load report; weights follow at the next update. */
@@ -367,27 +400,34 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     // NOTE: with nothing to exclude no endpoint is touched, so the round robin keeps its cycle.
     const skip = allowed || this.#limited ? (e: Endpoint) => (allowed !== undefined && !allowed(e)) || this.load(e.id) + cost > e.maxInflight : undefined;
-    return excluding(this.#byId.values(), skip, (id, eligible) => this.wrr.setEligible(id, eligible), () => {
-      const id = this.wrr.pick();
-      if (id === undefined) return undefined;
-      this.inflight.add(id, cost);
-      return { endpoint: this.#byId.get(id)!, reason: 'smooth weighted round robin by capacity' };
-    });
+    if (!skip) return this.#next(cost);
+    return excluding(this.#byId.values(), skip, (id, eligible) => this.wrr.setEligible(id, eligible), () => this.#next(cost));
+  }
+
+  #next(cost: number): Pick | undefined {
+    const slot = this.wrr.pickSlot();
+    if (slot < 0) return undefined;
+    this.loads.add(slot, cost);
+    const picked = this.#picked;
+    picked.endpoint = this.#bySlot[slot]!;
+    picked.slot = slot;
+    return picked;
   }
 
   upsert(e: Endpoint): void {
     this.#byId.set(e.id, e);
     this.#limited = anyLimit(this.#byId.values());
     this.wrr.set(e.id, e.capacity);
+    this.#reslot();
   }
 
   remove(id: string): void {
     this.#byId.delete(id);
     this.#limited = anyLimit(this.#byId.values());
-    this.inflight.delete(id);
     this.#reports.delete(id);
     this.#starting.delete(id);
     this.wrr.remove(id);
+    this.#reslot();
   }
 
   dispose(): void {
@@ -401,14 +441,11 @@ export class SwrrBalancer extends CountsInflight implements Balancer {
  */
 const choice = (chosen: Endpoint, cs: number, other: Endpoint, os: number) => `power of two choices: ${chosen.id} (${cs.toPrecision(3)}) over ${other.id} (${os.toPrecision(3)}) load per capacity`;
 
-export class P2cBalancer implements Balancer {
+export class P2cBalancer extends CountsBySlot implements Balancer {
   readonly policy = 'p2c';
   #endpoints: Endpoint[];
-  // In-flight cost by position in #endpoints, and each id's position: a pick scores its two
-  // candidates by index and a route releases by its pick's slot, with no lookup by id (the map
-  // reads were a fifth of a p2c route + report).
-  #loads: Float64Array;
-  #at: Map<string, number>;
+  // In-flight cost (this.loads) by position in #endpoints: a pick scores its two candidates by
+  // position (the map reads by id were a fifth of a p2c route + report).
   readonly #random: Random;
   #limited: boolean;
   // Reused: the mesh reads a pick before the next one.
@@ -418,16 +455,16 @@ export class P2cBalancer implements Balancer {
 
   /** `engineLoad`: requests an endpoint's engine reports waiting and running (fresh reports only), which count load other routers sent too. */
   constructor(endpoints: readonly Endpoint[], random: Random, engineLoad?: (id: string) => number | undefined) {
+    super();
     this.#endpoints = [...endpoints];
-    this.#loads = new Float64Array(this.#endpoints.length);
-    this.#at = new Map(this.#endpoints.map((e, i) => [e.id, i]));
+    this.loads.reslot(this.#endpoints.map((e) => e.id));
     this.#limited = anyLimit(endpoints);
     this.#random = random;
     this.#engineLoad = engineLoad;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
-    const all = this.#endpoints, loads = this.#loads;
+    const all = this.#endpoints, loads = this.loads.bySlot;
     // Positions of the candidates, listed only when some are filtered out.
     let pool: number[] | undefined;
     if (allowed || this.#limited) {
@@ -450,7 +487,7 @@ export class P2cBalancer implements Balancer {
       chosen = sb < sa ? ib : ia;
       reason = chosen === ia ? () => choice(a, sa, b, sb) : () => choice(b, sb, a, sa);
     }
-    if (cost > 0) loads[chosen]! += cost;
+    this.loads.add(chosen, cost);
     const picked = this.#picked;
     picked.endpoint = all[chosen]!;
     picked.reason = reason;
@@ -461,43 +498,23 @@ export class P2cBalancer implements Balancer {
   // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
   #score(i: number, cost: number): number {
     const e = this.#endpoints[i]!;
-    return (Math.max(this.#loads[i]!, this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
-  }
-
-  release(id: string, cost: number, slot?: number): void {
-    const i = slot !== undefined && this.#endpoints[slot]?.id === id ? slot : this.#at.get(id);
-    if (i !== undefined) this.#loads[i] = Math.max(0, this.#loads[i]! - cost);
-  }
-
-  load(id: string): number {
-    const i = this.#at.get(id);
-    return i === undefined ? 0 : this.#loads[i]!;
-  }
-
-  carry(id: string, cost: number): void {
-    const i = this.#at.get(id);
-    if (i !== undefined && cost > 0) this.#loads[i]! += cost;
+    return (Math.max(this.loads.bySlot[i]!, this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
   }
 
   upsert(e: Endpoint): void {
-    const at = this.#at.get(e.id);
-    if (at !== undefined) this.#endpoints[at] = e;
-    else this.#reindex([...this.#endpoints, e]);
+    const at = this.#endpoints.findIndex((x) => x.id === e.id);
+    if (at >= 0) this.#endpoints[at] = e;
+    else {
+      this.#endpoints.push(e);
+      this.loads.reslot(this.#endpoints.map((x) => x.id));
+    }
     this.#limited = anyLimit(this.#endpoints);
   }
 
   remove(id: string): void {
-    this.#reindex(this.#endpoints.filter((e) => e.id !== id));
+    this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
+    this.loads.reslot(this.#endpoints.map((x) => x.id));
     this.#limited = anyLimit(this.#endpoints);
-  }
-
-  // A new list: positions change, each staying endpoint keeps its in-flight cost.
-  #reindex(endpoints: Endpoint[]): void {
-    const loads = new Float64Array(endpoints.length);
-    endpoints.forEach((e, i) => (loads[i] = this.load(e.id)));
-    this.#endpoints = endpoints;
-    this.#loads = loads;
-    this.#at = new Map(endpoints.map((e, i) => [e.id, i]));
   }
 
   dispose(): void {}

@@ -18,6 +18,14 @@ for (const engine of ENGINES) {
       assert.is([wrr.pick(), wrr.pick(), wrr.pick()].join(' '), 'a a b');
     });
 
+    t('pickSlot is pick() by slot: the same sequence through nodeAt, -1 when none is eligible', () => {
+      const bySlot = make().set('a', 5).set('b', 1).set('c', 1);
+      const byId = make().set('a', 5).set('b', 1).set('c', 1);
+      for (let i = 0; i < 20; i++) assert.is(bySlot.nodeAt(bySlot.pickSlot()), byId.pick());
+      for (const id of ['a', 'b', 'c']) bySlot.setEligible(id, false);
+      assert.is(bySlot.pickSlot(), -1);
+    });
+
     t('every window of W = sum(weights) picks holds each peer exactly its weight\'s times', () => {
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 40 }), (weights) => {

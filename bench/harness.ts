@@ -67,6 +67,14 @@ export async function measure(suite: string, cases: Case[]): Promise<Result[]> {
   return results;
 }
 
+/** A Result from ns-per-item timings of rounds measured elsewhere (a native program's). */
+export function fromRounds(suite: string, name: string, nsPerItem: number[]): Result {
+  const rates = nsPerItem.map((ns) => 1e9 / ns).sort((a, b) => a - b);
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const sd = Math.sqrt(rates.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, rates.length - 1));
+  return { suite, name, items: 1, mean, min: rates[0]!, median: rates[rates.length >> 1]!, max: rates.at(-1)!, rme: (100 * 1.96 * sd) / Math.sqrt(rates.length) / mean, samples: rates.length };
+}
+
 export function find(results: Result[], suite: string, name: string): Result {
   const r = results.find((x) => x.suite === suite && x.name === name);
   if (!r) throw new Error(`no result ${suite} / ${name}`);

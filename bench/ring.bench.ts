@@ -9,9 +9,10 @@ import { MODE_XXH32 } from '../src/core/hash.js';
 import { packSpecs } from '../src/core/ring/RingTable.js';
 import { WasmRingTable } from '../src/core/ring/WasmRingTable.js';
 import { heapI32, heapU32, scratch, wasmCore } from '../src/core/wasm.js';
-import { find, machine, measure, quick, ratio, ratioTable, save, table, type Result } from './harness.js';
+import { find, fromRounds, machine, measure, quick, ratio, ratioTable, save, table, type Ratio, type Result } from './harness.js';
 import { loadSpread } from '../src/core/stats.js';
 import { nodeIds, randomU32 } from './inputs.js';
+import { checksum, nativeMissing, nativeRing } from './native.js';
 
 const VNODES = 160;
 const BATCH = 1 << 16;
@@ -148,6 +149,43 @@ const BATCH_IDS = 200_000;
   wasm.dispose();
 }
 
+// ---- 2c. against native C ------------------------------------------------------------------
+
+// The same table and the same user:N keys through bench/native/ring.c (gcc -O2), the same
+// algorithm written in C. String keys: C hashes the bytes where they lie, while the core first
+// turns each UTF-16 string into UTF-8 in JavaScript (encodeKeys), a step no native caller has.
+const NATIVE_KEYS = quick ? 200_000 : 1_000_000;
+const nativeRatios: Ratio[] = [];
+const nativeSkip = nativeMissing();
+if (nativeSkip) console.log(`SKIP native C baseline: ${nativeSkip}`);
+else {
+  const keys = Array.from({ length: NATIVE_KEYS }, (_, i) => `user:${i}`);
+  const hashes = randomU32(NATIVE_KEYS);
+  const slots = new Int32Array(NATIVE_KEYS);
+  for (const points of [1_600, 160_000]) {
+    const ring = new HashRing({ vnodes: VNODES }).addMany(nodeIds(points / VNODES));
+    const c = nativeRing(ring, keys, hashes, quick ? 3 : 9);
+    // The core must find what C finds: the same algorithm, written twice.
+    const ours = [checksum(ring.getSlots(keys, slots)), checksum(ring.getSlotsHashed(hashes, slots))];
+    if (ours[0] !== c.checksumKeys || ours[1] !== c.checksumHashed) throw new Error(`native C and the core disagree at ${points} points: checksums ${ours.join(', ')} vs ${c.checksumKeys}, ${c.checksumHashed}`);
+    const suite = `native C, ${points} points, ${NATIVE_KEYS} user:N keys`;
+    results.push(
+      ...(await measure(suite, [
+        { name: 'wasm getSlots (string[])', fn: () => ring.getSlots(keys, slots), items: NATIVE_KEYS },
+        { name: 'wasm getSlotsHashed', fn: () => ring.getSlotsHashed(hashes, slots), items: NATIVE_KEYS },
+      ])),
+      fromRounds(suite, 'C xxh32 + lookup (UTF-8 bytes)', c.keys),
+      fromRounds(suite, 'C lookup (pre-hashed)', c.hashed),
+    );
+    const label = points.toLocaleString('en-US');
+    nativeRatios.push(
+      ratio(`string keys, ${label} points: wasm getSlots / native C`, find(results, suite, 'wasm getSlots (string[])'), find(results, suite, 'C xxh32 + lookup (UTF-8 bytes)'), 0.3),
+      ratio(`pre-hashed, ${label} points: wasm getSlotsHashed / native C`, find(results, suite, 'wasm getSlotsHashed'), find(results, suite, 'C lookup (pre-hashed)')),
+    );
+    ring.dispose();
+  }
+}
+
 // ---- 2b. replicas (getN) and bounded loads ------------------------------------------------
 
 {
@@ -253,6 +291,7 @@ const ratios = [
   ratio('string keys: wasm getSlots / ts twin getSlots', str('wasm getSlots'), str('ts twin getSlots'), 1.3),
   ratio('string keys: wasm getBatch / hashring get', str('wasm getBatch'), str('hashring get'), 30),
   ratio('string keys: wasm getBatch / consistent-hash get', str('wasm getBatch'), str('consistent-hash get'), 1.5),
+  ...nativeRatios,
   ...(['wasm', 'ts'] as const).map((e) => {
     const s = `build ${e}, ${SERVERS} nodes x ${VNODES}`;
     return ratio(`add 1 node vs rebuild (${e})`, find(results, s, 'add + remove 1 node'), find(results, s, 'rebuild 1,001 nodes'), e === 'wasm' ? 10 : undefined);

@@ -195,29 +195,54 @@ export class BatchRouter {
           runs.push(this.#run(task, `keys [${start}, ${end})`));
         }
       } else {
-        // Strings live in this thread's heap, so this thread encodes them, a chunk at a time: the
-        // workers hash and look up one chunk while the next is encoded.
+        // Strings live in this thread's heap, so this thread encodes them, a window at a time:
+        // the workers hash and look up one task while the next is encoded.
         const list = keys as readonly string[];
-        // Tasks of string keys stay small: a chunk is joined into one string to encode it, and a
-        // joined string past the young generation costs this thread more in collection than the
-        // encoding itself (measured: 26% of its time at 262,144 keys a task).
-        const size = Math.min(this.chunkSize, kStringChunk);
+        // A window is joined into one string to encode it, and a joined string past the young
+        // generation costs this thread more in collection than the encoding itself (measured:
+        // 26% of its time at 262,144 keys). A task gathers windows up to chunkSize keys: a
+        // worker round trip costs about as much as looking up 8,192 keys.
+        const taskKeys = Math.max(kStringChunk, this.chunkSize);
         // Two shared buffers for the whole call, not two a task (a SharedArrayBuffer is
         // zero-filled memory outside the heap: one a task cost more than encoding its keys). The
-        // keys' bytes are sized for ASCII; a chunk that needs more gets its own buffer.
+        // keys' bytes are sized for ASCII; a window that needs more gets its own buffer and task.
         const pool = new Uint8Array(new SharedArrayBuffer(Math.max(1, unitsOf(list))));
-        const allOffsets = new Uint32Array(new SharedArrayBuffer((n + Math.ceil(n / size)) * 4));
-        let used = 0;
-        for (let start = 0, chunk = 0; start < n; start += size, chunk++) {
-          const end = Math.min(n, start + size);
-          let bytes = pool, bytesAt = used;
-          const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : ((bytesAt = 0), (bytes = new Uint8Array(new SharedArrayBuffer(need))))), start, end);
+        const allOffsets = new Uint32Array(new SharedArrayBuffer((n + Math.ceil(n / kStringChunk)) * 4));
+        const post = (bytes: Uint8Array, bytesAt: number, offsetsAt: number, count: number, at: number) =>
+          runs.push(this.#run({ kind: 'keys', table: published.table, bytes: bytes.buffer as SharedArrayBuffer, bytesAt, offsets: allOffsets.buffer as SharedArrayBuffer, offsetsAt: offsetsAt * 4, count, at, out, outAt }, `keys [${at}, ${at + count})`));
+        let used = 0, offAt = 0;
+        // The task being filled: its first key, where its bytes and offsets begin, its keys.
+        let taskAt = 0, taskBytesAt = 0, taskOffAt = 0, taskCount = 0;
+        const flush = () => {
+          if (taskCount > 0) post(pool, taskBytesAt, taskOffAt, taskCount, taskAt);
+          taskCount = 0;
+        };
+        for (let start = 0; start < n; start += kStringChunk) {
+          const end = Math.min(n, start + kStringChunk);
           const count = end - start;
-          if (bytes === pool) used += offsets[count]!;
-          const offsetsAt = (start + chunk) * 4;
-          allOffsets.set(offsets.subarray(0, count + 1), start + chunk);
-          runs.push(this.#run({ kind: 'keys', table: published.table, bytes: bytes.buffer as SharedArrayBuffer, bytesAt, offsets: allOffsets.buffer as SharedArrayBuffer, offsetsAt, count, at: start, out, outAt }, `keys [${start}, ${end})`));
+          let own = undefined as Uint8Array | undefined;
+          const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : (own = new Uint8Array(new SharedArrayBuffer(need)))), start, end);
+          if (own) {
+            flush();
+            allOffsets.set(offsets.subarray(0, count + 1), offAt);
+            post(own, 0, offAt, count, start);
+            offAt += count + 1;
+            continue;
+          }
+          if (taskCount === 0) {
+            taskAt = start;
+            taskBytesAt = used;
+            taskOffAt = offAt;
+            allOffsets[offAt++] = 0;
+          }
+          // The window's offsets, made relative to the task's first byte.
+          const base = used - taskBytesAt;
+          for (let i = 1; i <= count; i++) allOffsets[offAt++] = base + offsets[i]!;
+          used += offsets[count]!;
+          taskCount += count;
+          if (taskCount >= taskKeys) flush();
         }
+        flush();
       }
     } catch (error) {
       // A bad key found midway: let the chunks already sent finish before reporting it.

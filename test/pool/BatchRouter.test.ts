@@ -167,6 +167,21 @@ t('string keys of any script, across many tasks: the same slots as the ring (chu
   assert.equal(Array.from(slots), Array.from(ring.getSlots(keys)));
 });
 
+t('string tasks gather several encoding windows; a window of wide keys goes alone, from its own buffer, between them', async () => {
+  const ring = ringOf(['h100', 'a100', 'l4', 'cpu'], 'xxh32', 80);
+  const gathering = new BatchRouter({ threads: 2, chunkSize: 20_000, inlineBelow: 0 });
+  try {
+    // Windows of 8,192: the third and the sixth hold wide keys (3 UTF-8 bytes a unit).
+    const wide = (i: number) => Math.floor(i / 8192) === 2 || Math.floor(i / 8192) === 5;
+    const keys = Array.from({ length: 60_000 }, (_, i) => (wide(i) ? `ユーザー:${i}` : `user:${i}`));
+    assert.equal(Array.from(await gathering.route(ring, keys)), Array.from(ring.getSlots(keys)));
+    const ascii = Array.from({ length: 60_000 }, (_, i) => `session-${i}`);
+    assert.equal(Array.from(await gathering.route(ring, ascii)), Array.from(ring.getSlots(ascii)));
+  } finally {
+    await gathering.close();
+  }
+});
+
 t('bad input: WasmeshError with the value and what is allowed', async () => {
   throwsCode(() => new BatchRouter({ threads: 0 }), 'INVALID_OPTION', /options\.threads must be an integer from 1 to 256, got 0/);
   throwsCode(() => new BatchRouter({ chunkSize: 10 }), 'INVALID_OPTION', /options\.chunkSize must be an integer from 1024/);

@@ -48,7 +48,14 @@ if (suites.ring) {
   parts.push(`### Ring (\`bench/ring.bench.ts\`)
 
 Items are lookups, or table changes for the build rows. Peers: \`hashring\`, \`consistent-hash\`, and
-the textbook ring (sorted array, linear scan) as the floor.
+the textbook ring (sorted array, linear scan) as the floor; and native C (\`bench/native/ring.c\`,
+gcc -O2): the same algorithm (bucket index, xxh32) over the ring's own table and the same keys, its
+slots checked against the core's. A native caller hashes key bytes where they lie; the core is
+handed UTF-16 strings and first encodes them to UTF-8 in JavaScript (about 12 ns for an 11-byte
+key, the rope join and flattening included), which bounds string keys at about a third of C's
+rate on a small, cached ring. A single \`ring.get\` pays the same copy for one key (about 35 ns
+here) plus a JavaScript-to-Wasm call (about 15 ns); \`consistent-hash\` hashes with a 24-bit PJW
+hash straight from the string, so on a ring that fits in cache it and \`get\` are at par.
 
 ${ratioTable(suites.ring.ratios!)}
 
@@ -76,12 +83,22 @@ if (suites.mesh) {
 
 A request routed and reported (balancer, circuit and health bookkeeping, Prometheus counters and
 the sampled route-duration histogram), 100 endpoints of four accelerator types, against the raw
-pick each policy stands on over the same table in the same run: \`ring.get\` on the mesh's own
-ring, \`SmoothWrr.pick\` over the same weights, and p2c as two random draws over a typed array of
-loads. The difference is what the mesh adds per request: a route object, the in-flight counts,
-health, metrics. The route is the one allocation (GC share measured while routing below); a
-clock read costs about 90 ns on this host, so the common path reads none (route durations are
-timed one route in 16). The figures are of the built package (\`dist/\`).
+pick each policy stands on over the same table: \`ring.get\` on the mesh's own ring,
+\`SmoothWrr.pick\` over the weights the mesh gives (capacities), and p2c as two random draws over a
+typed array of loads. The difference is what the mesh adds per request: a route object, the
+in-flight counts, health, metrics. The route is the one allocation (GC share measured while
+routing below); a clock read costs about 90 ns on this host, so the common path reads none (route
+durations are timed one route in 16). The figures are of the built package (\`dist/\`).
+
+The ratios to the raw picks are measured in alternating rounds (the mesh, the raw pick, the mesh,
+...), before any TS-engine mesh runs in the process, and show the 10th..90th percentile of the
+per-round ratios: a noisy neighbour slows both sides of a round alike. The 2 M/s floor is the
+median of the same rounds. Where the state lives: ring-hash keeps in-flight cost, capacities and
+eligibility in Wasm memory, where the bounded walk reads them, and tests the key's owner before
+walking; p2c and swrr keep in-flight cost in typed arrays by slot; a route carries its pick's
+slot, so report() releases without a lookup by id. p2c's raw pick is two random numbers and a
+comparison (about 10 ns): no API that returns a route object and counts the request can come
+within 3x of it, and the figure is shown for what it is.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}
 

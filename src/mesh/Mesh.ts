@@ -137,6 +137,9 @@ interface ServiceState {
   /** The service's counts and its outlier detector (both outlive snapshots), so route() looks neither up by name. */
   tally: ServiceTally;
   health: OutlierDetector;
+  /** The balancer again, typed, when it is an LLM one or smooth round robin: route() tests no class per request. */
+  readonly llm: LlmBalancer | undefined;
+  readonly swrr: SwrrBalancer | undefined;
 }
 
 const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
@@ -325,7 +328,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random, (id) => this.#engineLoad(s.name, id));
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined! });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -403,11 +406,11 @@ export class Mesh {
   #route(request: RouteRequest, start: number, attempt: number): Route {
     const { service, key, requires } = request ?? ({} as RouteRequest);
     const s = this.#service(service);
-    const llm = s.balancer instanceof LlmBalancer ? s.balancer : undefined;
+    const llm = s.llm;
     if (request.prompt !== undefined || request.blocks !== undefined || request.model !== undefined || request.adapter !== undefined || request.cacheSalt !== undefined) checkPromptFields(request);
     const cost = request.cost ?? (llm ? promptTokens(request, tokensPerBlock(llm.prefix, typeof request.prompt === 'string')) : 1);
     checkCost(cost, 'route cost');
-    if (s.balancer instanceof SwrrBalancer && s.balancer.timed) s.balancer.update(this.#clock());
+    if (s.swrr?.timed) s.swrr.update(this.#clock());
     if (requires) meetable(s.endpoints, service, requires);
     if (s.endpoints.size === 0) throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoints`);
     const circuit = s.config.circuit;
@@ -423,7 +426,7 @@ export class Mesh {
     // An endpoint back from ejection starts slow, as a new one does.
     const was = health.seen;
     if (was !== ejected && (was?.size || ejected.size)) {
-      if (s.balancer instanceof SwrrBalancer) for (const id of was ?? []) if (!ejected.has(id)) s.balancer.slowStart(id, this.#clock());
+      if (s.swrr) for (const id of was ?? []) if (!ejected.has(id)) s.swrr.slowStart(id, this.#clock());
       health.seen = ejected;
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);

@@ -13,7 +13,7 @@ import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from '
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 import { MeshMetrics } from './metrics.js';
-import { Tallies, type ServiceTally } from './tally.js';
+import { Tallies, type EndpointTally, type ServiceTally } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 import { LlmBalancer } from './llm/LlmBalancer.js';
 import { MaglevBalancer } from './MaglevBalancer.js';
@@ -139,7 +139,12 @@ interface ServiceState {
   health: OutlierDetector;
   /** The balancer again, typed, when it is an LLM one or smooth round robin: route() tests no class per request. */
   readonly llm: LlmBalancer | undefined;
-  readonly swrr: SwrrBalancer | undefined;
+  readonly swrr: SwrrBalancer | undefined;  /**
+   * Endpoint tallies by balancer slot (Pick.slot), filled as routes go: a balancer's slots hold
+   * the same endpoints for the life of a state (a membership change makes a new state), so a route
+   * finds its tally without a lookup by id. Every new state starts it empty.
+   */
+  readonly tallyBySlot: (EndpointTally | undefined)[];
 }
 
 const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
@@ -328,7 +333,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random, (id) => this.#engineLoad(s.name, id));
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [] });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -439,7 +444,12 @@ export class Mesh {
     if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
     const reason = panic ? panicReason(s.endpoints.size, ejected.size, pick.reason) : pick.reason;
     tally.inflight++;
-    const t = tally.endpoint(pick.endpoint.id);
+    const slot = pick.slot;
+    let t = slot === undefined ? undefined : s.tallyBySlot[slot];
+    if (t === undefined) {
+      t = tally.endpoint(pick.endpoint.id);
+      if (slot !== undefined) s.tallyBySlot[slot] = t;
+    }
     t.inflight++;
     // Counts routed under an earlier policy keep its label.
     if (t.policy !== s.policy) {
@@ -524,7 +534,7 @@ export class Mesh {
     if (ring) change.movedShare = movedShareOf(before!, (s.balancer as RingHashBalancer).ring.pointList());
     if (maglev) change.movedShare = movedEntries(table!, maglev.table());
     const services = new Map(this.#snapshot.services);
-    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations) });
+    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations), tallyBySlot: [] });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: event.revision ?? this.#snapshot.revision });
     const discovered = this.#discovered.get(event.service) ?? new Map<string, EndpointConfig>();
     this.#discovered.set(event.service, discovered);

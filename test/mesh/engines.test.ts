@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Mesh, WasmeshError } from '../../src/index.js';
+import { Mesh, type Route, WasmeshError } from '../../src/index.js';
 
 // The filters before a policy's pick: the model an endpoint serves, its engine's saturation (and
 // staleness), LoRA affinity; and counts kept per endpoint incarnation.
@@ -164,6 +164,39 @@ t('ring-hash: routes made before membership changes release their own endpoint, 
   for (const x of mesh.endpoints('s')) assert.is(x.load, expected.get(x.id) ?? 0, x.id);
   for (const r of after) mesh.report(r);
   for (const x of mesh.endpoints('s')) assert.is(x.load, 0, x.id);
+});
+
+t('in-flight counts per endpoint follow the routes across joins, leaves and weight changes (tallies found by slot)', () => {
+  for (const policy of ['ring-hash', 'p2c', 'swrr'] as const) {
+    const mesh = new Mesh();
+    mesh.apply({ services: [{ name: 's', policy, endpoints: ['a', 'b', 'c', 'd'].map((id) => e(id)) }] });
+    const open: Route[] = [];
+    const route = (n: number) => {
+      for (let i = 0; i < n; i++) open.push(mesh.route({ service: 's', key: `k${open.length}` }));
+    };
+    const expectCounts = () => {
+      const want: Record<string, number> = {};
+      for (const r of open) want[r.endpoint.id] = (want[r.endpoint.id] ?? 0) + 1;
+      const got = Object.fromEntries(Object.entries(mesh.inflight('s').endpoints).filter(([, n]) => n > 0));
+      assert.equal(got, want, policy);
+    };
+    route(30);
+    mesh.patch({ type: 'remove', service: 's', id: 'b' });
+    route(20);
+    mesh.patch({ type: 'add', service: 's', endpoint: e('e') });
+    mesh.patch({ type: 'add', service: 's', endpoint: e('b') });
+    route(20);
+    mesh.patch({ type: 'add', service: 's', endpoint: { ...e('c'), resources: { accelerator: 'L4', count: 3 } } });
+    route(20);
+    // Routes to the b that left are forgotten with it: they count nowhere once it is gone.
+    for (let i = open.length - 1; i >= 0; i--) if (open[i]!.endpoint.id === 'b' && i < 30) mesh.report(open.splice(i, 1)[0]!);
+    expectCounts();
+    mesh.apply({ services: [{ name: 's', policy, endpoints: ['a', 'b', 'c', 'd', 'e'].map((id) => e(id)) }] });
+    route(20);
+    expectCounts();
+    while (open.length) mesh.report(open.pop()!);
+    assert.equal(mesh.inflight('s').requests, 0, policy);
+  }
 });
 
 t('a route reported to another mesh of the same config and version releases nothing there', () => {

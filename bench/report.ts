@@ -166,13 +166,13 @@ most of that is Node's HTTP path, not wasmesh. The minimal node:http + undici pr
 routing and none of the sidecar's safety work, already costs most of what the sidecar does. A
 profile of the sidecar at full load puts the socket writes (\`writev\`, latin1 header writes; a
 system call is dear on this host, a clock read alone takes ~90 ns) and undici's and node:http's
-parsing, streams and promises ahead of everything wasmesh does (the route and its report take
-~0.35 µs of the request's ~80). Going below the minimal Node proxy means leaving node:http and
-undici for a hand-written HTTP/1.1 path on raw sockets; until then, a fleet that needs nginx's cost per request should put
-nginx or HAProxy in front and use wasmesh where it decides (the Mesh API, \`wasmesh/core\`) rather
-than where it copies bytes. One process uses one core: run one sidecar per core behind
-\`SO_REUSEPORT\` only with per-endpoint state (in-flight counts, ejections, budgets) shared, which
-the sidecar does not do today.
+parsing, streams and promises ahead of everything wasmesh does (the route and its report take ~0.35
+µs of the request's ~80). Going below the minimal Node proxy means leaving node:http and undici for
+a hand-written HTTP/1.1 path on raw sockets; until then, a fleet that needs nginx's cost per request
+should put nginx or HAProxy in front and use wasmesh where it decides (the Mesh API,
+\`wasmesh/core\`) rather than where it copies bytes. One process uses one core: run one sidecar per
+core behind \`SO_REUSEPORT\` only with per-endpoint state (in-flight counts, ejections, budgets)
+shared, which the sidecar does not do today.
 
 ${rows.join('\n')}
 

@@ -18,7 +18,7 @@ export interface Pick {
   endpoint: Endpoint;
   /** Why; a function when formatting it costs (it runs only if the route's reason is read). */
   reason: string | (() => string);
-  /** The balancer's own slot of the endpoint, handed back to release() (ring-hash). */
+  /** The balancer's own slot of the endpoint (ring-hash, p2c, swrr), handed back to release() and valid while the balancer's membership stays. */
   slot?: number;
 }
 

@@ -208,13 +208,23 @@ export class BatchRouter {
         // keys' bytes are sized for ASCII; a window that needs more gets its own buffer and task.
         const pool = new Uint8Array(new SharedArrayBuffer(Math.max(1, unitsOf(list))));
         const allOffsets = new Uint32Array(new SharedArrayBuffer((n + Math.ceil(n / kStringChunk)) * 4));
-        const post = (bytes: Uint8Array, bytesAt: number, offsetsAt: number, count: number, at: number) =>
-          runs.push(this.#run({ kind: 'keys', table: published.table, bytes: bytes.buffer as SharedArrayBuffer, bytesAt, offsets: allOffsets.buffer as SharedArrayBuffer, offsetsAt: offsetsAt * 4, count, at, out, outAt }, `keys [${at}, ${at + count})`));
+        // This thread is busy encoding, so it leaves workers one core fewer than the machine has:
+        // at most that many tasks in flight (on two cores, one), waiting for the oldest before
+        // sending more. A second worker on two cores only took the encoder's core (measured: two
+        // workers 0.84x of one); the wait also lets this thread hand out the next task on time.
+        const lanes = Math.max(1, Math.min(this.threads, availableParallelism() - 1));
+        const inFlight: Promise<number>[] = [];
+        const post = async (bytes: Uint8Array, bytesAt: number, offsetsAt: number, count: number, at: number) => {
+          while (inFlight.length >= lanes) await inFlight.shift();
+          const run = this.#run<number>({ kind: 'keys', table: published.table, bytes: bytes.buffer as SharedArrayBuffer, bytesAt, offsets: allOffsets.buffer as SharedArrayBuffer, offsetsAt: offsetsAt * 4, count, at, out, outAt }, `keys [${at}, ${at + count})`);
+          runs.push(run);
+          inFlight.push(run);
+        };
         let used = 0, offAt = 0;
         // The task being filled: its first key, where its bytes and offsets begin, its keys.
         let taskAt = 0, taskBytesAt = 0, taskOffAt = 0, taskCount = 0;
-        const flush = () => {
-          if (taskCount > 0) post(pool, taskBytesAt, taskOffAt, taskCount, taskAt);
+        const flush = async () => {
+          if (taskCount > 0) await post(pool, taskBytesAt, taskOffAt, taskCount, taskAt);
           taskCount = 0;
         };
         for (let start = 0; start < n; start += kStringChunk) {
@@ -223,9 +233,10 @@ export class BatchRouter {
           let own = undefined as Uint8Array | undefined;
           const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : (own = new Uint8Array(new SharedArrayBuffer(need)))), start, end);
           if (own) {
-            flush();
+            // Copied before any wait: encodeKeys reuses its offsets, and another batch may encode meanwhile.
             allOffsets.set(offsets.subarray(0, count + 1), offAt);
-            post(own, 0, offAt, count, start);
+            await flush();
+            await post(own, 0, offAt, count, start);
             offAt += count + 1;
             continue;
           }
@@ -240,9 +251,9 @@ export class BatchRouter {
           for (let i = 1; i <= count; i++) allOffsets[offAt++] = base + offsets[i]!;
           used += offsets[count]!;
           taskCount += count;
-          if (taskCount >= taskKeys) flush();
+          if (taskCount >= taskKeys) await flush();
         }
-        flush();
+        await flush();
       }
     } catch (error) {
       // A bad key found midway: let the chunks already sent finish before reporting it.

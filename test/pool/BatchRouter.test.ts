@@ -182,6 +182,21 @@ t('string tasks gather several encoding windows; a window of wide keys goes alon
   }
 });
 
+t('string batches routed at the same time do not mix: each encodes while the other waits for a worker', async () => {
+  const ring = ringOf(['h100', 'a100', 'l4', 'cpu'], 'xxh32', 80);
+  const small = new BatchRouter({ threads: 2, chunkSize: 20_000, inlineBelow: 0 });
+  try {
+    const wide = (i: number) => Math.floor(i / 8192) % 3 === 1;
+    const a = Array.from({ length: 40_000 }, (_, i) => (wide(i) ? `ユーザー:${i}` : `user:${i}`));
+    const b = Array.from({ length: 40_000 }, (_, i) => (wide(i + 8192) ? `🙂${i}` : `session-${i}`));
+    const [ra, rb] = await Promise.all([small.route(ring, a), small.route(ring, b)]);
+    assert.equal(Array.from(ra), Array.from(ring.getSlots(a)));
+    assert.equal(Array.from(rb), Array.from(ring.getSlots(b)));
+  } finally {
+    await small.close();
+  }
+});
+
 t('bad input: WasmeshError with the value and what is allowed', async () => {
   throwsCode(() => new BatchRouter({ threads: 0 }), 'INVALID_OPTION', /options\.threads must be an integer from 1 to 256, got 0/);
   throwsCode(() => new BatchRouter({ chunkSize: 10 }), 'INVALID_OPTION', /options\.chunkSize must be an integer from 1024/);

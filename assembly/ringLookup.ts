@@ -134,6 +134,13 @@ export function ringWalk(ring: usize, h: u32, n: u32, out: usize): u32 {
   return found;
 }
 
+/** Whether slot s may take `cost`: eligible, below its bound ceil(share * capacity), within its limit. */
+// @ts-ignore: decorator
+@inline function admits(s: u32, loads: usize, capacities: usize, limits: usize, eligible: usize, share: f64, cost: f64): bool {
+  const used = load<f64>(loads + (<usize>s << 3));
+  return load<u8>(eligible + <usize>s) != 0 && used < Math.ceil(share * load<f64>(capacities + (<usize>s << 3))) && used + cost <= load<f64>(limits + (<usize>s << 3));
+}
+
 /**
  * Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, 2018), weighted by
  * capacity: clockwise from `h`, the first eligible node whose in-flight cost is still below its
@@ -166,8 +173,7 @@ export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: u
     const mark = seen + (<usize>s << 2);
     if (load<u32>(mark) != epoch) {
       store<u32>(mark, epoch);
-      const used = load<f64>(loads + (<usize>s << 3));
-      if (load<u8>(eligible + <usize>s) && used < Math.ceil(share * load<f64>(capacities + (<usize>s << 3))) && used + cost <= load<f64>(limits + (<usize>s << 3))) return <i32>s;
+      if (admits(s, loads, capacities, limits, eligible, share, cost)) return <i32>s;
     }
     if (++at == count) at = 0;
   }
@@ -192,11 +198,9 @@ export function ringPickBounded(ring: usize, ptr: usize, len: u32, loads: usize,
   if (at == r.count) at = 0;
   const owner = load<u32>(r.slot + (<usize>at << 2));
   store<u32>(out, owner, 4);
-  // The owner takes most keys: the test the walk would make first, made without the walk's
-  // second search and marks (the same expression, so the same answer).
-  const used = load<f64>(loads + (<usize>owner << 3));
-  const share = c * (total + cost) / totalCapacity;
-  if (load<u8>(eligible + <usize>owner) && used < Math.ceil(share * load<f64>(capacities + (<usize>owner << 3))) && used + cost <= load<f64>(limits + (<usize>owner << 3))) {
+  // The owner takes most keys: the test the walk would make first (admits, with the walk's own
+  // share), made without the walk's second search and marks.
+  if (admits(owner, loads, capacities, limits, eligible, c * (total + cost) / totalCapacity, cost)) {
     store<u32>(out, owner);
     return <i32>owner;
   }

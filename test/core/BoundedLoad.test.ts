@@ -83,6 +83,16 @@ for (const engine of ENGINES) {
       { numRuns: 40 },
     );
     throwsCode(() => new BoundedLoad(ring()).releaseSlot(99), 'UNKNOWN_NODE', /releaseSlot: no node in slot 99/);
+    // Bad costs and over-releases throw and change nothing.
+    const b = new BoundedLoad(ring());
+    const slot = b.acquireSlot('k', 2);
+    const id = b.ring.nodeAt(slot)!;
+    throwsCode(() => b.releaseSlot(slot, -1), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got -1/);
+    throwsCode(() => b.releaseSlot(slot, Number.NaN), 'INVALID_ARGUMENT', /got NaN/);
+    throwsCode(() => b.releaseSlot(slot, 3), 'INVALID_ARGUMENT', new RegExp(`release of 3 on node "${id}" exceeds its in-flight cost 2`));
+    assert.is(b.load(id), 2);
+    b.releaseSlot(slot, 2);
+    assert.is(b.load(id), 0);
   });
 
   t('an overloaded owner passes its keys clockwise, spread over the ring', () => {

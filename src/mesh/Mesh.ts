@@ -202,6 +202,9 @@ export class Mesh {
   #timing = 0;
   // What each service's engines report (scraped or pushed); outlives snapshots.
   readonly #engines = new Map<string, EngineReports>();
+  #lastName: string | undefined;
+  #last: ServiceState | undefined;
+  #lastIn: Snapshot | undefined;
   // Endpoint health per service; it outlives snapshots (an ejection survives an apply).
   readonly #health = new Map<string, OutlierDetector>();
   readonly #ejectListeners = new Set<(service: string, e: Ejection) => void>();
@@ -866,7 +869,14 @@ export class Mesh {
   }
 
   #service(name: string): ServiceState {
+    // Most routers route one service after another of the same name: the last answer, while its snapshot stands.
+    if (name === this.#lastName && this.#lastIn === this.#snapshot) return this.#last!;
     const s = this.#snapshot.services.get(name);
+    if (s) {
+      this.#lastName = name;
+      this.#last = s;
+      this.#lastIn = this.#snapshot;
+    }
     if (!s) throw new WasmeshError('NO_ENDPOINT', `no service ${show(name)}; services: ${this.services().join(', ') || 'none'}`);
     return s;
   }

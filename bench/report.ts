@@ -97,7 +97,7 @@ median of the same rounds. Where the state lives: ring-hash keeps in-flight cost
 eligibility in Wasm memory, where the bounded walk reads them, and tests the key's owner before
 walking; p2c and swrr keep in-flight cost in typed arrays by slot; a route carries its pick's
 slot, so report() releases without a lookup by id. p2c's raw pick is two random numbers and a
-comparison (about 10 ns): no API that returns a route object and counts the request can come
+comparison (about 7 ns): no API that returns a route object and counts the request can come
 within 3x of it, and the figure is shown for what it is.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}

@@ -24,7 +24,8 @@ export class MeshRoute implements Route {
   #open = true;
   // Formatted when first read: a reason with numbers in it cost more than the rest of the route.
   #reason: string | (() => string);
-  // Read through getters (service, endpoint, cost, attempt), so the caller cannot change them.
+  // Read through getters (service, endpoint, cost, attempt): what a caller writes there shadows
+  // the getter and never reaches the accounting.
   // NOTE: each field a route carries is paid on every request; one past these cost a tenth of
   // route + report (measured: V8 moves the fields out of the object), so none is kept twice.
   readonly #service: string;

@@ -5,7 +5,7 @@
 import { Maglev } from '../core/Maglev.js';
 import type { EngineName } from '../core/options.js';
 import { WasmeshError } from '../core/WasmeshError.js';
-import { CountsInflight, type Balancer, type Pick } from './balancers.js';
+import { CountsBySlot, type Balancer, type Pick } from './balancers.js';
 import type { Endpoint } from './endpoints.js';
 
 export interface MaglevSettings {
@@ -15,7 +15,7 @@ export interface MaglevSettings {
   engine: EngineName;
 }
 
-export class MaglevBalancer extends CountsInflight implements Balancer {
+export class MaglevBalancer extends CountsBySlot implements Balancer {
   readonly policy = 'maglev';
   readonly maglev: Maglev;
   readonly #byId: Map<string, Endpoint>;
@@ -29,6 +29,7 @@ export class MaglevBalancer extends CountsInflight implements Balancer {
     this.#c = s.boundedLoad;
     this.maglev = new Maglev({ tableSize: s.tableSize, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity }] as const));
     this.#slots = this.maglev.slots();
+    this.loads.reslot([...this.#byId.keys()]);
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -50,22 +51,24 @@ export class MaglevBalancer extends CountsInflight implements Balancer {
       if (fits(e)) chosen = e;
     }
     if (!chosen) return undefined;
-    this.inflight.add(chosen.id, cost);
+    this.loads.carry(chosen.id, cost);
     const reason = chosen === owner ? 'maglev owner' : allowed && !allowed(owner) ? `maglev: owner ${owner.id} is not eligible` : `bounded load: maglev owner ${owner.id} is at its bound`;
     return { endpoint: chosen, reason };
   }
 
   upsert(e: Endpoint): void {
-    if (this.#byId.has(e.id)) this.maglev.setWeight(e.id, e.capacity);
+    const known = this.#byId.has(e.id);
+    if (known) this.maglev.setWeight(e.id, e.capacity);
     else this.maglev.add(e.id, { weight: e.capacity });
     this.#byId.set(e.id, e);
     this.#slots = this.maglev.slots();
+    if (!known) this.loads.reslot([...this.#byId.keys()]);
   }
 
   remove(id: string): void {
     this.maglev.remove(id);
     this.#byId.delete(id);
-    this.inflight.delete(id);
+    this.loads.reslot([...this.#byId.keys()]);
     this.#slots = this.maglev.slots();
   }
 

@@ -41,27 +41,6 @@ export interface Balancer {
   dispose(): void;
 }
 
-/** In-flight cost by endpoint id, for the balancers whose engine does not keep it. */
-class InflightCost {
-  readonly #cost = new Map<string, number>();
-
-  get(id: string): number {
-    return this.#cost.get(id) ?? 0;
-  }
-
-  add(id: string, cost: number): void {
-    if (cost > 0) this.#cost.set(id, this.get(id) + cost);
-  }
-
-  release(id: string, cost: number): void {
-    this.#cost.set(id, Math.max(0, this.get(id) - cost));
-  }
-
-  delete(id: string): void {
-    this.#cost.delete(id);
-  }
-}
-
 /** Whether any endpoint has an in-flight limit: only then must a pick look for full ones. */
 const anyLimit = (endpoints: Iterable<Endpoint>) => [...endpoints].some((e) => e.maxInflight !== Infinity);
 
@@ -96,23 +75,6 @@ export interface RingHashSettings {
 }
 
 /** Key affinity (KV-cache reuse) with bounded loads: an overloaded owner passes keys clockwise. */
-/** release, load and carry of the balancers whose engine does not keep in-flight cost. */
-export abstract class CountsInflight {
-  protected readonly inflight = new InflightCost();
-
-  release(id: string, cost: number): void {
-    this.inflight.release(id, cost);
-  }
-
-  load(id: string): number {
-    return this.inflight.get(id);
-  }
-
-  carry(id: string, cost: number): void {
-    this.inflight.add(id, cost);
-  }
-}
-
 /**
  * release, load and carry of the balancers that count in-flight cost by their own slots: a pick
  * counts on its slot and hands it to the route, which releases by it (SlotLoads).

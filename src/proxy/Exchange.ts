@@ -1,13 +1,12 @@
-// One proxied request, from its arrival to the last byte of the answer. It is also the undici
-// dispatch handler of each attempt (a retry reuses it): the endpoint's response is written
-// straight into the client's as undici parses it, with no stream or promise in between, so a
+// One proxied request, from its arrival to the last byte of the answer. It is also the upstream
+// handler of each attempt (a retry reuses it): the endpoint's response is written straight into
+// the client's as the pool's parser reads it, with no stream or promise in between, so a
 // token stream passes chunk by chunk and the common request costs one object and two closures.
 //
 // NOTE: everything an attempt holds (the mesh route, the endpoint's connection and upload slots)
 // is released exactly once, by #settle(): whatever ends the attempt (an answer, an error, the
 // client leaving, a retry) passes through it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { WasmeshError } from '../core/WasmeshError.js';
 import type { Mesh, Outcome, Route, RouteRequest } from '../mesh/Mesh.js';
 import type { FailureKind } from '../mesh/retry.js';
@@ -17,7 +16,7 @@ import { lingerOnClose } from './lingeringClose.js';
 import { normalizePath } from './paths.js';
 import type { ProxyMetrics } from './ProxyMetrics.js';
 import { readBody, streamBody } from './requestBody.js';
-import { endToEnd, forwardHeaders, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
+import { endToEnd, forwardHeaders, headerOf, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
 import { promptOf } from './openai.js';
 import type { PromptFields } from '../mesh/llm/prompt.js';
 import type { Gateway, GatewaySettings } from '../gateway/Gateway.js';
@@ -25,10 +24,11 @@ import type { Reservation } from '../gateway/budgets/Budgets.js';
 import { llmRequestBySize, llmRequestOf, modelOf, priorityOf, rewrite, tenantOf, type LlmRequest } from '../gateway/llmRequest.js';
 import { UsageMeter } from '../gateway/usage.js';
 import { kIdempotentMethods } from '../mesh/retry.js';
+import type { Http1Pool, ResponseHeaders, UpstreamController, UpstreamHandler } from './http1/Http1Pool.js';
 
 /** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
 export interface Upstream {
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Http1Pool;
   /** Attempts dispatched and not ended (on a connection, or waiting for one). */
   active: number;
   /** Attempts whose body streams from the client (larger than bufferBodyBytes). */
@@ -102,7 +102,7 @@ const kDumpBytes = 65_536;
 // that no endpoint serves is the client's mistake: another model is not what it asked for.)
 const kFallbackCodes = new Set(['OVERLOADED', 'NO_ENDPOINT']);
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements UpstreamHandler {
   readonly #context: ExchangeContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -136,7 +136,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #head: Buffer[] = [];
   #headBytes = 0;
   #streamed = false;
-  // The attempt under way: its route, what it holds at the endpoint, whether undici began to
+  // The attempt under way: its route, what it holds at the endpoint, whether the pool began to
   // send it, its start, response status (0 before headers), whether its route is reported, and
   // the retry its 5xx answer asked for (its body is then thrown away).
   #route: Route | undefined;
@@ -148,7 +148,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #status = 0;
   #reported = false;
   #next: { route: Route; delayMs: number } | undefined;
-  #controller: Dispatcher.DispatchController | undefined;
+  #controller: UpstreamController | undefined;
   #clientGone = false;
   // For the access log.
   #bytesOut = 0;
@@ -435,7 +435,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A retry says which try it is, so that an endpoint can recognise a request it has seen.
     const headers = this.#attempts > 1 ? [...this.#headers, 'x-wasmesh-attempt', String(this.#attempts)] : this.#headers;
     const body = this.#streamed ? streamBody(req, this.#head, this.#headBytes, limits.maxBodyBytes, timeouts.bodyIdleMs) : this.#body;
-    upstream.dispatcher.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
+    // The controller at once: a client that leaves while the attempt waits for a connection ends it too.
+    this.#controller = upstream.dispatcher.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
   }
 
   // Why an endpoint takes no more of this request's kind now, if it does not.
@@ -445,14 +446,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return u.active >= limits.connectionsPerEndpoint + limits.maxQueuedPerEndpoint ? 'pool-full' : undefined;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: UpstreamController): void {
     this.#controller = controller;
     this.#sent = true;
     this.#sentEver = true;
     if (this.#clientGone) controller.abort(kClientGone);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(_controller: UpstreamController, statusCode: number, headers: ResponseHeaders): void {
     // 1xx: the proxy answered the client's expect: 100-continue itself; the final status follows.
     if (statusCode < 200) return;
     this.#status = statusCode;
@@ -481,12 +482,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (budget) for (const name in budget) out.push(name, budget[name]!);
     res.writeHead(statusCode, out);
     // A token stream shows its headers at once, before the first token.
-    const sse = headers['content-type']?.includes('text/event-stream') ?? false;
+    const sse = headerOf(headers, 'content-type')?.includes('text/event-stream') ?? false;
     if (sse) res.flushHeaders();
     if (this.#prompt || this.#llm) this.#meter = new UsageMeter(sse);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (this.#next || this.#fallbackAfter) return;
     this.#meter?.chunk(chunk, performance.now());
     this.#bytesOut += chunk.length;
@@ -526,7 +527,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     gateway.budgets.settle(r, usage.completionTokens === undefined ? undefined : prompt + usage.completionTokens);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: UpstreamController, error: Error): void {
     const latencyMs = performance.now() - this.#attemptStart;
     if (this.#clientGone) {
       // Nobody to answer; the endpoint did nothing wrong.

@@ -1,11 +1,10 @@
 // The sidecar data plane: an HTTP reverse proxy that asks the mesh where each request goes,
-// forwards it on a keep-alive undici pool per endpoint, streams both bodies (token streams pass
+// forwards it on a keep-alive HTTP/1.1 pool per endpoint (http1/Http1Pool), streams both bodies (token streams pass
 // chunk by chunk), and reports every outcome back to the mesh (health, retries, metrics).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool } from 'undici';
-import { undici } from '../lazy.js';
+import { Http1Pool } from './http1/Http1Pool.js';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
@@ -82,7 +81,7 @@ export class SidecarProxy implements ExchangeContext {
   readonly accessLog: AccessLog;
   readonly metrics = new ProxyMetrics();
   readonly gateway: Gateway;
-  readonly #upstreams = new Map<string, Upstream & { readonly dispatcher: Pool }>();
+  readonly #upstreams = new Map<string, Upstream>();
   readonly #server: Server;
   #settings: ProxySettings;
   #inflight = 0;
@@ -143,7 +142,7 @@ export class SidecarProxy implements ExchangeContext {
     return this.#inflight;
   }
 
-  /** What is under way at each endpoint's pool: attempts (on a connection or waiting), streamed uploads, and undici's own counts. */
+  /** What is under way at each endpoint's pool: attempts (on a connection or waiting), streamed uploads, and the pool's own counts (requests on a connection, waiting for one, both). */
   upstreams(): Record<string, { active: number; uploads: number; running: number; pending: number; queued: number }> {
     return Object.fromEntries(
       [...this.#upstreams].map(([address, u]) => {
@@ -201,7 +200,7 @@ export class SidecarProxy implements ExchangeContext {
     let upstream = this.#upstreams.get(address);
     if (!upstream) {
       const { timeouts, limits } = this.#settings;
-      const dispatcher = new (undici().Pool)(`http://${address}`, { connections: limits.connectionsPerEndpoint, connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, pipelining: 1 });
+      const dispatcher = new Http1Pool(address, { connections: limits.connectionsPerEndpoint, connectTimeoutMs: timeouts.connectMs, keepAliveMs: 30_000 });
       upstream = { dispatcher, active: 0, uploads: 0 };
       this.#upstreams.set(address, upstream);
     }

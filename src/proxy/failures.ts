@@ -1,4 +1,6 @@
-// Whose fault an attempt's failure is, from the error undici (or the proxy's own body stream)
+import { UpstreamError } from './http1/UpstreamError.js';
+
+// Whose fault an attempt's failure is, from the error the upstream pool (or the proxy's own body stream)
 // ended it with. The answer decides everything after: the client's mistakes get a 4xx and never
 // touch the endpoint's health or a retry; an endpoint's failures are reported and may be retried
 // by the rule their kind falls under (retry.ts); a client that left gets nothing.
@@ -27,12 +29,8 @@ export type AttemptFailure =
   /** No answer within the first-byte timeout. */
   | { kind: 'timeout' };
 
-// undici refuses a request it cannot send as given: an invalid or duplicate header, an
-// unsupported feature, a body that does not match its declared length.
-const kRequestErrors = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
-
 /**
- * Classifies the error of an attempt that had no response status yet. `sent`: undici had started
+ * Classifies the error of an attempt that had no response status yet. `sent`: the pool had started
  * writing the request (onRequestStart), so the endpoint may have received it.
  */
 export function classify(error: Error, sent: boolean): AttemptFailure {
@@ -40,8 +38,9 @@ export function classify(error: Error, sent: boolean): AttemptFailure {
     if (error.reason === 'aborted') return { kind: 'gone' };
     return error.reason === 'too-large' ? { kind: 'client', status: 413, reason: 'body-too-large' } : { kind: 'client', status: 408, reason: 'body-timeout' };
   }
-  const code = (error as { code?: string }).code;
-  if (code !== undefined && kRequestErrors.has(code)) return { kind: 'client', status: 400, reason: 'bad-request' };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout' };
+  // The pool refuses a request it cannot send as given (a header that would split the head, a
+  // body that does not match its declared length): the client's request, not the endpoint.
+  if (error instanceof UpstreamError && error.code === 'BAD_REQUEST') return { kind: 'client', status: 400, reason: 'bad-request' };
+  if (error instanceof UpstreamError && error.code === 'HEADERS_TIMEOUT') return { kind: 'timeout' };
   return sent ? { kind: 'reset' } : { kind: 'connect' };
 }

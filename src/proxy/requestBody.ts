@@ -50,9 +50,9 @@ export function readBody(req: IncomingMessage, limit: number, idleMs: number): P
 }
 
 /**
- * The body as a stream for undici: the chunks read already, then the rest as the client sends it,
+ * The body as a stream for the upstream pool: the chunks read already, then the rest as the client sends it,
  * counted against `maxBytes` and timed against `idleMs`. It ends with a ClientBodyError when
- * either is passed or the client leaves, which undici hands back to the exchange (failures.ts).
+ * either is passed or the client leaves, which the pool hands back to the exchange (failures.ts).
  */
 export function streamBody(req: IncomingMessage, head: readonly Buffer[], bytes: number, maxBytes: number, idleMs: number): Readable {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -71,19 +71,24 @@ function connectionNamed(value: string | string[] | undefined): Set<string> | un
   return named;
 }
 
+/** The value of `name` (lower case) in a [name, value, ...] list with lower-case names; repeated, joined with ", ". */
+export function headerOf(headers: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) value = value === undefined ? headers[i + 1]! : `${value}, ${headers[i + 1]!}`;
+  return value;
+}
+
 /**
- * The end-to-end headers of a response (undici's parsed headers: lower-case names) as the flat
- * [name, value, ...] list writeHead takes: without hop-by-hop ones and those the Connection
- * header names.
+ * The end-to-end headers of a response (the pool's [name, value, ...] list, lower-case names) as
+ * the flat list writeHead takes: without hop-by-hop ones and those the Connection header names.
  */
-export function endToEnd(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
-  const named = connectionNamed(headers.connection);
+export function endToEnd(headers: readonly string[]): string[] {
+  const named = connectionNamed(headerOf(headers, 'connection'));
   const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out.push(name, headers[i + 1]!);
   }
   return out;
 }
@@ -99,7 +104,7 @@ export const kDefaultForwarding: ForwardingPolicy = Object.freeze({ xForwardedFo
 
 /**
  * What makes a request one the proxy must refuse before routing (RFC 9112 3.2: more than one
- * Host), or undefined. undici would refuse it only after a pick, and the endpoint would be blamed.
+ * Host), or undefined: the proxy and the endpoint could each take another Host as the one.
  */
 export function malformation(req: IncomingMessage): string | undefined {
   const raw = req.rawHeaders;

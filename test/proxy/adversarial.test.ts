@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
-import { errors, request } from 'undici';
+import { request } from 'undici';
 import { classify, ClientBodyError } from '../../src/proxy/failures.js';
+import { UpstreamError } from '../../src/proxy/http1/UpstreamError.js';
 import { normalizePath } from '../../src/proxy/paths.js';
 import { ep, SidecarHarness, sleep } from '../support/sidecar.js';
 
@@ -31,19 +32,20 @@ t('a request with two Host headers is answered 400 before routing: no endpoint i
   assert.is((await h.get('/v1')).status, 200);
 });
 
-t('an error undici raises about the request is the client\'s (4xx, not retried); a reset after the send is not a connect failure', () => {
-  assert.equal(classify(new errors.InvalidArgumentError('invalid foo header'), false), { kind: 'client', status: 400, reason: 'bad-request' });
-  assert.equal(classify(new errors.NotSupportedError('expect header not supported'), false), { kind: 'client', status: 400, reason: 'bad-request' });
-  assert.equal(classify(new errors.RequestContentLengthMismatchError(), true), { kind: 'client', status: 400, reason: 'bad-request' });
+t('an error the pool raises about the request is the client\'s (4xx, not retried); a reset after the send is not a connect failure', () => {
+  assert.equal(classify(new UpstreamError('BAD_REQUEST', 'invalid foo header'), false), { kind: 'client', status: 400, reason: 'bad-request' });
+  assert.equal(classify(new UpstreamError('BAD_REQUEST', 'request body longer than its content-length 5'), true), { kind: 'client', status: 400, reason: 'bad-request' });
   assert.equal(classify(new ClientBodyError('too-large', 'x'), true), { kind: 'client', status: 413, reason: 'body-too-large' });
   assert.equal(classify(new ClientBodyError('idle', 'x'), true), { kind: 'client', status: 408, reason: 'body-timeout' });
   assert.equal(classify(new ClientBodyError('aborted', 'x'), true), { kind: 'gone' });
-  assert.equal(classify(new errors.HeadersTimeoutError(), true), { kind: 'timeout' });
+  assert.equal(classify(new UpstreamError('HEADERS_TIMEOUT', 'x'), true), { kind: 'timeout' });
   const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
   assert.equal(classify(reset, true), { kind: 'reset' });
-  assert.equal(classify(new errors.SocketError('other side closed'), true), { kind: 'reset' });
+  assert.equal(classify(new UpstreamError('SOCKET_CLOSED', 'other side closed'), true), { kind: 'reset' });
+  assert.equal(classify(new UpstreamError('BAD_RESPONSE', 'bad response: malformed status line'), true), { kind: 'reset' });
   assert.equal(classify(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false), { kind: 'connect' });
-  assert.equal(classify(new errors.ConnectTimeoutError(), false), { kind: 'connect' });
+  assert.equal(classify(new UpstreamError('CONNECT_TIMEOUT', 'x'), false), { kind: 'connect' });
+  assert.equal(classify(new UpstreamError('POOL_CLOSED', 'x'), false), { kind: 'connect' });
 });
 
 t('a POST the endpoint received whole is not replayed when its connection resets, even with retryOn connect-failure; a GET is, with x-wasmesh-attempt', async () => {

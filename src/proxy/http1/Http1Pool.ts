@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ResponseParser, type ResponseHeaders, type ResponseSink } from './ResponseParser.js';
+import { isFieldValue, isToken } from './chars.js';
 import { UpstreamError } from './UpstreamError.js';
 
 export type { ResponseHeaders } from './ResponseParser.js';
@@ -75,8 +76,6 @@ export interface Http1PoolStats {
   readonly queued: number;
 }
 
-const kToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const kBadValue = /[\0\r\n]/;
 // Methods whose request means something with content (RFC 9110 9.3): without a body, they say so.
 const kContentMethods = new Set(['POST', 'PUT', 'PATCH']);
 const kClosed = () => new UpstreamError('POOL_CLOSED', 'the endpoint\'s pool is closed');
@@ -243,15 +242,15 @@ export class Http1Pool {
 // no CR, LF or NUL), so that nothing a client sends can split it.
 function requestHead(request: UpstreamRequest, host: string, port: number): string {
   const { method, path, headers, body } = request;
-  if (!kToken.test(method)) throw new UpstreamError('BAD_REQUEST', `invalid method ${JSON.stringify(method)}`);
-  if (path[0] !== '/' || kBadValue.test(path) || path.includes(' ')) throw new UpstreamError('BAD_REQUEST', `invalid request target ${JSON.stringify(path)}`);
+  if (!isToken(method)) throw new UpstreamError('BAD_REQUEST', `invalid method ${JSON.stringify(method)}`);
+  if (path[0] !== '/' || !isFieldValue(path) || path.includes(' ') || path.includes('\t')) throw new UpstreamError('BAD_REQUEST', `invalid request target ${JSON.stringify(path)}`);
   let head = `${method} ${path} HTTP/1.1\r\n`;
   let hasHost = false;
   let length: number | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!, value = headers[i + 1]!;
-    if (!kToken.test(name)) throw new UpstreamError('BAD_REQUEST', `invalid header name ${JSON.stringify(name)}`);
-    if (kBadValue.test(value)) throw new UpstreamError('BAD_REQUEST', `invalid ${name} header: it holds CR, LF or NUL`);
+    if (!isToken(name)) throw new UpstreamError('BAD_REQUEST', `invalid header name ${JSON.stringify(name)}`);
+    if (!isFieldValue(value)) throw new UpstreamError('BAD_REQUEST', `invalid ${name} header: it holds CR, LF, NUL or another control character`);
     if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
     else if (name.length === 14 && name.toLowerCase() === 'content-length') {
       if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== Number(value))) throw new UpstreamError('BAD_REQUEST', `invalid content-length ${JSON.stringify(value)}`);

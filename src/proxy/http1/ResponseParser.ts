@@ -8,6 +8,7 @@
 // line ends only, no obs-fold, one content-length value, transfer-encoding only as `chunked`
 // and never with content-length. Anything else is a bad response: the attempt fails and the
 // connection closes.
+import { isToken, kClass, kToken, kValue } from './chars.js';
 import { UpstreamError } from './UpstreamError.js';
 
 /** Response headers as they came, names in lower case: [name, value, name, value, ...]. */
@@ -33,9 +34,8 @@ const enum State {
   Stopped,
 }
 
-const CR = 13, LF = 10;
-const kToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const kBadValue = /[\0\r\n]/;
+const CR = 13, LF = 10, SP = 32, HTAB = 9, COLON = 58;
+const kHttp1 = Buffer.from('HTTP/1.', 'latin1');
 // A chunk-size line: hex digits, then optional extensions (ignored, as every recipient may).
 const kChunkSize = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$/;
 const kMaxChunkLine = 4096;
@@ -49,6 +49,18 @@ export class ResponseParser {
   #partial: Buffer | undefined;
   #remaining = 0;
   #trailers: ResponseHeaders | undefined;
+  // The head's parts as scanned, reported by #headDone once the head is whole.
+  #status = 0;
+  #statusText = '';
+  #headers: ResponseHeaders = [];
+  #minor = 1;
+  #length: string | undefined;
+  #chunked = false;
+  // Connection: close seen; Connection: keep-alive seen (what keeps an HTTP/1.0 connection open).
+  #close = false;
+  #keepAliveToken = false;
+  #keepAliveHint: string | undefined;
+
   /** The connection may carry another request once this response ends. */
   keepAlive = false;
   /** Milliseconds the endpoint said it keeps an idle connection (Keep-Alive: timeout=N), or undefined. */
@@ -157,7 +169,7 @@ export class ResponseParser {
           } else {
             const colon = line.text.indexOf(':');
             const name = colon > 0 ? line.text.slice(0, colon) : '';
-            if (!kToken.test(name)) throw bad(`malformed trailer line ${JSON.stringify(line.text.slice(0, 40))}`);
+            if (!isToken(name)) throw bad(`malformed trailer line ${JSON.stringify(line.text.slice(0, 40))}`);
             (this.#trailers ??= []).push(name.toLowerCase(), line.text.slice(colon + 1).trim());
           }
           break;
@@ -206,76 +218,127 @@ export class ResponseParser {
     this.#partial = kept;
   }
 
-  // The head from `at`: when whole, parsed and reported, and the body's framing set.
+  // The head from `at`: when whole, parsed and reported, and the body's framing set. A head cut
+  // by the end of a read is kept and scanned again whole with the next one (heads are small).
   #readHead(data: Buffer, at: number): number {
     let bytes = data, from = at;
-    if (this.#partial) {
-      bytes = Buffer.concat([this.#partial, data.subarray(at)]);
+    const kept = this.#partial;
+    if (kept) {
+      bytes = Buffer.concat([kept, data.subarray(at)]);
       from = 0;
     }
-    // Searched from a little before the new bytes: the blank line may straddle two reads.
-    const end = bytes.indexOf('\r\n\r\n', this.#partial ? Math.max(0, this.#partial.length - 3) : from, 'latin1');
+    const end = this.#scanHead(bytes, from);
     if (end < 0) {
       if (bytes.length - from > this.#maxHeadBytes) throw bad(`response head longer than ${this.#maxHeadBytes} bytes`);
-      this.#partial = from === 0 && bytes !== data ? bytes : Buffer.from(bytes.subarray(from));
+      this.#partial = kept ? bytes : Buffer.from(bytes.subarray(from));
       return data.length;
     }
-    if (end - from > this.#maxHeadBytes) throw bad(`response head longer than ${this.#maxHeadBytes} bytes`);
-    const consumed = this.#partial ? end + 4 - this.#partial.length + at : end + 4;
     this.#partial = undefined;
-    this.#parseHead(bytes.toString('latin1', from, end));
-    return consumed;
+    this.#headDone();
+    return kept ? end - kept.length + at : end;
   }
 
-  #parseHead(text: string): void {
-    // The status line: HTTP/1.x NNN [reason]
-    const eol = text.indexOf('\r\n');
-    const statusLine = eol < 0 ? text : text.slice(0, eol);
-    const minor = statusLine.charCodeAt(7) - 48;
-    const status = Number(statusLine.slice(9, 12));
-    if (!statusLine.startsWith('HTTP/1.') || (minor !== 0 && minor !== 1) || statusLine.charCodeAt(8) !== 32 || !/^[1-9]\d\d$/.test(statusLine.slice(9, 12)) || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)) {
-      throw bad(`malformed status line ${JSON.stringify(statusLine.slice(0, 40))}`);
+  // Scans a head from `from` byte by byte (one string made of it, its parts sliced from that):
+  // where it ends (past the blank line), or -1 when the bytes end first. Throws on a malformed head.
+  #scanHead(b: Buffer, from: number): number {
+    const n = b.length;
+    // The status line: HTTP/1.x NNN[ reason]
+    if (n - from < 14) return -1;
+    for (let k = 0; k < 7; k++) if (b[from + k] !== kHttp1[k]) throw bad(`malformed status line ${JSON.stringify(latin1(b, from, Math.min(n, from + 40)))}`);
+    const minor = b[from + 7]! - 48, d1 = b[from + 9]! - 48, d2 = b[from + 10]! - 48, d3 = b[from + 11]! - 48;
+    const after = b[from + 12];
+    if ((minor !== 0 && minor !== 1) || b[from + 8] !== SP || !(d1 >= 1 && d1 <= 9) || !(d2 >= 0 && d2 <= 9) || !(d3 >= 0 && d3 <= 9) || (after !== SP && after !== CR)) {
+      throw bad(`malformed status line ${JSON.stringify(latin1(b, from, Math.min(n, from + 40)))}`);
     }
-    const headers: ResponseHeaders = [];
-    let length: string | undefined, chunked = false, close = minor === 0, keepAliveHint: string | undefined;
-    for (let from = eol < 0 ? text.length : eol + 2; from < text.length; ) {
-      let next = text.indexOf('\r\n', from);
-      if (next < 0) next = text.length;
-      const colon = text.indexOf(':', from);
-      if (colon <= from || colon > next) throw bad(`malformed header line ${JSON.stringify(text.slice(from, Math.min(next, from + 40)))}`);
-      const name = text.slice(from, colon);
-      if (!kToken.test(name)) throw bad(`malformed header name ${JSON.stringify(name.slice(0, 40))}`);
-      const value = text.slice(colon + 1, next).trim();
-      if (kBadValue.test(value)) throw bad(`header ${name} has a bare CR, LF or NUL`);
-      const lower = name.toLowerCase();
-      headers.push(lower, value);
-      if (lower === 'content-length') {
+    let i = from + 12;
+    while (i < n && kClass[b[i]!]! & kValue) i++;
+    if (i + 1 >= n) return this.#tooLong(i - from);
+    if (b[i] !== CR || b[i + 1] !== LF) throw bad('status line not ended by CRLF');
+    const reasonEnd = i;
+    i += 2;
+    // Where each header's name and value lie, as offsets into the head: strings are made at the end.
+    const spans: number[] = [];
+    const upper: boolean[] = [];
+    for (;;) {
+      if (i + 1 >= n) return this.#tooLong(i - from);
+      if (b[i] === CR) {
+        if (b[i + 1] !== LF) throw bad('head not ended by CRLF');
+        i += 2;
+        break;
+      }
+      const nameStart = i;
+      let hasUpper = false;
+      for (let c = b[i]!; i < n && kClass[c]! & kToken; c = b[++i]!) if (c >= 65 && c <= 90) hasUpper = true;
+      if (i >= n) return this.#tooLong(i - from);
+      if (b[i] !== COLON || i === nameStart) throw bad(`malformed header line ${JSON.stringify(latin1(b, nameStart, Math.min(n, nameStart + 40)))}`);
+      const nameEnd = i++;
+      while (i < n && (b[i] === SP || b[i] === HTAB)) i++;
+      const valueStart = i;
+      while (i < n && kClass[b[i]!]! & kValue) i++;
+      if (i + 1 >= n) return this.#tooLong(i - from);
+      if (b[i] !== CR || b[i + 1] !== LF) throw bad(`header ${latin1(b, nameStart, nameEnd)} has a bare CR, LF or NUL`);
+      let valueEnd = i;
+      while (valueEnd > valueStart && (b[valueEnd - 1] === SP || b[valueEnd - 1] === HTAB)) valueEnd--;
+      i += 2;
+      spans.push(nameStart - from, nameEnd - from, valueStart - from, valueEnd - from);
+      upper.push(hasUpper);
+      if (i - from > this.#maxHeadBytes) throw bad(`response head longer than ${this.#maxHeadBytes} bytes`);
+    }
+    const text = latin1(b, from, i);
+    this.#status = d1 * 100 + d2 * 10 + d3;
+    this.#statusText = reasonEnd > from + 13 ? text.slice(13, reasonEnd - from) : '';
+    this.#minor = minor;
+    this.#length = undefined;
+    this.#chunked = false;
+    this.#close = false;
+    this.#keepAliveToken = false;
+    this.#keepAliveHint = undefined;
+    const headers: ResponseHeaders = (this.#headers = []);
+    for (let h = 0, u = 0; h < spans.length; h += 4, u++) {
+      let name = text.slice(spans[h]!, spans[h + 1]!);
+      if (upper[u]) name = name.toLowerCase();
+      const value = text.slice(spans[h + 2]!, spans[h + 3]!);
+      headers.push(name, value);
+      // The framing and connection headers, told apart by length first.
+      const len = name.length;
+      if (len === 14 && name === 'content-length') {
         // Repeated or listed (RFC 9110 8.6): every value the same, or the message is invalid.
-        for (const v of value.split(',')) {
+        for (const v of isDigits(value) ? [value] : value.split(',')) {
           const t = v.trim();
-          if (!/^\d{1,15}$/.test(t) || (length !== undefined && length !== t)) throw bad(`invalid content-length ${JSON.stringify(value)}`);
-          length = t;
+          if (!isDigits(t) || (this.#length !== undefined && this.#length !== t)) throw bad(`invalid content-length ${JSON.stringify(value)}`);
+          this.#length = t;
         }
-      } else if (lower === 'transfer-encoding') {
-        if (chunked || value.toLowerCase() !== 'chunked') throw bad(`unsupported transfer-encoding ${JSON.stringify(value)}`);
-        chunked = true;
-      } else if (lower === 'connection') {
+      } else if (len === 17 && name === 'transfer-encoding') {
+        if (this.#chunked || value.toLowerCase() !== 'chunked') throw bad(`unsupported transfer-encoding ${JSON.stringify(value)}`);
+        this.#chunked = true;
+      } else if (len === 10 && name === 'connection') {
         const tokens = value.toLowerCase();
-        if (/(^|,)\s*close\s*(,|$)/.test(tokens)) close = true;
-        else if (minor === 0 && /(^|,)\s*keep-alive\s*(,|$)/.test(tokens)) close = false;
-      } else if (lower === 'keep-alive') keepAliveHint = value;
-      from = next + 2;
+        if (tokens === 'close' || /(^|,)\s*close\s*(,|$)/.test(tokens)) this.#close = true;
+        else if (tokens === 'keep-alive' || /(^|,)\s*keep-alive\s*(,|$)/.test(tokens)) this.#keepAliveToken = true;
+      } else if (len === 10 && name === 'keep-alive') this.#keepAliveHint = value;
     }
+    return i;
+  }
+
+  // A head not yet whole: -1, unless it is too long already.
+  #tooLong(bytes: number): number {
+    if (bytes > this.#maxHeadBytes) throw bad(`response head longer than ${this.#maxHeadBytes} bytes`);
+    return -1;
+  }
+
+  #headDone(): void {
+    const status = this.#status, headers = this.#headers, statusText = this.#statusText;
     if (status < 200) {
       // Informational: the final head follows. 101 would switch protocols, which no request asked for.
       if (status === 101) throw bad('101 Switching Protocols to a request that asked for no upgrade');
-      this.#sink.onHead(status, headers, statusLine.slice(13));
+      this.#sink.onHead(status, headers, statusText);
       return;
     }
+    const length = this.#length, chunked = this.#chunked;
     if (chunked && length !== undefined) throw bad('both transfer-encoding and content-length');
     this.headed = true;
-    this.keepAlive = !close;
-    const hint = keepAliveHint && /timeout\s*=\s*(\d+)/i.exec(keepAliveHint);
+    this.keepAlive = !this.#close && (this.#minor === 1 || this.#keepAliveToken);
+    const hint = this.#keepAliveHint && /timeout\s*=\s*(\d+)/i.exec(this.#keepAliveHint);
     this.keepAliveHintMs = hint ? Number(hint[1]) * 1000 : undefined;
     if (this.#noBody || status === 204 || status === 304) this.#state = State.Done;
     else if (chunked) this.#state = State.ChunkSize;
@@ -287,9 +350,20 @@ export class ResponseParser {
       this.keepAlive = false;
     }
     const whole = this.#state === State.Done;
-    this.#sink.onHead(status, headers, statusLine.slice(13));
+    this.#sink.onHead(status, headers, statusText);
     if (whole && this.#state === State.Done) this.#finish();
   }
 }
 
+// 1 to 15 decimal digits (a length Number() reads exactly).
+function isDigits(s: string): boolean {
+  if (s.length === 0 || s.length > 15) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+const latin1 = (b: Buffer, from: number, to: number) => b.toString('latin1', from, to);
 const bad = (message: string) => new UpstreamError('BAD_RESPONSE', `bad response: ${message}`);

@@ -155,24 +155,32 @@ if (suites['proxy-peers']) {
   parts.push(`### The sidecar against nginx and HAProxy (\`bench/proxy-peers.bench.ts\`)
 
 Each proxy pinned to one core (\`taskset\`), one worker, the same four nginx backends, consistent
-hashing on \`x-session-id\`; load from wrk pinned to the other core. CPU µs a request: the proxy's
-processes' user + system time (\`/proc\`) over the requests wrk counted. The minimal node:http +
-undici proxy (no routing, no safety) shows how much of the cost is Node's own. The paced p99s
-swing by tens of milliseconds between runs on this shared machine (nginx's: 8.9 ms, then 42.8 ms
-in the next run): read the CPU and throughput columns, not those.
+hashing on \`x-session-id\`; load from wrk pinned to the other core. Every proxy runs from the
+start and the rounds go round them in turn, so a slow minute slows each proxy's round alike;
+ratios are per round (median, lowest..highest round). CPU µs a request: the proxy's processes'
+user + system time (\`/proc\`) over the requests wrk counted. Two Node references run in the same
+rounds: a minimal node:http + undici proxy (no routing, no safety), and Node's floor, net sockets
+both ways with no HTTP library at all (the answer framed by content-length only: no proxy anyone
+should run). This VM's speed swings by 2x within an hour and steals CPU from its guests: absolute
+figures move between runs (the sidecar measured 80 µs a request on one day, 190 on another, with
+nginx at 21 and 40); the ratios in one run move far less. The paced p99s swing by tens of
+milliseconds for every proxy, nginx included: read the CPU and throughput columns, not those.
 
-Where the sidecar stands, plainly: it spends several times nginx's CPU on a proxied request, and
-most of that is Node's HTTP path, not wasmesh. The minimal node:http + undici proxy, which does no
-routing and none of the sidecar's safety work, already costs most of what the sidecar does. A
-profile of the sidecar at full load puts the socket writes (\`writev\`, latin1 header writes; a
-system call is dear on this host, a clock read alone takes ~90 ns) and undici's and node:http's
-parsing, streams and promises ahead of everything wasmesh does (the route and its report take ~0.35
-µs of the request's ~80). Going below the minimal Node proxy means leaving node:http and undici for
-a hand-written HTTP/1.1 path on raw sockets; until then, a fleet that needs nginx's cost per request
-should put nginx or HAProxy in front and use wasmesh where it decides (the Mesh API,
-\`wasmesh/core\`) rather than where it copies bytes. One process uses one core: run one sidecar per
-core behind \`SO_REUSEPORT\` only with per-endpoint state (in-flight counts, ejections, budgets)
-shared, which the sidecar does not do today.
+Where the sidecar stands, plainly: it spends about five times nginx's CPU on a proxied request
+(target: three times). It sends to the endpoints with its own HTTP/1.1 client
+(\`src/proxy/http1/\`): undici's cost about as much CPU as the rest of the sidecar's path together,
+and with it the sidecar cost as much as the minimal node:http + undici proxy; now it costs about
+two thirds of that proxy while doing the routing and every safety rule. What is left is mostly
+node:http on the client side (its parser, IncomingMessage and ServerResponse objects, streams and
+events, a timer a connection) and the system calls, two reads and two writes a request as nginx
+makes, which a profile puts at a third of the sidecar's CPU on this host. Node's floor shows where
+a hand-written server side could go: net sockets alone cost about 1.7x nginx. That is the next
+step (requests in the common shape read off raw sockets, anything else handed to node:http); it
+is not done. Until then, a fleet that needs nginx's cost per request should put nginx or HAProxy
+in front and use wasmesh where it decides (the Mesh API, \`wasmesh/core\`) rather than where it
+copies bytes. One process uses one core: run one sidecar per core behind \`SO_REUSEPORT\` only with
+per-endpoint state (in-flight counts, ejections, budgets) shared, which the sidecar does not do
+today.
 
 ${rows.join('\n')}
 

@@ -28,7 +28,7 @@ import type { Http1Pool, ResponseHeaders, UpstreamController, UpstreamHandler } 
 
 /** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
 export interface Upstream {
-  readonly dispatcher: Http1Pool;
+  readonly pool: Http1Pool;
   /** Attempts dispatched and not ended (on a connection, or waiting for one). */
   active: number;
   /** Attempts whose body streams from the client (larger than bufferBodyBytes). */
@@ -436,7 +436,7 @@ export class Exchange implements UpstreamHandler {
     const headers = this.#attempts > 1 ? [...this.#headers, 'x-wasmesh-attempt', String(this.#attempts)] : this.#headers;
     const body = this.#streamed ? streamBody(req, this.#head, this.#headBytes, limits.maxBodyBytes, timeouts.bodyIdleMs) : this.#body;
     // The controller at once: a client that leaves while the attempt waits for a connection ends it too.
-    this.#controller = upstream.dispatcher.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
+    this.#controller = upstream.pool.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
   }
 
   // Why an endpoint takes no more of this request's kind now, if it does not.

@@ -146,7 +146,7 @@ export class SidecarProxy implements ExchangeContext {
   upstreams(): Record<string, { active: number; uploads: number; running: number; pending: number; queued: number }> {
     return Object.fromEntries(
       [...this.#upstreams].map(([address, u]) => {
-        const stats = u.dispatcher.stats;
+        const stats = u.pool.stats;
         return [address, { active: u.active, uploads: u.uploads, running: stats.running, pending: stats.pending, queued: stats.queued }];
       }),
     );
@@ -176,7 +176,7 @@ export class SidecarProxy implements ExchangeContext {
     for (const [address, upstream] of this.#upstreams) {
       if (live.has(address)) continue;
       this.#upstreams.delete(address);
-      void upstream.dispatcher.close();
+      void upstream.pool.close();
     }
   }
 
@@ -189,7 +189,7 @@ export class SidecarProxy implements ExchangeContext {
     while (this.#inflight > 0 && Date.now() < until) await sleep(10);
     this.#server.closeAllConnections();
     await closed;
-    await Promise.all([...this.#upstreams.values()].map((u) => u.dispatcher.close()));
+    await Promise.all([...this.#upstreams.values()].map((u) => u.pool.close()));
     this.#upstreams.clear();
     await this.gateway.close();
     await this.accessLog.close();
@@ -200,8 +200,8 @@ export class SidecarProxy implements ExchangeContext {
     let upstream = this.#upstreams.get(address);
     if (!upstream) {
       const { timeouts, limits } = this.#settings;
-      const dispatcher = new Http1Pool(address, { connections: limits.connectionsPerEndpoint, connectTimeoutMs: timeouts.connectMs, keepAliveMs: 30_000 });
-      upstream = { dispatcher, active: 0, uploads: 0 };
+      const pool = new Http1Pool(address, { connections: limits.connectionsPerEndpoint, connectTimeoutMs: timeouts.connectMs, keepAliveMs: 30_000 });
+      upstream = { pool, active: 0, uploads: 0 };
       this.#upstreams.set(address, upstream);
     }
     return upstream;

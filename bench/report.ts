@@ -152,7 +152,19 @@ if (suites['proxy-peers']) {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rows = ['| proxy (one core) | req/s at full load (median) | slowest..fastest | CPU µs a request | p50 ms at 1,000 req/s | p99 ms |', '|---|---:|---:|---:|---:|---:|'];
   for (const r of p.rows) rows.push(`| ${r.name} | ${med(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${med(r.cpuMicros).toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+  // Charted as rates (higher is better, as every other chart): requests a CPU-second, and req/s at full load.
+  const rate = (suite: string, name: string, xs: number[]): Result => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { suite, name, items: 1, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, median: med(sorted), min: sorted[0]!, max: sorted.at(-1)!, rme: 0, samples: sorted.length };
+  };
+  const chartRows = [
+    ...p.rows.map((r) => rate('proxied requests per CPU-second (one core)', r.name, r.cpuMicros.map((us) => 1e6 / us))),
+    ...p.rows.map((r) => rate('requests per second at full load', r.name, r.reqPerS)),
+  ];
+  writeFileSync(new URL('proxy-peers.svg', dir), barChart('The sidecar against nginx, HAProxy and Node references (median; line: slowest..fastest round)', chartRows));
   parts.push(`### The sidecar against nginx and HAProxy (\`bench/proxy-peers.bench.ts\`)
+
+![proxy-peers benchmark chart](bench/results/proxy-peers.svg)
 
 Each proxy pinned to one core (\`taskset\`), one worker, the same four nginx backends, consistent
 hashing on \`x-session-id\`; load from wrk pinned to the other core. Every proxy runs from the

@@ -178,15 +178,15 @@ figures move between runs (the sidecar measured 80 µs a request on one day, 190
 nginx at 21 and 40); the ratios in one run move far less. The paced p99s swing by tens of
 milliseconds for every proxy, nginx included: read the CPU and throughput columns, not those.
 
-Where the sidecar stands, plainly: it spends about five times nginx's CPU on a proxied request
+Where the sidecar stands, plainly: it spends four to five times nginx's CPU on a proxied request
 (target: three times). It sends to the endpoints with its own HTTP/1.1 client
 (\`src/proxy/http1/\`): undici's cost about as much CPU as the rest of the sidecar's path together,
-and with it the sidecar cost as much as the minimal node:http + undici proxy; now it costs about
-two thirds of that proxy while doing the routing and every safety rule. What is left is mostly
+and with it the sidecar cost as much as the minimal node:http + undici proxy; now it costs 0.7
+to 0.8 of that proxy (two full runs) while doing the routing and every safety rule. What is left is mostly
 node:http on the client side (its parser, IncomingMessage and ServerResponse objects, streams and
 events, a timer a connection) and the system calls, two reads and two writes a request as nginx
 makes, which a profile puts at a third of the sidecar's CPU on this host. Node's floor shows where
-a hand-written server side could go: net sockets alone cost about 1.7x nginx. That is the next
+a hand-written server side could go: net sockets alone cost 1.3 to 1.7 times nginx. That is the next
 step (requests in the common shape read off raw sockets, anything else handed to node:http); it
 is not done. Until then, a fleet that needs nginx's cost per request should put nginx or HAProxy
 in front and use wasmesh where it decides (the Mesh API, \`wasmesh/core\`) rather than where it

@@ -1,6 +1,7 @@
 // The sidecar data plane: an HTTP reverse proxy that asks the mesh where each request goes,
-// forwards it on a keep-alive HTTP/1.1 pool per endpoint (http1/Http1Pool), streams both bodies (token streams pass
-// chunk by chunk), and reports every outcome back to the mesh (health, retries, metrics).
+// forwards it on a keep-alive HTTP/1.1 pool per endpoint (http1/Http1Pool), streams both bodies
+// (token streams pass chunk by chunk), and reports every outcome back to the mesh (health,
+// retries, metrics).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,9 +1,9 @@
 import { UpstreamError } from './http1/UpstreamError.js';
 
-// Whose fault an attempt's failure is, from the error the upstream pool (or the proxy's own body stream)
-// ended it with. The answer decides everything after: the client's mistakes get a 4xx and never
-// touch the endpoint's health or a retry; an endpoint's failures are reported and may be retried
-// by the rule their kind falls under (retry.ts); a client that left gets nothing.
+// Whose fault an attempt's failure is, from the error the upstream pool (or the proxy's own body
+// stream) ended it with. The answer decides everything after: the client's mistakes get a 4xx and
+// never touch the endpoint's health or a retry; an endpoint's failures are reported and may be
+// retried by the rule their kind falls under (retry.ts); a client that left gets nothing.
 
 /** An error the proxy's request body stream ends an upload with: the client's doing, not the endpoint's. */
 export class ClientBodyError extends Error {

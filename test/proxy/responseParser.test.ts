@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { ResponseParser, type ResponseHeaders } from '../../src/proxy/http1/ResponseParser.js';
 import { UpstreamError } from '../../src/proxy/http1/UpstreamError.js';
+import { endToEnd, headerOf } from '../../src/proxy/requests.js';
 
 interface Parsed {
   heads: { status: number; headers: ResponseHeaders; text: string }[];
@@ -105,6 +106,15 @@ test('connection reuse: close, HTTP/1.0 and a body that runs to the close end it
   assert.is(parser.keepAliveHintMs, 5000);
   parser.closed();
   assert.ok(parser.done);
+});
+
+test('what the client gets of a parsed head: hop-by-hop headers and those Connection names dropped, repeats kept in order', () => {
+  const r = parse(bytes('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nContent-Type: text/event-stream\r\nSet-Cookie: b=2\r\n\r\n0\r\n\r\n'));
+  const headers = r.heads[0]!.headers;
+  assert.equal(endToEnd(headers), ['set-cookie', 'a=1', 'content-type', 'text/event-stream', 'set-cookie', 'b=2']);
+  assert.is(headerOf(headers, 'set-cookie'), 'a=1, b=2');
+  assert.is(headerOf(headers, 'content-type'), 'text/event-stream');
+  assert.is(headerOf(headers, 'x-absent'), undefined);
 });
 
 test('bytes after the end are not this response\'s: the parser says how many it used', () => {

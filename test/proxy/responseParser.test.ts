@@ -81,6 +81,15 @@ test('chunked (RFC 9112 7.1): extensions ignored, trailers reported, split anywh
   }
 });
 
+test('chunk sizes in either case, blanks and quoted extensions before the CRLF', () => {
+  const raw = bytes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nA \t;ext="a;b" ; x\r\n0123456789\r\na\r\nabcdefghij\r\n0;last\r\n\r\n');
+  for (let cut = 0; cut <= raw.length; cut++) {
+    const r = parse(raw, [cut]);
+    assert.is(r.body.toString(), '0123456789abcdefghij', `cut at ${cut}`);
+    assert.is(r.used, raw.length);
+  }
+});
+
 test('no body: HEAD, 204, 304, content-length 0; informational heads come before the final one', () => {
   assert.is(parse(bytes('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'), [], true).ended, true);
   for (const status of ['204 No Content', '304 Not Modified']) {
@@ -139,6 +148,11 @@ test('malformed framing is refused (RFC 9112 11.2): CL with TE, differing length
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /malformed chunk size/);
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', /chunk data longer than its size/);
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n0\r\n\r\n', /not ended by CRLF/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\n0\r\n\r\n', /chunk not ended by CRLF/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n', /longer than 15 hex digits/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 x\r\nab\r\n0\r\n\r\n', /after the digits/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\nb\r\nab\r\n0\r\n\r\n', /bare LF/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\n', /where a hex digit belongs/);
   throwsBad(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`, /longer than 65536 bytes/);
 });
 

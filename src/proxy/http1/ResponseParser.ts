@@ -37,7 +37,6 @@ const enum State {
 const CR = 13, LF = 10, SP = 32, HTAB = 9, COLON = 58;
 const kHttp1 = Buffer.from('HTTP/1.', 'latin1');
 // A chunk-size line: hex digits, then optional extensions (ignored, as every recipient may).
-const kChunkSize = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$/;
 const kMaxChunkLine = 4096;
 
 export class ResponseParser {
@@ -48,6 +47,12 @@ export class ResponseParser {
   // The head (or chunk-size line, or trailers) read so far when a read ended inside it.
   #partial: Buffer | undefined;
   #remaining = 0;
+  // A chunk-size line as it is read: its digits so far, where in the line (digits, blanks after
+  // them, an extension, the LF after its CR), the line's length; and the CR after a chunk's data.
+  #sizeDigits = 0;
+  #sizeAt: 'digits' | 'blanks' | 'extension' | 'lf' = 'digits';
+  #sizeLine = 0;
+  #crSeen = false;
   #trailers: ResponseHeaders | undefined;
   // The head's parts as scanned, reported by #headDone once the head is whole.
   #status = 0;
@@ -132,13 +137,8 @@ export class ResponseParser {
           break;
         }
         case State.ChunkSize: {
-          const line = this.#line(data, at, kMaxChunkLine, 'chunk-size line');
-          if (line === undefined) return end;
-          at = line.next;
-          const m = kChunkSize.exec(line.text);
-          if (!m) throw bad(`malformed chunk size ${JSON.stringify(line.text.slice(0, 40))}`);
-          this.#remaining = parseInt(m[1]!, 16);
-          this.#state = this.#remaining === 0 ? State.Trailers : State.ChunkData;
+          // Read byte by byte (a token stream is a chunk an event): no line is gathered or copied.
+          at = this.#chunkSize(data, at);
           break;
         }
         case State.ChunkData: {
@@ -146,17 +146,19 @@ export class ResponseParser {
           this.#remaining -= n;
           const chunk = data.subarray(at, at + n);
           at += n;
-          if (this.#remaining === 0) this.#state = State.ChunkDataEnd;
+          if (this.#remaining === 0) {
+            this.#state = State.ChunkDataEnd;
+            this.#crSeen = false;
+          }
           this.#sink.onBody(chunk);
           break;
         }
         case State.ChunkDataEnd: {
           // The CRLF after a chunk's data, possibly split across reads.
-          const line = this.#line(data, at, 2, 'chunk');
-          if (line === undefined) return end;
-          if (line.text !== '') throw bad('chunk data longer than its size');
-          at = line.next;
-          this.#state = State.ChunkSize;
+          const c = data[at++];
+          if (this.#crSeen ? c !== LF : c !== CR) throw bad(c === LF ? 'chunk not ended by CRLF' : 'chunk data longer than its size');
+          if (this.#crSeen) this.#enterChunkSize();
+          else this.#crSeen = true;
           break;
         }
         case State.Trailers: {
@@ -184,6 +186,57 @@ export class ResponseParser {
         case State.Stopped:
           return at;
       }
+    }
+    return at;
+  }
+
+  #enterChunkSize(): void {
+    this.#state = State.ChunkSize;
+    this.#remaining = 0;
+    this.#sizeDigits = 0;
+    this.#sizeAt = 'digits';
+    this.#sizeLine = 0;
+  }
+
+  // Reads a chunk-size line (hex digits, blanks, an optional ";extension", CRLF) from `at`, as far
+  // as `data` goes; returns where it stopped. At the line's end, the chunk's data (or, for size 0,
+  // the trailers) comes next.
+  #chunkSize(data: Buffer, at: number): number {
+    const end = data.length;
+    while (at < end) {
+      const c = data[at++]!;
+      if (++this.#sizeLine > kMaxChunkLine) throw bad(`chunk-size line longer than ${kMaxChunkLine} bytes`);
+      const where = this.#sizeAt;
+      if (where === 'digits') {
+        const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+        if (v >= 0) {
+          if (++this.#sizeDigits > 15) throw bad('chunk size longer than 15 hex digits');
+          this.#remaining = this.#remaining * 16 + v;
+          continue;
+        }
+        if (this.#sizeDigits === 0) throw bad(`malformed chunk size: byte ${c} where a hex digit belongs`);
+        this.#sizeAt = 'blanks';
+      }
+      if (this.#sizeAt === 'blanks') {
+        if (c === SP || c === HTAB) continue;
+        if (c === 59) {
+          this.#sizeAt = 'extension';
+          continue;
+        }
+        if (c === LF) throw bad('chunk-size line not ended by CRLF');
+        if (c !== CR) throw bad(`malformed chunk size: byte ${c} after the digits`);
+        this.#sizeAt = 'lf';
+        continue;
+      }
+      if (this.#sizeAt === 'extension') {
+        if (c === CR) this.#sizeAt = 'lf';
+        else if (c === LF || c === 0) throw bad('chunk extension holds a bare LF or NUL');
+        continue;
+      }
+      // After the CR.
+      if (c !== LF) throw bad('chunk-size line not ended by CRLF');
+      this.#state = this.#remaining === 0 ? State.Trailers : State.ChunkData;
+      return at;
     }
     return at;
   }
@@ -341,7 +394,7 @@ export class ResponseParser {
     const hint = this.#keepAliveHint && /timeout\s*=\s*(\d+)/i.exec(this.#keepAliveHint);
     this.keepAliveHintMs = hint ? Number(hint[1]) * 1000 : undefined;
     if (this.#noBody || status === 204 || status === 304) this.#state = State.Done;
-    else if (chunked) this.#state = State.ChunkSize;
+    else if (chunked) this.#enterChunkSize();
     else if (length !== undefined) {
       this.#remaining = Number(length);
       this.#state = this.#remaining === 0 ? State.Done : State.Length;

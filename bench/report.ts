@@ -174,10 +174,13 @@ Each proxy pinned to one core (\`taskset\`), one worker, the same four nginx bac
 hashing on \`x-session-id\`; load from wrk pinned to the other core. Every proxy runs from the
 start and the rounds go round them in turn, so a slow minute slows each proxy's round alike;
 ratios are per round (median, lowest..highest round). CPU µs a request: the proxy's processes'
-user + system time (\`/proc\`) over the requests wrk counted. Two Node references run in the same
-rounds: a minimal node:http + undici proxy (no routing, no safety), and Node's floor, net sockets
-both ways with no HTTP library at all (the answer framed by content-length only: no proxy anyone
-should run). This VM's speed swings by 2x within an hour and steals CPU from its guests: absolute
+user + system time (\`/proc\`) over the requests wrk counted. Node references run in the same
+rounds, none of them routing or doing the sidecar's safety work: a minimal node:http + undici
+proxy; the sidecar's own upstream pool behind node:http, and behind a bare net server that reads
+request heads by hand; and Node's floor, net sockets both ways with no HTTP library at all (the
+answer framed by content-length only). None is a proxy anyone should run; together they say where
+the sidecar's CPU goes. The paced latencies are rounds of 2 s alternating between the proxies
+(medians of the rounds). This VM's speed swings by 2x within an hour and steals CPU from its guests: absolute
 figures move between runs (the sidecar measured 80 µs a request on one day, 190 on another, with
 nginx at 21 and 40); the ratios in one run move far less. The paced p99s swing by tens of
 milliseconds for every proxy, nginx included: read the CPU and throughput columns, not those.
@@ -189,10 +192,15 @@ and with it the sidecar cost as much as the minimal node:http + undici proxy; no
 to 0.8 of that proxy (two full runs) while doing the routing and every safety rule. What is left is mostly
 node:http on the client side (its parser, IncomingMessage and ServerResponse objects, streams and
 events, a timer a connection) and the system calls, two reads and two writes a request as nginx
-makes, which a profile puts at a third of the sidecar's CPU on this host. Node's floor shows where
-a hand-written server side could go: net sockets alone cost 1.3 to 1.7 times nginx. That is the next
-step (requests in the common shape read off raw sockets, anything else handed to node:http); it
-is not done. Until then, a fleet that needs nginx's cost per request should put nginx or HAProxy
+makes, which a profile puts at a third of the sidecar's CPU on this host. The references split it:
+the same pool behind a bare net server costs about 0.7 of it behind node:http (node:http's server
+side, ~25 µs a request here), and the pool behind node:http about 0.75 of the sidecar (the
+sidecar's routing and safety, ~50 µs). A hand-written server side alone would put the sidecar
+near 0.3x of nginx's CPU, at the edge of the target; the routing and safety would have to shed
+part of their share too. That is the next step (requests in the common shape read off raw sockets
+by a strict scanner, anything else handed to node:http on the same connection); it is not done.
+The paced p99 against nginx's is not met in this run either (a median of 4 ms over nginx's across
+three rounds, one of them within 1 ms), with every proxy's p99 between 8 and 12 ms on this VM. Until then, a fleet that needs nginx's cost per request should put nginx or HAProxy
 in front and use wasmesh where it decides (the Mesh API, \`wasmesh/core\`) rather than where it
 copies bytes. One process uses one core: run one sidecar per core behind \`SO_REUSEPORT\` only with
 per-endpoint state (in-flight counts, ejections, budgets) shared, which the sidecar does not do

@@ -11,7 +11,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ResponseParser, type ResponseHeaders, type ResponseSink } from './ResponseParser.js';
-import { isFieldValue, isToken } from './chars.js';
+import { isDigits, isFieldValue, isToken } from './chars.js';
 import { UpstreamError } from './UpstreamError.js';
 
 export type { ResponseHeaders } from './ResponseParser.js';
@@ -115,12 +115,14 @@ export class Http1Pool {
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): UpstreamController {
     const attempt = new Attempt(this, request, handler);
     let problem: UpstreamError | undefined;
-    try {
-      attempt.head = requestHead(request, this.#host, this.#port);
-    } catch (error) {
-      problem = error as UpstreamError;
-    }
     if (this.#closed) problem = kClosed();
+    else {
+      try {
+        composeHead(attempt, this.#host, this.#port);
+      } catch (error) {
+        problem = error as UpstreamError;
+      }
+    }
     // Refused before it began: told on the next tick, as any other failure, never within dispatch().
     if (problem) {
       process.nextTick(() => attempt.refuse(problem));
@@ -239,10 +241,11 @@ export class Http1Pool {
   }
 }
 
-// The request's head as written: its validation is undici's (header names are tokens, values hold
-// no CR, LF or NUL), so that nothing a client sends can split it.
-function requestHead(request: UpstreamRequest, host: string, port: number): string {
-  const { method, path, headers, body } = request;
+// The attempt's request head as written, and the body length it declares: its validation is
+// undici's (header names are tokens, values hold no CR, LF or NUL), so that nothing a client sends
+// can split it.
+function composeHead(attempt: Attempt, host: string, port: number): void {
+  const { method, path, headers, body } = attempt.request;
   if (!isToken(method)) throw new UpstreamError('BAD_REQUEST', `invalid method ${JSON.stringify(method)}`);
   if (path[0] !== '/' || !isFieldValue(path) || path.includes(' ') || path.includes('\t')) throw new UpstreamError('BAD_REQUEST', `invalid request target ${JSON.stringify(path)}`);
   let head = `${method} ${path} HTTP/1.1\r\n`;
@@ -254,7 +257,7 @@ function requestHead(request: UpstreamRequest, host: string, port: number): stri
     if (!isFieldValue(value)) throw new UpstreamError('BAD_REQUEST', `invalid ${name} header: it holds CR, LF, NUL or another control character`);
     if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
     else if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== Number(value))) throw new UpstreamError('BAD_REQUEST', `invalid content-length ${JSON.stringify(value)}`);
+      if (!isDigits(value) || (length !== undefined && length !== Number(value))) throw new UpstreamError('BAD_REQUEST', `invalid content-length ${JSON.stringify(value)}`);
       length = Number(value);
     } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
       throw new UpstreamError('BAD_REQUEST', 'transfer-encoding is the pool\'s to set');
@@ -269,7 +272,8 @@ function requestHead(request: UpstreamRequest, host: string, port: number): stri
     if (length === undefined) head += `content-length: ${body.length}\r\n`;
     else if (length !== body.length) throw new UpstreamError('BAD_REQUEST', `content-length ${length} for a body of ${body.length} bytes`);
   } else if (length === undefined) head += 'transfer-encoding: chunked\r\n';
-  return `${head}\r\n`;
+  attempt.head = `${head}\r\n`;
+  attempt.declaredLength = length;
 }
 
 /** One request's try on the pool; the handler's controller. */
@@ -277,7 +281,9 @@ class Attempt implements UpstreamController {
   readonly pool: Http1Pool;
   readonly request: UpstreamRequest;
   readonly handler: UpstreamHandler;
+  /** The request's head, and the content-length it declares (undefined: none, a streamed body goes chunked). */
   head = '';
+  declaredLength: number | undefined;
   connection: Connection | undefined;
   ended = false;
   aborted = false;
@@ -395,7 +401,7 @@ class Connection implements ResponseSink {
 
   // A streamed body: chunked unless the head gave its length; paced by the socket.
   #stream(body: Readable, attempt: Attempt): void {
-    const declared = lengthOf(attempt.request.headers);
+    const declared = attempt.declaredLength;
     const chunked = declared === undefined;
     let sent = 0;
     const socket = this.#socket;
@@ -571,8 +577,3 @@ class Connection implements ResponseSink {
 }
 
 type Timer = ReturnType<typeof setTimeout> & { ms: number };
-
-function lengthOf(headers: readonly string[]): number | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') return Number(headers[i + 1]);
-  return undefined;
-}

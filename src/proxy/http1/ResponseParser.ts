@@ -8,7 +8,7 @@
 // line ends only, no obs-fold, one content-length value, transfer-encoding only as `chunked`
 // and never with content-length. Anything else is a bad response: the attempt fails and the
 // connection closes.
-import { isToken, kClass, kToken, kValue } from './chars.js';
+import { isDigits, isToken, kClass, kToken, kValue } from './chars.js';
 import { UpstreamError } from './UpstreamError.js';
 
 /** Response headers as they came, names in lower case: [name, value, name, value, ...]. */
@@ -36,7 +36,8 @@ const enum State {
 
 const CR = 13, LF = 10, SP = 32, HTAB = 9, COLON = 58;
 const kHttp1 = Buffer.from('HTTP/1.', 'latin1');
-// A chunk-size line: hex digits, then optional extensions (ignored, as every recipient may).
+// The longest chunk-size line read (its digits and any extensions, which are skipped as every
+// recipient may skip them).
 const kMaxChunkLine = 4096;
 
 export class ResponseParser {
@@ -44,7 +45,7 @@ export class ResponseParser {
   readonly #maxHeadBytes: number;
   #state = State.Done;
   #noBody = false;
-  // The head (or chunk-size line, or trailers) read so far when a read ended inside it.
+  // The head (or a trailer line) read so far when a read ended inside it.
   #partial: Buffer | undefined;
   #remaining = 0;
   // A chunk-size line as it is read: its digits so far, where in the line (digits, blanks after
@@ -70,8 +71,6 @@ export class ResponseParser {
   keepAlive = false;
   /** Milliseconds the endpoint said it keeps an idle connection (Keep-Alive: timeout=N), or undefined. */
   keepAliveHintMs: number | undefined;
-  /** The final head was read: the status is known. */
-  headed = false;
 
   constructor(sink: ResponseSink, maxHeadBytes = 65_536) {
     this.#sink = sink;
@@ -86,7 +85,6 @@ export class ResponseParser {
     this.#trailers = undefined;
     this.keepAlive = false;
     this.keepAliveHintMs = undefined;
-    this.headed = false;
   }
 
   /** The response is complete. */
@@ -389,7 +387,6 @@ export class ResponseParser {
     }
     const length = this.#length, chunked = this.#chunked;
     if (chunked && length !== undefined) throw bad('both transfer-encoding and content-length');
-    this.headed = true;
     this.keepAlive = !this.#close && (this.#minor === 1 || this.#keepAliveToken);
     const hint = this.#keepAliveHint && /timeout\s*=\s*(\d+)/i.exec(this.#keepAliveHint);
     this.keepAliveHintMs = hint ? Number(hint[1]) * 1000 : undefined;
@@ -406,16 +403,6 @@ export class ResponseParser {
     this.#sink.onHead(status, headers, statusText);
     if (whole && this.#state === State.Done) this.#finish();
   }
-}
-
-// 1 to 15 decimal digits (a length Number() reads exactly).
-function isDigits(s: string): boolean {
-  if (s.length === 0 || s.length > 15) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
 }
 
 const latin1 = (b: Buffer, from: number, to: number) => b.toString('latin1', from, to);

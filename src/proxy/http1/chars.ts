@@ -32,3 +32,13 @@ export function isFieldValue(s: string): boolean {
   }
   return true;
 }
+
+/** 1 to 15 decimal digits: a content-length that Number() reads exactly. */
+export function isDigits(s: string): boolean {
+  if (s.length === 0 || s.length > 15) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}

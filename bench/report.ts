@@ -134,8 +134,8 @@ ${ratioTable(suites.proxy.ratios!)}
 p99 overhead over direct at 1,000 req/s: ${Number(suites.proxy.overheadP99Ms).toFixed(2)} ms (target <= 2 ms).
 It is an absolute figure, and on this VM it follows the host's CPU steal more than the proxy: the
 direct backend's own p99 in the same run says how noisy the run was (on a quiet day it is about
-0.5 ms, and the sidecar's overhead measured 0.51 ms; on 2026-12-02 it was 5 to 11 ms, and the
-overhead read 9 to 23 ms in two runs while the throughput ratio held at 1.6x).`);
+0.5 ms, and the sidecar's overhead measured 0.51 ms; on 2026-12-02 it was 3 to 11 ms, and the
+overhead read 3.2 to 23 ms in three runs while the throughput ratio held at 1.6x).`);
 }
 if (suites.prefix) {
   const d = (suites.prefix as unknown as { decisionMicros?: Record<string, number> }).decisionMicros ?? {};

@@ -153,6 +153,8 @@ test('malformed framing is refused (RFC 9112 11.2): CL with TE, differing length
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 x\r\nab\r\n0\r\n\r\n', /after the digits/);
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\nb\r\nab\r\n0\r\n\r\n', /bare LF/);
   throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\n', /where a hex digit belongs/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n', /malformed trailer line/);
+  throwsBad('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\n\r\n', /trailer section not ended by CRLF/);
   throwsBad(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`, /longer than 65536 bytes/);
 });
 

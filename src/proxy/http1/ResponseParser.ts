@@ -8,7 +8,8 @@
 // line ends only, no obs-fold, one content-length value, transfer-encoding only as `chunked`
 // and never with content-length. Anything else is a bad response: the attempt fails and the
 // connection closes.
-import { isDigits, isToken, kClass, kToken, kValue } from './chars.js';
+import { isDigits, isToken, kClass, kValue } from './chars.js';
+import { FieldSpans, kMalformed, kPartial, latin1, scanFields } from './fields.js';
 import { UpstreamError } from './UpstreamError.js';
 
 /** Response headers as they came, names in lower case: [name, value, name, value, ...]. */
@@ -34,7 +35,7 @@ const enum State {
   Stopped,
 }
 
-const CR = 13, LF = 10, SP = 32, HTAB = 9, COLON = 58;
+const CR = 13, LF = 10, SP = 32, HTAB = 9;
 const kHttp1 = Buffer.from('HTTP/1.', 'latin1');
 // The longest chunk-size line read (its digits and any extensions, which are skipped as every
 // recipient may skip them).
@@ -47,6 +48,7 @@ export class ResponseParser {
   #noBody = false;
   // The head (or a trailer line) read so far when a read ended inside it.
   #partial: Buffer | undefined;
+  readonly #fields = new FieldSpans();
   #remaining = 0;
   // A chunk-size line as it is read: its digits so far, where in the line (digits, blanks after
   // them, an extension, the LF after its CR), the line's length; and the CR after a chunk's data.
@@ -306,35 +308,10 @@ export class ResponseParser {
     if (i + 1 >= n) return this.#tooLong(i - from);
     if (b[i] !== CR || b[i + 1] !== LF) throw bad('status line not ended by CRLF');
     const reasonEnd = i;
-    i += 2;
-    // Where each header's name and value lie, as offsets into the head: strings are made at the end.
-    const spans: number[] = [];
-    const upper: boolean[] = [];
-    for (;;) {
-      if (i + 1 >= n) return this.#tooLong(i - from);
-      if (b[i] === CR) {
-        if (b[i + 1] !== LF) throw bad('head not ended by CRLF');
-        i += 2;
-        break;
-      }
-      const nameStart = i;
-      let hasUpper = false;
-      for (let c = b[i]!; i < n && kClass[c]! & kToken; c = b[++i]!) if (c >= 65 && c <= 90) hasUpper = true;
-      if (i >= n) return this.#tooLong(i - from);
-      if (b[i] !== COLON || i === nameStart) throw bad(`malformed header line ${JSON.stringify(latin1(b, nameStart, Math.min(n, nameStart + 40)))}`);
-      const nameEnd = i++;
-      while (i < n && (b[i] === SP || b[i] === HTAB)) i++;
-      const valueStart = i;
-      while (i < n && kClass[b[i]!]! & kValue) i++;
-      if (i + 1 >= n) return this.#tooLong(i - from);
-      if (b[i] !== CR || b[i + 1] !== LF) throw bad(`header ${latin1(b, nameStart, nameEnd)} has a bare CR, LF or NUL`);
-      let valueEnd = i;
-      while (valueEnd > valueStart && (b[valueEnd - 1] === SP || b[valueEnd - 1] === HTAB)) valueEnd--;
-      i += 2;
-      spans.push(nameStart - from, nameEnd - from, valueStart - from, valueEnd - from);
-      upper.push(hasUpper);
-      if (i - from > this.#maxHeadBytes) throw bad(`response head longer than ${this.#maxHeadBytes} bytes`);
-    }
+    const fields = this.#fields;
+    i = scanFields(b, from, i + 2, this.#maxHeadBytes, fields);
+    if (i === kPartial) return -1;
+    if (i === kMalformed) throw bad(fields.problem);
     const text = latin1(b, from, i);
     this.#status = d1 * 100 + d2 * 10 + d3;
     this.#statusText = reasonEnd > from + 13 ? text.slice(13, reasonEnd - from) : '';
@@ -345,6 +322,7 @@ export class ResponseParser {
     this.#keepAliveToken = false;
     this.#keepAliveHint = undefined;
     const headers: ResponseHeaders = (this.#headers = []);
+    const { spans, upper } = fields;
     for (let h = 0, u = 0; h < spans.length; h += 4, u++) {
       let name = text.slice(spans[h]!, spans[h + 1]!);
       if (upper[u]) name = name.toLowerCase();
@@ -405,5 +383,4 @@ export class ResponseParser {
   }
 }
 
-const latin1 = (b: Buffer, from: number, to: number) => b.toString('latin1', from, to);
 const bad = (message: string) => new UpstreamError('BAD_RESPONSE', `bad response: ${message}`);

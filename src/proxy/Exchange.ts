@@ -6,7 +6,7 @@
 // NOTE: everything an attempt holds (the mesh route, the endpoint's connection and upload slots)
 // is released exactly once, by #settle(): whatever ends the attempt (an answer, an error, the
 // client leaving, a retry) passes through it.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { WasmeshError } from '../core/WasmeshError.js';
 import type { Mesh, Outcome, Route, RouteRequest } from '../mesh/Mesh.js';
 import type { FailureKind } from '../mesh/retry.js';
@@ -16,7 +16,7 @@ import { lingerOnClose } from './lingeringClose.js';
 import { normalizePath } from './paths.js';
 import type { ProxyMetrics } from './ProxyMetrics.js';
 import { readBody, streamBody } from './requestBody.js';
-import { endToEnd, forwardHeaders, headerOf, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource } from './requests.js';
+import { endToEnd, forwardHeaders, headerOf, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource, type RequestHead } from './requests.js';
 import { promptOf } from './openai.js';
 import type { PromptFields } from '../mesh/llm/prompt.js';
 import type { Gateway, GatewaySettings } from '../gateway/Gateway.js';
@@ -78,13 +78,33 @@ export interface ProxySettings {
   readonly closing: boolean;
 }
 
+/**
+ * What an exchange does with its answer: the subset of node:http's ServerResponse it uses, which
+ * the fast path's Http1Response has too.
+ */
+export interface ProxyResponse {
+  /** writeHead was called. */
+  readonly headersSent: boolean;
+  readonly statusCode: number;
+  /** end() was called and its bytes handed on. */
+  readonly writableFinished: boolean;
+  writeHead(status: number, headers?: string[] | Record<string, string | number>): unknown;
+  writeContinue(): void;
+  flushHeaders(): void;
+  /** False when the client's socket holds too much: wait for 'drain'. */
+  write(chunk: Buffer): boolean;
+  end(chunk?: string): unknown;
+  destroy(): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
 /** The JSON body of every answer the proxy gives itself; `reason` names why, for people and for scripts. */
 export function errorBody(status: number, reason: string, message: string): string {
   return JSON.stringify({ error: { status, reason, message } });
 }
 
 /** Sends a JSON error (errorBody). */
-export function fail(res: ServerResponse, status: number, reason: string, message: string, headers: Record<string, string> = {}): void {
+export function fail(res: ProxyResponse, status: number, reason: string, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -104,8 +124,8 @@ const kFallbackCodes = new Set(['OVERLOADED', 'NO_ENDPOINT']);
 
 export class Exchange implements UpstreamHandler {
   readonly #context: ExchangeContext;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+  readonly #req: RequestHead;
+  readonly #res: ProxyResponse;
   readonly #expectsContinue: boolean;
   readonly #started = performance.now();
   #settings!: ProxySettings;
@@ -156,7 +176,7 @@ export class Exchange implements UpstreamHandler {
   #reason: string | undefined;
   #cause: string | undefined;
 
-  constructor(context: ExchangeContext, req: IncomingMessage, res: ServerResponse, expectsContinue = false) {
+  constructor(context: ExchangeContext, req: RequestHead, res: ProxyResponse, expectsContinue = false) {
     this.#context = context;
     this.#req = req;
     this.#res = res;
@@ -191,7 +211,7 @@ export class Exchange implements UpstreamHandler {
     }
     if (this.#expectsContinue) this.#res.writeContinue();
     const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
-    readBody(req, bufferLimit, settings.timeouts.bodyIdleMs).then(
+    readBody(this.#bodyStream, bufferLimit, settings.timeouts.bodyIdleMs).then(
       (prefix) => {
         if (prefix.bytes > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`);
         if (prefix.done) this.#body = prefix.bytes ? Buffer.concat(prefix.chunks, prefix.bytes) : undefined;
@@ -218,6 +238,12 @@ export class Exchange implements UpstreamHandler {
       },
       (error: unknown) => this.#bodyFailed(error),
     );
+  }
+
+  // The request as the stream its body comes on: only node:http's requests have a body still to
+  // read (the fast path takes complete, bodyless ones).
+  get #bodyStream(): IncomingMessage {
+    return this.#req as IncomingMessage;
   }
 
   // The service of the request (by host, path and the body's model), its fallbacks; false after a 404.
@@ -434,7 +460,7 @@ export class Exchange implements UpstreamHandler {
     const req = this.#req;
     // A retry says which try it is, so that an endpoint can recognise a request it has seen.
     const headers = this.#attempts > 1 ? [...this.#headers, 'x-wasmesh-attempt', String(this.#attempts)] : this.#headers;
-    const body = this.#streamed ? streamBody(req, this.#head, this.#headBytes, limits.maxBodyBytes, timeouts.bodyIdleMs) : this.#body;
+    const body = this.#streamed ? streamBody(this.#bodyStream, this.#head, this.#headBytes, limits.maxBodyBytes, timeouts.bodyIdleMs) : this.#body;
     // The controller at once: a client that leaves while the attempt waits for a connection ends it too.
     this.#controller = upstream.pool.dispatch({ method: req.method ?? 'GET', path: req.url!, headers, body, headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs }, this);
   }

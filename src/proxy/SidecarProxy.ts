@@ -5,14 +5,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Http1Front } from './http1/Http1Front.js';
 import { Http1Pool } from './http1/Http1Pool.js';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
-import { errorBody, Exchange, fail, type ExchangeContext, type ProxySettings, type Upstream } from './Exchange.js';
+import { errorBody, Exchange, fail, type ExchangeContext, type ProxyResponse, type ProxySettings, type Upstream } from './Exchange.js';
 import { ProxyMetrics } from './ProxyMetrics.js';
 import { Gateway, gatewaySettings } from '../gateway/Gateway.js';
-import { kDefaultForwarding } from './requests.js';
+import { kDefaultForwarding, type RequestHead } from './requests.js';
 
 /** Defaults of the proxy section of the config. */
 export const kDefaultProxy = Object.freeze({
@@ -48,6 +49,11 @@ export interface SidecarProxyOptions {
   accessLogSink?: (line: string) => void;
   /** The AI gateway (budgets, engine metrics, usage); default one with budgets in this process (Gateway.start opens Redis). The proxy closes it. */
   gateway?: Gateway;
+  /**
+   * Requests of the common shape (HTTP/1.1, no body, nothing unusual in the head) are read by the
+   * proxy's own HTTP/1.1 server side, the rest by node:http (default true). false: node:http reads all.
+   */
+  fastPath?: boolean;
 }
 
 function settingsOf(config: Readonly<MeshConfig>, closing: boolean): ProxySettings {
@@ -84,6 +90,7 @@ export class SidecarProxy implements ExchangeContext {
   readonly gateway: Gateway;
   readonly #upstreams = new Map<string, Upstream>();
   readonly #server: Server;
+  readonly #front: Http1Front | undefined;
   #settings: ProxySettings;
   #inflight = 0;
 
@@ -94,7 +101,7 @@ export class SidecarProxy implements ExchangeContext {
     this.gateway = options.gateway ?? new Gateway({ mesh: this.mesh, log: this.log });
     const logConfig = this.mesh.config.proxy?.accessLog;
     this.accessLog = new AccessLog({ level: options.accessLog ?? logConfig?.level ?? kDefaultProxy.accessLog.level, file: logConfig?.file, sink: options.accessLogSink, errors: this.log });
-    const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
+    const serve = (req: RequestHead, res: ProxyResponse, expectsContinue: boolean) => {
       this.#inflight++;
       const exchange = new Exchange(this, req, res, expectsContinue);
       res.once('close', () => {
@@ -108,10 +115,23 @@ export class SidecarProxy implements ExchangeContext {
         fail(res, 500, 'internal', 'the proxy failed on this request');
       }
     };
-    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => serve(req, res, false));
+    const metrics = this.metrics;
+    this.#server = createServer({ maxHeaderSize: this.#settings.limits.maxHeaderBytes }, (req, res) => {
+      metrics.readNode++;
+      serve(req, res, false);
+    });
     // The proxy decides whether a body is welcome (a declared length over the limit gets the 413
     // instead of 100 Continue), so it sends the 100 itself.
-    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      metrics.readNode++;
+      serve(req, res, true);
+    });
+    if (options.fastPath !== false) {
+      this.#front = Http1Front.attach(this.#server, (req, res) => {
+        metrics.readOwn++;
+        serve(req, res, false);
+      }, { maxHeaderBytes: this.#settings.limits.maxHeaderBytes });
+    }
     // CONNECT would make this an open proxy (node:http hands it over here, not to the handler).
     this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => {
       this.metrics.badRequests.inc({ reason: 'not-origin-form' });
@@ -186,9 +206,11 @@ export class SidecarProxy implements ExchangeContext {
     this.#settings = Object.freeze({ ...this.#settings, closing: true });
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
+    this.#front?.closeIdle();
     const until = Date.now() + graceMs;
     while (this.#inflight > 0 && Date.now() < until) await sleep(10);
     this.#server.closeAllConnections();
+    this.#front?.closeAll();
     await closed;
     await Promise.all([...this.#upstreams.values()].map((u) => u.pool.close()));
     this.#upstreams.clear();

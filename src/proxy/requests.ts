@@ -6,6 +6,9 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
 
 export type ProxyRoute = NonNullable<ProxyConfig['routes']>[number];
+
+/** What the proxy reads of a request's head: node:http's IncomingMessage has it, and so has the fast path's Http1Request. */
+export type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'socket' | 'complete'>;
 export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
 
 /**
@@ -106,7 +109,7 @@ export const kDefaultForwarding: ForwardingPolicy = Object.freeze({ xForwardedFo
  * What makes a request one the proxy must refuse before routing (RFC 9112 3.2: more than one
  * Host), or undefined: the proxy and the endpoint could each take another Host as the one.
  */
-export function malformation(req: IncomingMessage): string | undefined {
+export function malformation(req: RequestHead): string | undefined {
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
@@ -124,7 +127,7 @@ const forwardedFor = (ip: string) => (ip.includes(':') ? `"[${ip}]"` : ip);
  * expect: the proxy has answered 100-continue to the client already) plus x-forwarded-for,
  * Forwarded and x-real-ip by the policy, and x-forwarded-host/-proto.
  */
-export function forwardHeaders(req: IncomingMessage, policy: ForwardingPolicy = kDefaultForwarding): string[] {
+export function forwardHeaders(req: RequestHead, policy: ForwardingPolicy = kDefaultForwarding): string[] {
   const raw = req.rawHeaders;
   const named = connectionNamed(req.headers.connection);
   const out: string[] = [];

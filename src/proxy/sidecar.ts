@@ -28,6 +28,8 @@ export interface SidecarOptions {
   redis?: string;
   /** The clock token budgets are charged at (tests); default the store's own (Redis's TIME). */
   budgetClock?: () => number;
+  /** The proxy reads requests of the common shape itself (SidecarProxyOptions.fastPath; default true). */
+  fastPath?: boolean;
 }
 
 export interface Sidecar {
@@ -52,7 +54,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const discovery = options.etcd && EtcdDiscovery ? new EtcdDiscovery({ hosts: options.etcd, onState: (state, error) => log(`etcd ${state}${error ? ` (${String(error)})` : ''}`) }) : undefined;
   if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) throw new WasmeshError('INVALID_OPTION', `redis must be a redis:// or rediss:// URL, got ${JSON.stringify(options.redis)}`);
   const gateway = await Gateway.start({ mesh, log, redis: options.redis, ...(options.budgetClock ? { budgetClock: options.budgetClock } : {}) });
-  const proxy = new SidecarProxy({ mesh, log, gateway, ...(options.accessLog ? { accessLog: options.accessLog } : {}), ...(options.accessLogSink ? { accessLogSink: options.accessLogSink } : {}) });
+  const proxy = new SidecarProxy({ mesh, log, gateway, ...(options.accessLog ? { accessLog: options.accessLog } : {}), ...(options.accessLogSink ? { accessLogSink: options.accessLogSink } : {}), ...(options.fastPath === false ? { fastPath: false } : {}) });
   if (discovery) {
     mesh.attach(discovery, (error, event) => log(`discovery event for ${event.service} refused: ${String(error)}`));
     await discovery.ready();

@@ -11,12 +11,18 @@ import { ModelServer, type ModelServerOptions } from '../../src/demo/modelServer
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SidecarHarness {
+  /** false: node:http reads every request (the proxy's own reader is off). */
+  readonly fastPath: boolean;
   dir = '';
   backends: ModelServer[] = [];
   sidecar: Sidecar | undefined;
   /** Access log lines of the running sidecar, parsed. */
   accessLog: Record<string, unknown>[] = [];
   logs: string[] = [];
+
+  constructor(options: { fastPath?: boolean } = {}) {
+    this.fastPath = options.fastPath ?? true;
+  }
 
   setUp(): void {
     this.dir = mkdtempSync(join(tmpdir(), 'wasmesh-proxy-'));
@@ -53,6 +59,7 @@ export class SidecarHarness {
       listen: { port: 0 },
       admin: { port: 0 },
       log: (line) => this.logs.push(line),
+      fastPath: this.fastPath,
       ...(options.accessLog ? { accessLogSink: (line: string) => this.accessLog.push(JSON.parse(line)) } : { accessLog: 'off' as const }),
     });
     return this.sidecar;

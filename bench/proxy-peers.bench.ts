@@ -1,8 +1,9 @@
 // The sidecar against what users would otherwise deploy: nginx and HAProxy (Debian packages), each
-// with one worker, the same four backends, the same consistent-hash routing on x-session-id; and a
-// minimal node:http + undici proxy (no routing, no safety), the sidecar's own upstream pool behind
-// node:http and behind a bare net server, and Node's floor (net sockets, no HTTP library), to show
-// how much of the cost is Node's and where the sidecar's goes.
+// with one worker, the same four backends, the same consistent-hash routing on x-session-id; and
+// the sidecar with node:http reading every request, a minimal node:http + undici proxy (no routing,
+// no safety), the sidecar's own upstream pool behind node:http and behind a bare net server, and
+// Node's floor (net sockets, no HTTP library), to show how much of the cost is Node's and where
+// the sidecar's goes.
 // Load from wrk (C), pinned to the other core than the proxy (taskset). For each proxy: req/s at
 // full load, CPU µs per proxied request (the proxy's processes' utime + stime from /proc over the
 // requests wrk counted), and p50/p99 at a paced 1,000 req/s (an undici client, open loop, rounds
@@ -101,7 +102,7 @@ interface Target {
 const script = join(dir, 'session.lua');
 writeFileSync(script, `math.randomseed(7)\nrequest = function()\n  wrk.headers["x-session-id"] = "s" .. math.random(1, 10000)\n  return wrk.format(nil, "/")\nend\n`);
 
-const nginxPort = ports(), haproxyPort = ports(), wasmeshPort = ports(), wasmeshAdmin = ports(), minimalPort = ports(), socketsPort = ports(), poolPort = ports(), netPoolPort = ports();
+const nginxPort = ports(), haproxyPort = ports(), wasmeshPort = ports(), wasmeshAdmin = ports(), nodeReaderPort = ports(), nodeReaderAdmin = ports(), minimalPort = ports(), socketsPort = ports(), poolPort = ports(), netPoolPort = ports();
 writeFileSync(
   join(dir, 'nginx.conf'),
   `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err;
@@ -251,11 +252,19 @@ createServer({ noDelay: true }, (client) => {
 }).listen(${netPoolPort}, '127.0.0.1');
 `,
 );
+// The sidecar with node:http reading every request (fastPath: false): what its own reader saves.
+writeFileSync(
+  join(dir, 'wasmesh-node-reader.mjs'),
+  `import { startSidecar } from ${JSON.stringify(join(root, 'dist/index.js'))};
+await startSidecar({ configFile: ${JSON.stringify(join(dir, 'mesh.json'))}, listen: { port: ${nodeReaderPort} }, admin: { port: ${nodeReaderAdmin} }, accessLog: 'off', fastPath: false });
+`,
+);
 const node = process.execPath;
 const targets: Target[] = [
   { name: 'nginx 1.22 (hash consistent, keepalive)', port: nginxPort, launch: () => start(0, NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir]) },
   { name: 'HAProxy 2.6 (hdr, hash-type consistent)', port: haproxyPort, launch: () => start(0, HAPROXY, ['-f', join(dir, 'haproxy.cfg'), '-db']) },
   { name: 'wasmesh proxy (ring-hash)', port: wasmeshPort, launch: () => start(0, node, [join(root, 'dist/cli.js'), 'proxy', '--config', join(dir, 'mesh.json'), '--port', String(wasmeshPort), '--admin-port', String(wasmeshAdmin), '--access-log', 'off']) },
+  { name: "wasmesh proxy, node:http's reader for every request", port: nodeReaderPort, launch: () => start(0, node, [join(dir, 'wasmesh-node-reader.mjs')]) },
   { name: 'minimal node:http + undici', port: minimalPort, launch: () => start(0, node, [join(dir, 'minimal.mjs')]) },
   { name: 'node:http + the sidecar\'s pool (no routing, no safety)', port: poolPort, launch: () => start(0, node, [join(dir, 'http-pool.mjs')]) },
   { name: 'net server + the sidecar\'s pool (no routing, no safety)', port: netPoolPort, launch: () => start(0, node, [join(dir, 'net-pool.mjs')]) },
@@ -345,8 +354,8 @@ console.log('\n| proxy (one core) | req/s at full load (median) | slowest..faste
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${median(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${median(r.cpuMicros).toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
 const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
-const [ng, ha, wm, min, floor] = [by('nginx'), by('HAProxy'), by('wasmesh'), by('minimal'), by('Node floor')];
-const [httpPool, netPool] = [by('node:http + the sidecar'), by('net server + the sidecar')];
+const [ng, ha, wm, min, floor] = [by('nginx'), by('HAProxy'), by('wasmesh proxy ('), by('minimal'), by('Node floor')];
+const [httpPool, netPool, nodeReader] = [by('node:http + the sidecar'), by('net server + the sidecar'), by("wasmesh proxy, node:http's")];
 // Ratios of the same rounds (a proxy's round and the other's run back to back): their median, and
 // the lowest and highest round.
 const perRound = (a: number[], b: number[]): Pick<Ratio, 'value' | 'low' | 'high'> => {
@@ -359,9 +368,12 @@ const ratios: Ratio[] = [
   { label: 'CPU per request: HAProxy / wasmesh proxy', ...perRound(ha.cpuMicros, wm.cpuMicros) },
   { label: 'CPU per request: minimal Node proxy / wasmesh proxy', ...perRound(min.cpuMicros, wm.cpuMicros) },
   { label: 'CPU per request: Node floor (net sockets) / wasmesh proxy', ...perRound(floor.cpuMicros, wm.cpuMicros) },
+  // What the sidecar's own reader saves over node:http's, on the same sidecar.
+  { label: "CPU per request: wasmesh proxy / the same with node:http's reader", ...perRound(wm.cpuMicros, nodeReader.cpuMicros) },
   // The decomposition: node:http's server side, and the sidecar's routing and safety.
   { label: 'CPU per request: net server + pool / node:http + pool', ...perRound(netPool.cpuMicros, httpPool.cpuMicros) },
   { label: 'CPU per request: node:http + pool / wasmesh proxy', ...perRound(httpPool.cpuMicros, wm.cpuMicros) },
+  { label: 'CPU per request: net server + pool / wasmesh proxy', ...perRound(netPool.cpuMicros, wm.cpuMicros) },
   { label: 'CPU per request: nginx / net server + pool', ...perRound(ng.cpuMicros, netPool.cpuMicros) },
   { label: 'CPU per request: nginx / Node floor (net sockets)', ...perRound(ng.cpuMicros, floor.cpuMicros) },
   { label: 'throughput: wasmesh proxy / nginx (one core each)', ...perRound(wm.reqPerS, ng.reqPerS) },

@@ -84,7 +84,7 @@ export class RequestHeadReader {
     const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
     const raw: string[] = [];
     let close = false, host = false;
-    for (let h = 0, u = 0; h < spans.length; h += 4, u++) {
+    for (let h = 0, u = 0; u < fields.count; h += 4, u++) {
       const name = text.slice(spans[h]!, spans[h + 1]!);
       const lower = upper[u] ? name.toLowerCase() : name;
       const value = text.slice(spans[h + 2]!, spans[h + 3]!);

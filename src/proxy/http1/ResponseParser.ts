@@ -323,7 +323,7 @@ export class ResponseParser {
     this.#keepAliveHint = undefined;
     const headers: ResponseHeaders = (this.#headers = []);
     const { spans, upper } = fields;
-    for (let h = 0, u = 0; h < spans.length; h += 4, u++) {
+    for (let h = 0, u = 0; u < fields.count; h += 4, u++) {
       let name = text.slice(spans[h]!, spans[h + 1]!);
       if (upper[u]) name = name.toLowerCase();
       const value = text.slice(spans[h + 2]!, spans[h + 3]!);

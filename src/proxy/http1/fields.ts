@@ -13,17 +13,14 @@ export const kMalformed = -2;
 
 /** Where a head's fields lie, reused from head to head. */
 export class FieldSpans {
-  /** nameStart, nameEnd, valueStart, valueEnd (trimmed) of each field, from the scan's `from`. */
+  /** nameStart, nameEnd, valueStart, valueEnd (trimmed) of each field, from the scan's `from` (the first 4 * count are this head's). */
   readonly spans: number[] = [];
   /** Whether each field's name has upper-case letters (only those are lower-cased). */
   readonly upper: boolean[] = [];
+  /** How many fields were scanned (the arrays are reused, not cut: entries past it are stale). */
+  count = 0;
   /** What was wrong, after kMalformed. */
   problem = '';
-
-  /** How many fields were scanned. */
-  get count(): number {
-    return this.upper.length;
-  }
 }
 
 /**
@@ -35,12 +32,13 @@ export class FieldSpans {
 export function scanFields(b: Buffer, from: number, i: number, maxBytes: number, out: FieldSpans): number {
   const n = b.length;
   const { spans, upper } = out;
-  spans.length = 0;
-  upper.length = 0;
+  let count = 0;
+  out.count = 0;
   for (;;) {
     if (i + 1 >= n) return tooLong(i - from, maxBytes, out);
     if (b[i] === CR) {
       if (b[i + 1] !== LF) return malformed(out, 'head not ended by CRLF');
+      out.count = count;
       return i + 2;
     }
     const nameStart = i;
@@ -57,8 +55,12 @@ export function scanFields(b: Buffer, from: number, i: number, maxBytes: number,
     let valueEnd = i;
     while (valueEnd > valueStart && (b[valueEnd - 1] === SP || b[valueEnd - 1] === HTAB)) valueEnd--;
     i += 2;
-    spans.push(nameStart - from, nameEnd - from, valueStart - from, valueEnd - from);
-    upper.push(hasUpper);
+    const at = count * 4;
+    spans[at] = nameStart - from;
+    spans[at + 1] = nameEnd - from;
+    spans[at + 2] = valueStart - from;
+    spans[at + 3] = valueEnd - from;
+    upper[count++] = hasUpper;
     if (i - from > maxBytes) return malformed(out, `head longer than ${maxBytes} bytes`);
   }
 }

@@ -174,37 +174,39 @@ Each proxy pinned to one core (\`taskset\`), one worker, the same four nginx bac
 hashing on \`x-session-id\`; load from wrk pinned to the other core. Every proxy runs from the
 start and the rounds go round them in turn, so a slow minute slows each proxy's round alike;
 ratios are per round (median, lowest..highest round). CPU µs a request: the proxy's processes'
-user + system time (\`/proc\`) over the requests wrk counted. Node references run in the same
-rounds, none of them routing or doing the sidecar's safety work: a minimal node:http + undici
-proxy; the sidecar's own upstream pool behind node:http, and behind a bare net server that reads
-request heads by hand; and Node's floor, net sockets both ways with no HTTP library at all (the
-answer framed by content-length only). None is a proxy anyone should run; together they say where
-the sidecar's CPU goes. The paced latencies are rounds of 2 s alternating between the proxies
-(medians of the rounds). This VM's speed swings by 2x within an hour and steals CPU from its guests: absolute
-figures move between runs (the sidecar measured 80 µs a request on one day, 190 on another, with
-nginx at 21 and 40); the ratios in one run move far less. The paced p99s swing by tens of
-milliseconds for every proxy, nginx included: read the CPU and throughput columns, not those.
+user + system time (\`/proc\`) over the requests wrk counted. References run in the same rounds:
+the sidecar itself with node:http reading every request (\`fastPath: false\`), and, none of them
+routing or doing the sidecar's safety work, a minimal node:http + undici proxy, the sidecar's own
+upstream pool behind node:http and behind a bare net server that reads request heads by hand,
+and Node's floor, net sockets both ways with no HTTP library at all (the answer framed by
+content-length only). None of those is a proxy anyone should run; together they say where the
+sidecar's CPU goes. The paced latencies are rounds of 2 s alternating between the proxies
+(medians of the rounds). This VM's speed swings by 2x within an hour and steals CPU from its
+guests: absolute figures move between runs (nginx measured 21 µs a request on one day, 43 on
+another); the ratios in one run move far less. The paced p99s swing by milliseconds for every
+proxy, nginx included: read the CPU and throughput columns first.
 
-Where the sidecar stands, plainly: it spends four to five times nginx's CPU on a proxied request
-(target: three times). It sends to the endpoints with its own HTTP/1.1 client
-(\`src/proxy/http1/\`): undici's cost about as much CPU as the rest of the sidecar's path together,
-and with it the sidecar cost as much as the minimal node:http + undici proxy; now it costs 0.7
-to 0.8 of that proxy (two full runs) while doing the routing and every safety rule. What is left is mostly
-node:http on the client side (its parser, IncomingMessage and ServerResponse objects, streams and
-events, a timer a connection) and the system calls, two reads and two writes a request as nginx
-makes, which a profile puts at a third of the sidecar's CPU on this host. The references split it:
-the same pool behind a bare net server costs about 0.7 of it behind node:http (node:http's server
-side, ~25 µs a request here), and the pool behind node:http about 0.75 of the sidecar (the
-sidecar's routing and safety, ~50 µs). A hand-written server side alone would put the sidecar
-near 0.3x of nginx's CPU, at the edge of the target; the routing and safety would have to shed
-part of their share too. That is the next step (requests in the common shape read off raw sockets
-by a strict scanner, anything else handed to node:http on the same connection); it is not done.
-The paced p99 against nginx's is not met in this run either (a median of 4 ms over nginx's across
-three rounds, one of them within 1 ms), with every proxy's p99 between 8 and 12 ms on this VM. Until then, a fleet that needs nginx's cost per request should put nginx or HAProxy
-in front and use wasmesh where it decides (the Mesh API, \`wasmesh/core\`) rather than where it
-copies bytes. One process uses one core: run one sidecar per core behind \`SO_REUSEPORT\` only with
-per-endpoint state (in-flight counts, ejections, budgets) shared, which the sidecar does not do
-today.
+Where the sidecar stands, plainly: it spends about three times nginx's CPU on a proxied request,
+at the edge of the target (two full runs on one afternoon: 0.35x (0.30..0.39) and 0.33x
+(0.28..0.36) of nginx's CPU; before its own request reader, 0.24x). Both ends of its path are
+its own code, written for it because Node's were most of its cost: the client to the endpoints
+(\`src/proxy/http1/Http1Pool.ts\`; undici's cost about as much CPU as the rest of the sidecar's
+path together) and the reading of requests of the common shape (\`Http1Front.ts\`; with
+node:http reading every request the same sidecar costs 1.4x to 1.6x as much, row two). What is
+left: the system calls (two reads and two writes a request, as nginx makes; a profile puts the
+two writes alone at a third of the sidecar's CPU on this host), Node's streams and event loop
+around them (Node's floor, net sockets both ways without any HTTP, costs about half the
+sidecar's CPU, and nginx about 0.65 of that floor), and the sidecar's routing and safety (the
+same pool behind a bare net server that reads heads by hand and does nothing else costs about
+0.75 of the sidecar). Going further means fewer, cheaper crossings into the system (a write that
+carries several answers, which needs a client that pipelines) or leaving Node's streams for the
+socket handles, not cheaper routing: the mesh's route and report are about half a microsecond of
+the ~110. The paced p99 at 1,000 req/s is within a millisecond of nginx's in the median round of
+the last run (every proxy's p99 7 to 9 ms on this VM, nginx's included). A fleet that needs
+nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
+decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
+one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state
+(in-flight counts, ejections, budgets) shared, which the sidecar does not do today.
 
 ${rows.join('\n')}
 

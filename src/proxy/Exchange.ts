@@ -15,7 +15,7 @@ import { classify, ClientBodyError } from './failures.js';
 import { lingerOnClose } from './lingeringClose.js';
 import { normalizePath } from './paths.js';
 import type { ProxyMetrics } from './ProxyMetrics.js';
-import { readBody, streamBody } from './requestBody.js';
+import { readBody, streamBody, type BodyPrefix } from './requestBody.js';
 import { endToEnd, forwardHeaders, headerOf, keyFromBody, keyFromHeaders, malformation, serviceOf, type ForwardingPolicy, type HashKeySource, type RequestHead } from './requests.js';
 import { promptOf } from './openai.js';
 import type { PromptFields } from '../mesh/llm/prompt.js';
@@ -205,6 +205,9 @@ export class Exchange implements UpstreamHandler {
     const length = Number(req.headers['content-length'] ?? 0);
     // With expect: 100-continue this answer comes instead of the 100: the body is never sent.
     if (length > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`);
+    // The proxy's own reader hands a request over with its body read whole.
+    const body = req.body;
+    if (body !== undefined) return this.#bodyRead({ chunks: [body], bytes: body.length, done: true }, path, length);
     if (req.complete || (length === 0 && req.headers['transfer-encoding'] === undefined)) {
       if (settings.modelRoutes && !this.#serviceFor(path, undefined)) return;
       return this.#admit(keyFromHeaders(settings.hashKeys.get(this.#service!), req.headers));
@@ -212,36 +215,42 @@ export class Exchange implements UpstreamHandler {
     if (this.#expectsContinue) this.#res.writeContinue();
     const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
     readBody(this.#bodyStream, bufferLimit, settings.timeouts.bodyIdleMs).then(
-      (prefix) => {
-        if (prefix.bytes > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`);
-        if (prefix.done) this.#body = prefix.bytes ? Buffer.concat(prefix.chunks, prefix.bytes) : undefined;
-        else {
-          this.#streamed = true;
-          this.#head = prefix.chunks;
-          this.#headBytes = prefix.bytes;
-        }
-        const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
-        // Bodies read whole up to maxKeyBodyBytes are parsed once, for every reader below.
-        const parsed = (settings.llm || settings.prompted.has(this.#service!)) && prefix.done ? this.#parse(whole) : undefined;
-        if (settings.modelRoutes && !this.#serviceFor(path, modelOf(parsed))) return;
-        const service = this.#service!;
-        const hashKey = settings.hashKeys.get(service);
-        // The prompt is rendered once, for the gateway's estimate and the prefix policies alike.
-        const fields = parsed && promptOf(parsed);
-        if (settings.llm && parsed) this.#readLlm(parsed, fields);
-        // Too large to parse: charged by its size, so that padding a body never escapes a budget.
-        else if (settings.llm && (whole.length > limits.maxKeyBodyBytes || !prefix.done)) this.#llm = llmRequestBySize(Math.max(whole.length, length), settings.gateway.defaultMaxTokens);
-        if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(fields, whole, prefix.done));
-        if (!hashKey || !('jsonField' in hashKey)) return this.#admit(keyFromHeaders(hashKey, req.headers));
-        // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
-        this.#admit(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
-      },
+      (prefix) => this.#bodyRead(prefix, path, length),
       (error: unknown) => this.#bodyFailed(error),
     );
   }
 
+  // The body is read (whole, or its first part when it streams): the service, key and prompt it gives, then admission.
+  #bodyRead(prefix: BodyPrefix, path: string, length: number): void {
+    const req = this.#req;
+    const settings = this.#settings;
+    const { limits } = settings;
+    if (prefix.bytes > limits.maxBodyBytes) return this.#answer(413, 'body-too-large', `request body exceeds ${limits.maxBodyBytes} bytes`);
+    if (prefix.done) this.#body = prefix.bytes === 0 ? undefined : prefix.chunks.length === 1 ? prefix.chunks[0] : Buffer.concat(prefix.chunks, prefix.bytes);
+    else {
+      this.#streamed = true;
+      this.#head = prefix.chunks;
+      this.#headBytes = prefix.bytes;
+    }
+    const whole = this.#body ?? Buffer.concat(prefix.chunks, prefix.bytes);
+    // Bodies read whole up to maxKeyBodyBytes are parsed once, for every reader below.
+    const parsed = (settings.llm || settings.prompted.has(this.#service!)) && prefix.done ? this.#parse(whole) : undefined;
+    if (settings.modelRoutes && !this.#serviceFor(path, modelOf(parsed))) return;
+    const service = this.#service!;
+    const hashKey = settings.hashKeys.get(service);
+    // The prompt is rendered once, for the gateway's estimate and the prefix policies alike.
+    const fields = parsed && promptOf(parsed);
+    if (settings.llm && parsed) this.#readLlm(parsed, fields);
+    // Too large to parse: charged by its size, so that padding a body never escapes a budget.
+    else if (settings.llm && (whole.length > limits.maxKeyBodyBytes || !prefix.done)) this.#llm = llmRequestBySize(Math.max(whole.length, length), settings.gateway.defaultMaxTokens);
+    if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(fields, whole, prefix.done));
+    if (!hashKey || !('jsonField' in hashKey)) return this.#admit(keyFromHeaders(hashKey, req.headers));
+    // Past maxKeyBodyBytes the body is not parsed: its first characters are the key.
+    this.#admit(keyFromBody(hashKey, whole.length > limits.maxKeyBodyBytes ? whole.subarray(0, limits.maxKeyBodyBytes) : whole));
+  }
+
   // The request as the stream its body comes on: only node:http's requests have a body still to
-  // read (the fast path takes complete, bodyless ones).
+  // read (the proxy's own reader hands requests over complete, with their body).
   get #bodyStream(): IncomingMessage {
     return this.#req as IncomingMessage;
   }

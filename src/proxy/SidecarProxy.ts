@@ -130,7 +130,7 @@ export class SidecarProxy implements ExchangeContext {
       this.#front = Http1Front.attach(this.#server, (req, res) => {
         metrics.readOwn++;
         serve(req, res, false);
-      }, { maxHeaderBytes: this.#settings.limits.maxHeaderBytes });
+      }, { maxHeaderBytes: this.#settings.limits.maxHeaderBytes, maxBodyBytes: Math.min(this.#settings.limits.bufferBodyBytes, this.#settings.limits.maxBodyBytes) });
     }
     // CONNECT would make this an open proxy (node:http hands it over here, not to the handler).
     this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => {

@@ -7,8 +7,11 @@ import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
 
 export type ProxyRoute = NonNullable<ProxyConfig['routes']>[number];
 
-/** What the proxy reads of a request's head: node:http's IncomingMessage has it, and so has the fast path's Http1Request. */
-export type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'socket' | 'complete'>;
+/**
+ * What the proxy reads of a request's head: node:http's IncomingMessage has it, and so has the
+ * fast path's Http1Request, which carries its body too, read whole (`body`).
+ */
+export type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'socket' | 'complete'> & { readonly body?: Buffer };
 export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
 
 /**

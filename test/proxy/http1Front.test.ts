@@ -29,6 +29,16 @@ t('a request of the common shape is read whole: method, target, headers as node:
   assert.is((read('DELETE / HTTP/1.1\r\nhost: a\r\nconnection: Close\r\ncontent-length: 0\r\n\r\n') as Http1Request).close, true);
 });
 
+t('a content-length body within the reader\'s limit is the request\'s; one over it, or a length not in plain decimal, is node:http\'s', () => {
+  const withBodies = new RequestHeadReader(16_384, 100);
+  const post = (length: string, body = '') => withBodies.read(Buffer.from(`POST /v1 HTTP/1.1\r\nhost: a\r\ncontent-length: ${length}\r\n\r\n${body}`, 'latin1'), undefined as unknown as Socket);
+  const r = post('5', 'hello') as Http1Request;
+  assert.is(r.bodyLength, 5);
+  assert.is(withBodies.end, 'POST /v1 HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\n\r\n'.length, 'the head ends where the body starts');
+  assert.is((post('100') as Http1Request).bodyLength, 100, 'the body may come in later reads');
+  for (const bad of ['101', '05', '+5', '5, 5', '-1', '0x10', '99999999999999999999']) assert.is(post(bad), kUnusual, bad);
+});
+
 t('every cut of a head before its blank line is incomplete (the connection goes to node:http with the bytes)', () => {
   for (let n = 0; n < kCommon.length; n++) assert.is(read(kCommon.slice(0, n)), kIncomplete, `cut at ${n}: ${JSON.stringify(kCommon.slice(0, n))}`);
 });
@@ -151,11 +161,17 @@ t('what the reader accepts, node:http reads the same way (random heads, node:htt
 });
 
 // A backend whose answers cover the framings a response can have.
-function backend(): Promise<{ server: Server; address: string; seen: { method: string; url: string; headers: Record<string, unknown> }[] }> {
-  const seen: { method: string; url: string; headers: Record<string, unknown> }[] = [];
+type Seen = { method: string; url: string; headers: Record<string, unknown>; body: string };
+function backend(): Promise<{ server: Server; address: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const { x: _x, ...headers } = req.headers;
-    seen.push({ method: req.method!, url: req.url!, headers });
+    const entry: Seen = { method: req.method!, url: req.url!, headers: { ...req.headers }, body: '' };
+    seen.push(entry);
+    req.on('data', (d: Buffer) => (entry.body += d.toString('latin1')));
+    // Answered once the body is read whole.
+    req.on('end', () => answer(req, res));
+  });
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url!.split('?')[0];
     if (path === '/204') return void res.writeHead(204, { 'x-kind': 'none' }).end();
     if (path === '/304') return void res.writeHead(304, { etag: '"v1"' }).end();
@@ -180,8 +196,22 @@ function backend(): Promise<{ server: Server; address: string; seen: { method: s
     const body = JSON.stringify({ url: req.url, n: seen.length });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
-  });
+  };
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen })));
+}
+
+// A sidecar (`fastPath` or not) in front of one backend(), for `body`; both stopped after it.
+async function withSidecar(fastPath: boolean, body: (h: SidecarHarness, b: Awaited<ReturnType<typeof backend>>) => Promise<void>): Promise<void> {
+  const h = new SidecarHarness({ fastPath });
+  h.setUp();
+  const b = await backend();
+  try {
+    await h.start(config(b.address));
+    await body(h, b);
+  } finally {
+    await h.tearDown();
+    b.server.close();
+  }
 }
 
 const config = (address: string) => ({ services: [{ name: 'b', policy: 'swrr', endpoints: [{ id: 'e0', address, resources: { accelerator: 'L4', count: 1 } }] }] });
@@ -219,14 +249,10 @@ async function readBy(h: SidecarHarness): Promise<{ own: number; node: number }>
 }
 
 for (const fastPath of [true, false]) {
-  const h = new SidecarHarness({ fastPath });
   const how = fastPath ? 'own reader' : "node:http's reader";
 
-  t(`(${how}) the same answers as node:http gives: framing kept or chunked, no body for HEAD, 204 and 304, the same headers reach the endpoint`, async () => {
-    h.setUp();
-    const b = await backend();
-    try {
-      await h.start(config(b.address));
+  t(`(${how}) the same answers as node:http gives: framing kept or chunked, no body for HEAD, 204 and 304, the same headers reach the endpoint`, () =>
+    withSidecar(fastPath, async (h, b) => {
       const get = async (path: string, method = 'GET', headers: Record<string, string> = {}) => {
         const r = await request(h.url(path), { method: method as 'GET', headers: { 'x-session-id': 'k', ...headers } });
         return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
@@ -257,41 +283,30 @@ for (const fastPath of [true, false]) {
       assert.is(forwarded['x-session-id'], 'k');
       assert.is(forwarded.connection, undefined, 'hop-by-hop: not forwarded (the pool keeps its connection alive by HTTP/1.1 default)');
       assert.equal(await readBy(h), fastPath ? { own: 5, node: 0 } : { own: 0, node: 5 });
-    } finally {
-      await h.tearDown();
-      b.server.close();
-    }
-  });
+    }));
 
-  t(`(${how}) pipelined requests are answered in order on one connection; one with a body among them is read by node:http and answered in its turn`, async () => {
-    h.setUp();
-    const b = await backend();
-    try {
-      await h.start(config(b.address));
+  t(`(${how}) pipelined requests are answered in order on one connection, a body among them; a chunked one hands the connection to node:http and is answered in its turn`, () =>
+    withSidecar(fastPath, async (h, b) => {
       const port = h.sidecar!.address.port;
       const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
       const post = 'POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello';
-      const r = await exchange(port, [get('/1') + get('/slow') + get('/2') + post + get('/3', 'Connection: close\r\n')], () => false);
+      const chunked = 'POST /chunked-post HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
+      const r = await exchange(port, [get('/1') + get('/slow') + post + get('/2') + chunked + get('/3', 'Connection: close\r\n')], () => false);
       assert.ok(r.closed, 'closed after the request that asked for it');
-      assert.is(count(r.text, /HTTP\/1\.1 200/g), 5);
+      assert.is(count(r.text, /HTTP\/1\.1 200/g), 6);
       const urls = [...r.text.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
-      assert.equal(urls, ['/1', '/2', '/post', '/3'], r.text);
-      assert.ok(r.text.indexOf('slow') > r.text.indexOf('"/1"') && r.text.indexOf('slow') < r.text.indexOf('"/2"'), 'the slow answer in its turn');
-      // node:http reads a pipelined request while the one before is being answered: the endpoint may see /3 before /post.
-      assert.equal(b.seen.map((s) => s.url).sort(), ['/1', '/2', '/3', '/post', '/slow']);
-      // After the POST the connection is node:http's.
-      assert.equal(await readBy(h), fastPath ? { own: 3, node: 2 } : { own: 0, node: 5 });
-    } finally {
-      await h.tearDown();
-      b.server.close();
-    }
-  });
+      assert.equal(urls, ['/1', '/post', '/2', '/chunked-post', '/3'], r.text);
+      assert.ok(r.text.indexOf('slow') > r.text.indexOf('"/1"') && r.text.indexOf('slow') < r.text.indexOf('"/post"'), 'the slow answer in its turn');
+      assert.equal(b.seen.find((s) => s.url === '/post')!.body, 'hello');
+      assert.equal(b.seen.find((s) => s.url === '/chunked-post')!.body, 'hello');
+      // node:http reads a pipelined request while the one before is being answered: the endpoint may see them out of order.
+      assert.equal(b.seen.map((s) => s.url).sort(), ['/1', '/2', '/3', '/chunked-post', '/post', '/slow']);
+      // From the chunked POST on, the connection is node:http's.
+      assert.equal(await readBy(h), fastPath ? { own: 4, node: 2 } : { own: 0, node: 6 });
+    }));
 
-  t(`(${how}) a head that arrives in pieces, and one of each unusual kind, get node:http's answers`, async () => {
-    h.setUp();
-    const b = await backend();
-    try {
-      await h.start(config(b.address));
+  t(`(${how}) a head that arrives in pieces, and one of each unusual kind, get node:http's answers`, () =>
+    withSidecar(fastPath, async (h, b) => {
       const port = h.sidecar!.address.port;
       const pieces = await exchange(port, ['GET /pie', 'ces HTTP/1.1\r\nHo', 'st: x\r\n\r\n'], (text) => text.includes('"n":'), 30);
       assert.match(pieces.text, /^HTTP\/1\.1 200 OK/);
@@ -305,17 +320,10 @@ for (const fastPath of [true, false]) {
       assert.match(huge.text, /^HTTP\/1\.1 431 /);
       assert.ok(b.seen.every((s) => s.url === '/pieces'), 'none of the bad ones reached the endpoint');
       assert.is((await readBy(h)).own, 0);
-    } finally {
-      await h.tearDown();
-      b.server.close();
-    }
-  });
+    }));
 
-  t(`(${how}) a client that leaves mid-answer releases everything; close() ends idle connections and lets a busy one finish with connection: close`, async () => {
-    h.setUp();
-    const b = await backend();
-    try {
-      await h.start(config(b.address));
+  t(`(${how}) a client that leaves mid-answer releases everything; close() ends idle connections and lets a busy one finish with connection: close`, () =>
+    withSidecar(fastPath, async (h, b) => {
       const port = h.sidecar!.address.port;
       const proxy = h.sidecar!.proxy;
       const left = await exchange(port, ['GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'], (text) => text.endsWith('sl'));
@@ -338,28 +346,32 @@ for (const fastPath of [true, false]) {
       assert.ok(text.endsWith('slow'), text);
       await closing;
       h.sidecar = undefined;
-    } finally {
-      await h.tearDown();
-      b.server.close();
-    }
-  });
+    }));
 }
 
-t('an idle keep-alive connection is closed after the Keep-Alive timeout it was told (5 s), as node:http does', async () => {
-  const h = new SidecarHarness();
-  h.setUp();
-  const b = await backend();
-  try {
-    await h.start(config(b.address));
+t('a body that comes after its head is waited for; one still incomplete a second or two later goes to node:http, which reads the rest', () =>
+  withSidecar(true, async (h, b) => {
+    const port = h.sidecar!.address.port;
+    const head = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n`;
+    const soon = await exchange(port, [head('/soon'), 'hello', 'world'], (text) => text.includes('"n":'), 50);
+    assert.match(soon.text, /^HTTP\/1\.1 200 /);
+    soon.socket.destroy();
+    assert.equal(await readBy(h), { own: 1, node: 0 });
+    const slow = await exchange(port, [head('/late') + 'hello', 'world'], (text) => text.includes('"n":'), 2500);
+    assert.match(slow.text, /^HTTP\/1\.1 200 /);
+    assert.match(slow.text, /Connection: keep-alive/, "node:http's answer");
+    slow.socket.destroy();
+    assert.equal(await readBy(h), { own: 1, node: 1 });
+    assert.equal(b.seen.map((s) => [s.url, s.headers['content-length'], s.body]), [['/soon', '10', 'helloworld'], ['/late', '10', 'helloworld']]);
+  }));
+
+t('an idle keep-alive connection is closed after the Keep-Alive timeout it was told (5 s), as node:http does', () =>
+  withSidecar(true, async (h, b) => {
     const started = performance.now();
     const r = await exchange(h.sidecar!.address.port, ['GET /1 HTTP/1.1\r\nHost: x\r\n\r\n'], () => false);
     const ms = performance.now() - started;
     assert.match(r.text, /keep-alive: timeout=5/i);
     assert.ok(ms >= 5000 && ms < 8000, `closed after ${ms.toFixed(0)} ms`);
-  } finally {
-    await h.tearDown();
-    b.server.close();
-  }
-});
+  }));
 
 t.run();

@@ -1,8 +1,10 @@
 // A client connection whose requests the sidecar reads itself, while they have the common shape
 // (RequestHead). One request at a time: bytes that come while one is answered (a pipelined
-// request) wait, and are read once it ends, so answers go out in order. At the first request that
-// is not of that shape, or whose head the bytes read so far do not hold whole, the connection is
-// handed to node:http at that request's first byte, and stays there.
+// request) wait, and are read once it ends, so answers go out in order. A request is served once
+// its body is read whole; a body still incomplete at the next sweep (a slow client) is not waited
+// for here. At the first request that is not of that shape, whose head the bytes read so far do
+// not hold whole, or whose body is slow, the connection is handed to node:http at that request's
+// first byte, and stays there.
 import type { Socket } from 'node:net';
 import { Http1Response, type ResponseOwner } from './Http1Response.js';
 import { kIncomplete, kUnusual, type Http1Request, type RequestHeadReader } from './RequestHead.js';
@@ -12,7 +14,7 @@ export interface ConnectionHost {
   readonly reader: RequestHeadReader;
   readonly closing: boolean;
   readonly keepAliveSeconds: number;
-  /** The sweep's count of seconds (idle connections are timed by it: no clock read a request). */
+  /** The sweep's count of seconds (idle connections and slow bodies are timed by it: no clock read a request). */
   readonly tick: number;
   serve(request: Http1Request, response: Http1Response): void;
   /** node:http takes the socket (its unread bytes were put back first). */
@@ -29,6 +31,8 @@ export class Http1Connection implements ResponseOwner {
   // Bytes read and not yet taken: the start of the next request.
   #held: Buffer | undefined;
   #response: Http1Response | undefined;
+  // A request whose body is still coming: its bytes so far (head included), how many, how many it needs.
+  #waiting: { request: Http1Request; chunks: Buffer[]; bytes: number; need: number; since: number } | undefined;
   #ended = false;
   #closeAfter = false;
   /** The sweep tick at which the connection last became idle; requests served. */
@@ -53,9 +57,22 @@ export class Http1Connection implements ResponseOwner {
     return this.#host.keepAliveSeconds;
   }
 
-  /** No request is being answered. */
+  /** No request is being answered or read. */
   get idle(): boolean {
-    return this.#response === undefined;
+    return this.#response === undefined && this.#waiting === undefined;
+  }
+
+  /** The tick since which a body has been awaited, or undefined. */
+  get waitingSince(): number | undefined {
+    return this.#waiting?.since;
+  }
+
+  /** The awaited body is slow: node:http reads the request from its first byte, with its own timers. */
+  giveUpWaiting(): void {
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = undefined;
+    this.#handOff(Buffer.concat(waiting.chunks, waiting.bytes));
   }
 
   /** Closes the connection once the request under way is answered (now, when none is). */
@@ -65,6 +82,14 @@ export class Http1Connection implements ResponseOwner {
   }
 
   #data(chunk: Buffer): void {
+    const waiting = this.#waiting;
+    if (waiting) {
+      waiting.chunks.push(chunk);
+      waiting.bytes += chunk.length;
+      if (waiting.bytes < waiting.need) return;
+      this.#waiting = undefined;
+      return this.#start(waiting.request, Buffer.concat(waiting.chunks, waiting.bytes), waiting.need);
+    }
     const held = this.#held;
     if (this.#response) {
       this.#held = held ? Buffer.concat([held, chunk]) : chunk;
@@ -80,7 +105,18 @@ export class Http1Connection implements ResponseOwner {
     const host = this.#host;
     const request = host.reader.read(bytes, this.socket);
     if (request === kIncomplete || request === kUnusual) return this.#handOff(bytes);
-    const end = host.reader.end;
+    const need = host.reader.end + request.bodyLength;
+    if (bytes.length < need) {
+      this.#waiting = { request, chunks: [bytes], bytes: bytes.length, need, since: host.tick };
+      return;
+    }
+    this.#start(request, bytes, need);
+  }
+
+  // Serves a request whose head and body end at `end` in `bytes` (what follows is the next one's).
+  #start(request: Http1Request, bytes: Buffer, end: number): void {
+    const host = this.#host;
+    if (request.bodyLength > 0) request.body = bytes.subarray(end - request.bodyLength, end);
     if (end < bytes.length) this.#held = bytes.subarray(end);
     const response = new Http1Response(this, request);
     this.#response = response;
@@ -112,6 +148,8 @@ export class Http1Connection implements ResponseOwner {
 
   #end(): void {
     this.#ended = true;
+    // The client stopped before its body's end: nothing to answer.
+    if (this.#waiting) return void this.socket.destroy();
     // Answered all it asked: close (a request still held is read and answered first).
     if (!this.#response && !this.#held) this.socket.end();
   }

@@ -17,6 +17,8 @@ import { RequestHeadReader, type Http1Request } from './RequestHead.js';
 export interface Http1FrontOptions {
   /** The longest request head read here (a longer one goes to node:http, which answers 431). */
   maxHeaderBytes: number;
+  /** The largest body read here, whole, before the request is served (a larger one goes to node:http, read as a stream). */
+  maxBodyBytes: number;
 }
 
 export class Http1Front implements ConnectionHost {
@@ -46,7 +48,7 @@ export class Http1Front implements ConnectionHost {
     this.#server = server;
     this.#serve = serve;
     this.#nodeListener = nodeListener;
-    this.reader = new RequestHeadReader(options.maxHeaderBytes);
+    this.reader = new RequestHeadReader(options.maxHeaderBytes, options.maxBodyBytes);
     this.keepAliveSeconds = Math.max(1, Math.round(server.keepAliveTimeout / 1000));
     this.#headersSeconds = Math.max(1, Math.round(server.headersTimeout / 1000));
     server.removeListener('connection', nodeListener);
@@ -95,6 +97,9 @@ export class Http1Front implements ConnectionHost {
   #sweepIdle(): void {
     const tick = ++this.tick;
     for (const c of this.#connections) {
+      // A body not whole a second or two after its head: node:http reads that request, with its timers.
+      const since = c.waitingSince;
+      if (since !== undefined && tick - since > 1) c.giveUpWaiting();
       // Before its first request a connection has node:http's headersTimeout to send one; after, its keepAliveTimeout.
       const limit = c.served > 0 ? this.keepAliveSeconds : this.#headersSeconds;
       if (c.idle && tick - c.idleSince > limit) c.socket.destroy();

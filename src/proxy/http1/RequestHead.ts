@@ -6,17 +6,21 @@
 // means to it what it means to node:http and to the endpoint.
 //
 // The common shape: HTTP/1.1, a method of those below, an origin-form target of visible ASCII,
-// one Host, no body (no transfer-encoding, no content-length but 0), no expect or upgrade, a
-// Connection of keep-alive or close only, no name twice, at most kMaxFields fields, the whole
-// head within the proxy's maxHeaderBytes and within the bytes read so far.
+// one Host, no body or one framed by a content-length within the reader's body limit (no
+// transfer-encoding), no expect or upgrade, a Connection of keep-alive or close only, no name
+// twice, at most kMaxFields fields, the whole head within the proxy's maxHeaderBytes and within
+// the bytes read so far. (The body may come in later reads: Http1Connection waits for it.)
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { isDigits } from './chars.js';
 import { FieldSpans, kMalformed, kPartial, latin1, scanFields } from './fields.js';
 
 /** A request of the common shape, as Exchange reads requests (the subset of node:http's IncomingMessage it uses). */
 export class Http1Request {
-  /** Always: the fast path takes bodyless requests only. */
+  /** Always: a request is served once its body (if any) is read whole. */
   readonly complete = true;
+  /** The body, read whole (undefined when content-length is absent or 0). */
+  body: Buffer | undefined;
   readonly httpVersion = '1.1';
   constructor(
     readonly method: string,
@@ -28,6 +32,8 @@ export class Http1Request {
     readonly socket: Socket,
     /** The request asked for the connection to close after the answer. */
     readonly close: boolean,
+    /** Its content-length (0 when absent). */
+    readonly bodyLength: number,
   ) {}
 }
 
@@ -47,11 +53,14 @@ const kVersion = Buffer.from(' HTTP/1.1\r\n', 'latin1');
 export class RequestHeadReader {
   readonly #fields = new FieldSpans();
   readonly #maxBytes: number;
+  readonly #maxBodyBytes: number;
   /** Where the last head read ended in its buffer. */
   end = 0;
 
-  constructor(maxBytes: number) {
+  /** Heads up to `maxBytes`; bodies up to `maxBodyBytes` (a larger one is node:http's, read as a stream). */
+  constructor(maxBytes: number, maxBodyBytes = 0) {
     this.#maxBytes = maxBytes;
+    this.#maxBodyBytes = maxBodyBytes;
   }
 
   read(b: Buffer, socket: Socket): Http1Request | typeof kIncomplete | typeof kUnusual {
@@ -83,7 +92,7 @@ export class RequestHeadReader {
     const { spans, upper } = fields;
     const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
     const raw: string[] = [];
-    let close = false, host = false;
+    let close = false, host = false, bodyLength = 0;
     for (let h = 0, u = 0; u < fields.count; h += 4, u++) {
       const name = text.slice(spans[h]!, spans[h + 1]!);
       const lower = upper[u] ? name.toLowerCase() : name;
@@ -96,7 +105,10 @@ export class RequestHeadReader {
       const len = lower.length;
       if (len === 4 && lower === 'host') host = true;
       else if (len === 14 && lower === 'content-length') {
-        if (value !== '0') return kUnusual;
+        // Plain decimal (no sign, no leading zero, no list): what every parser reads alike.
+        if (!isDigits(value) || (value.length > 1 && value.charCodeAt(0) === 48)) return kUnusual;
+        bodyLength = Number(value);
+        if (bodyLength > this.#maxBodyBytes) return kUnusual;
       } else if (len === 10 && lower === 'connection') {
         const v = value.toLowerCase();
         if (v === 'close') close = true;
@@ -106,6 +118,6 @@ export class RequestHeadReader {
     // node:http refuses an HTTP/1.1 request without Host (400): so it answers it.
     if (!host) return kUnusual;
     this.end = end;
-    return new Http1Request(method, text.slice(targetStart, targetEnd), headers, raw, socket, close);
+    return new Http1Request(method, text.slice(targetStart, targetEnd), headers, raw, socket, close, bodyLength);
   }
 }

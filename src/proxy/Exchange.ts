@@ -25,6 +25,7 @@ import { llmRequestBySize, llmRequestOf, modelOf, priorityOf, rewrite, tenantOf,
 import { UsageMeter } from '../gateway/usage.js';
 import { kIdempotentMethods } from '../mesh/retry.js';
 import type { Http1Pool, ResponseHeaders, UpstreamController, UpstreamHandler } from './http1/Http1Pool.js';
+import { isFieldValue } from './http1/chars.js';
 
 /** An endpoint as the proxy sends to it: its keep-alive pool and what is under way there now. */
 export interface Upstream {
@@ -240,7 +241,15 @@ export class Exchange implements UpstreamHandler {
     const hashKey = settings.hashKeys.get(service);
     // The prompt is rendered once, for the gateway's estimate and the prefix policies alike.
     const fields = parsed && promptOf(parsed);
-    if (settings.llm && parsed) this.#readLlm(parsed, fields);
+    if (settings.llm && parsed) {
+      this.#readLlm(parsed, fields);
+      // The model is named back in x-wasmesh-model: one that could split the answer's head is the
+      // client's mistake, refused before it reaches an endpoint (which would be blamed for it).
+      if (this.#model !== undefined && !isFieldValue(this.#model)) {
+        this.#context.metrics.badRequests.inc({ reason: 'bad-model' });
+        return this.#answer(400, 'bad-model', `model ${JSON.stringify(this.#model)} holds a control character`);
+      }
+    }
     // Too large to parse: charged by its size, so that padding a body never escapes a budget.
     else if (settings.llm && (whole.length > limits.maxKeyBodyBytes || !prefix.done)) this.#llm = llmRequestBySize(Math.max(whole.length, length), settings.gateway.defaultMaxTokens);
     if (settings.prompted.has(service)) return this.#admit(keyFromHeaders(hashKey, req.headers), this.#promptOf(fields, whole, prefix.done));

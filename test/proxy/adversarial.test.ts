@@ -35,6 +35,23 @@ for (const fastPath of [true, false]) {
     assert.is((await h.get('/v1')).status, 200);
   });
 
+  t('a model name that would split the answer\'s head (CR LF in the JSON) is the client\'s mistake: 400 before routing, no endpoint blamed', async () => {
+    const ms = await h.models(2, { record: true });
+    await h.start({ services: [{ name: 'gen', policy: 'swrr', outlier: { consecutiveFailures: 2 }, endpoints: ms.map((m) => ep(m)) }], proxy: { gateway: {} } });
+    for (let i = 0; i < 4; i++) {
+      const r = await h.send('POST', '/v1/chat/completions', JSON.stringify({ model: 'a\r\nx-evil: 1', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
+      assert.is(r.status, 400);
+      assert.is(r.json().error.reason, 'bad-model');
+      assert.is(r.headers['x-evil'], undefined);
+    }
+    assert.is(received(), 0, 'nothing reached a backend');
+    const health = await h.health('gen');
+    assert.ok(health.every((e) => e.healthy && e.failures === 0), JSON.stringify(health));
+    assert.match(await h.metrics(), 'wasmesh_bad_requests_total{reason="bad-model"} 4');
+    const ok = await h.send('POST', '/v1/chat/completions', JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
+    assert.is(ok.status, 200);
+  });
+
   t('an error the pool raises about the request is the client\'s (4xx, not retried); a reset after the send is not a connect failure', () => {
     assert.equal(classify(new UpstreamError('BAD_REQUEST', 'invalid foo header'), false), { kind: 'client', status: 400, reason: 'bad-request' });
     assert.equal(classify(new UpstreamError('BAD_REQUEST', 'request body longer than its content-length 5'), true), { kind: 'client', status: 400, reason: 'bad-request' });

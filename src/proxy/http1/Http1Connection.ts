@@ -167,6 +167,8 @@ export class Http1Connection implements ResponseOwner {
     this.#host.forget(this);
     if (this.#ended) return void socket.destroy();
     if (bytes.length > 0) socket.unshift(bytes);
+    // node:http reads through 'data' (the bytes put back) and then the handle: a paused socket would hold both.
+    if (socket.isPaused()) socket.resume();
     this.#host.handOff(socket);
   }
 }

@@ -14,7 +14,11 @@ export const kEngineKinds = ['vllm', 'sglang', 'tgi', 'trtllm'] as const;
 // `z` is zod's namespace, as `import * as z from 'zod'` would give it.
 function schemas(z: typeof Z) {
   const positive = (what: string) => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
-  const id = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' });
+  // Names are echoed in headers (x-wasmesh-endpoint, x-wasmesh-model) and metric labels: no control characters.
+  const id = z
+    .string({ error: 'expected a non-empty string' })
+    .min(1, { error: 'expected a non-empty string' })
+    .regex(/^[^\x00-\x1f\x7f]*$/, { error: 'expected a name without control characters' });
   const intFrom = (min: number, max?: number) => {
     const error = max === undefined ? `expected integer >= ${min}` : `expected integer from ${min} to ${max}`;
     const n = z.number({ error }).int({ error }).min(min, { error });

@@ -62,6 +62,8 @@ test('every error path names its field and what is allowed', () => {
     [(c) => (c.services[0].endpoints[0].resources.accelerator = 'B300'), 'services[0].endpoints[0].resources.accelerator: unknown accelerator "B300"; known: H200, H100'],
     [(c) => (c.services[0].endpoints[0].address = 'no-port'), 'services[0].endpoints[0].address: expected "host:port"'],
     [(c) => (c.services[0].endpoints[0].id = ''), 'services[0].endpoints[0].id: expected a non-empty string'],
+    [(c) => (c.services[0].endpoints[0].id = 'gpu\r\n1'), 'services[0].endpoints[0].id: expected a name without control characters'],
+    [(c) => (c.services[0].name = 'chat\u0000'), 'services[0].name: expected a name without control characters'],
     [(c) => (c.services[0].endpoints[1].id = 'h100-1'), 'services[0].endpoints[1].id: duplicate endpoint id "h100-1"'],
     [(c) => (c.services[1].name = 'chat'), 'services[1].name: duplicate service name "chat"'],
     [(c) => (c.services[0].policy = 'round-robin'), 'services[0].policy: expected one of "ring-hash", "swrr", "p2c"'],

@@ -116,6 +116,13 @@ export function fail(res: ProxyResponse, status: number, reason: string, message
 }
 
 const kClientGone = new Error('the client closed the connection');
+// C0 controls and DEL: never part of a name.
+const kControl = /[\x00-\x1f\x7f]/;
+
+/** A name (an endpoint's, a model's) as a header value: as it is when it can be (Latin-1 text), else percent-encoded UTF-8. */
+function namedInHeader(name: string): string {
+  return isFieldValue(name) ? name : encodeURIComponent(name);
+}
 // A body this small left unread is read and dropped by node:http to keep the connection; a
 // larger one (or one of unknown length) is not worth it: the connection closes, lingering.
 const kDumpBytes = 65_536;
@@ -243,9 +250,10 @@ export class Exchange implements UpstreamHandler {
     const fields = parsed && promptOf(parsed);
     if (settings.llm && parsed) {
       this.#readLlm(parsed, fields);
-      // The model is named back in x-wasmesh-model: one that could split the answer's head is the
-      // client's mistake, refused before it reaches an endpoint (which would be blamed for it).
-      if (this.#model !== undefined && !isFieldValue(this.#model)) {
+      // A model name with a control character is the client's mistake, refused before it reaches
+      // an endpoint (named back in x-wasmesh-model, it once split the answer's head and got the
+      // endpoint blamed).
+      if (this.#model !== undefined && kControl.test(this.#model)) {
         this.#context.metrics.badRequests.inc({ reason: 'bad-model' });
         return this.#answer(400, 'bad-model', `model ${JSON.stringify(this.#model)} holds a control character`);
       }
@@ -516,12 +524,12 @@ export class Exchange implements UpstreamHandler {
     const res = this.#res;
     const out = endToEnd(headers);
     const endpointHeader = this.#settings.endpointHeader;
-    if (endpointHeader) out.push(endpointHeader, route.endpoint.id);
+    if (endpointHeader) out.push(endpointHeader, namedInHeader(route.endpoint.id));
     // The share of the prompt predicted cached where it went.
     if (route.cachedShare !== undefined) out.push('x-wasmesh-prefix-hit', route.cachedShare.toFixed(3));
     // Which model answered, and which service when a fallback did.
-    if (this.#model !== undefined) out.push('x-wasmesh-model', this.#model);
-    if (this.#service !== this.#firstService) out.push('x-wasmesh-fallback', `${this.#firstService} -> ${this.#service}`);
+    if (this.#model !== undefined) out.push('x-wasmesh-model', namedInHeader(this.#model));
+    if (this.#service !== this.#firstService) out.push('x-wasmesh-fallback', namedInHeader(`${this.#firstService} -> ${this.#service}`));
     const budget = this.#budgetHeaders;
     if (budget) for (const name in budget) out.push(name, budget[name]!);
     res.writeHead(statusCode, out);

@@ -35,9 +35,10 @@ for (const fastPath of [true, false]) {
     assert.is((await h.get('/v1')).status, 200);
   });
 
-  t('a model name that would split the answer\'s head (CR LF in the JSON) is the client\'s mistake: 400 before routing, no endpoint blamed', async () => {
+  t('a model name that would split the answer\'s head (CR LF in the JSON) is the client\'s mistake: 400 before routing, no endpoint blamed; names past Latin-1 are named back percent-encoded', async () => {
     const ms = await h.models(2, { record: true });
-    await h.start({ services: [{ name: 'gen', policy: 'swrr', outlier: { consecutiveFailures: 2 }, endpoints: ms.map((m) => ep(m)) }], proxy: { gateway: {} } });
+    // Names past Latin-1 are fine, and named back percent-encoded.
+    await h.start({ services: [{ name: 'gen', policy: 'swrr', outlier: { consecutiveFailures: 2 }, endpoints: ms.map((m) => ep(m, { id: `${m.name}-节点` })) }], proxy: { gateway: {} } });
     for (let i = 0; i < 4; i++) {
       const r = await h.send('POST', '/v1/chat/completions', JSON.stringify({ model: 'a\r\nx-evil: 1', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
       assert.is(r.status, 400);
@@ -48,8 +49,10 @@ for (const fastPath of [true, false]) {
     const health = await h.health('gen');
     assert.ok(health.every((e) => e.healthy && e.failures === 0), JSON.stringify(health));
     assert.match(await h.metrics(), 'wasmesh_bad_requests_total{reason="bad-model"} 4');
-    const ok = await h.send('POST', '/v1/chat/completions', JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
+    const ok = await h.send('POST', '/v1/chat/completions', JSON.stringify({ model: 'модель', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
     assert.is(ok.status, 200);
+    assert.is(ok.headers['x-wasmesh-model'], encodeURIComponent('модель'));
+    assert.match(String(ok.headers['x-wasmesh-endpoint']), /^m[01]-%E8%8A%82%E7%82%B9$/);
   });
 
   t('an error the pool raises about the request is the client\'s (4xx, not retried); a reset after the send is not a connect failure', () => {

@@ -73,11 +73,11 @@ export class Http1Response {
   writableFinished = false;
   readonly #owner: ResponseOwner;
   readonly #socket: Socket;
-  readonly #head: boolean;
+  readonly #headRequest: boolean;
   readonly #requestClose: boolean;
-  // The headers given to writeHead, whether the head is written, its framing (what compose found).
   // The field lines of writeHead's headers (checked as they are given, as node:http does), and
-  // which of the fields that decide framing and the connection were among them.
+  // which of the fields that decide framing and the connection were among them; then whether the
+  // head is written, and the framing #compose chose.
   #fields = '';
   #seen = 0;
   #headWritten = false;
@@ -91,7 +91,7 @@ export class Http1Response {
   constructor(owner: ResponseOwner, request: Http1Request) {
     this.#owner = owner;
     this.#socket = owner.socket;
-    this.#head = request.method === 'HEAD';
+    this.#headRequest = request.method === 'HEAD';
     this.#requestClose = request.close;
   }
 
@@ -176,7 +176,7 @@ export class Http1Response {
     if (!this.headersSent) this.writeHead(this.statusCode);
     this.#headWritten = true;
     const status = this.statusCode;
-    this.#hasBody = !this.#head && status !== 204 && status !== 304 && !(status >= 100 && status < 200);
+    this.#hasBody = !this.#headRequest && status !== 204 && status !== 304 && !(status >= 100 && status < 200);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n${this.#fields}`;
     const seen = this.#seen;
     if (seen & kClose) this.#close = true;

@@ -99,6 +99,11 @@ export interface ProxyResponse {
   once(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
+/** The largest body read whole before routing (a larger one streams to the endpoint after its first part). */
+export function wholeBodyBytes(settings: ProxySettings): number {
+  return Math.min(settings.limits.bufferBodyBytes, settings.limits.maxBodyBytes);
+}
+
 /** The JSON body of every answer the proxy gives itself; `reason` names why, for people and for scripts. */
 export function errorBody(status: number, reason: string, message: string): string {
   return JSON.stringify({ error: { status, reason, message } });
@@ -221,8 +226,7 @@ export class Exchange implements UpstreamHandler {
       return this.#admit(keyFromHeaders(settings.hashKeys.get(this.#service!), req.headers));
     }
     if (this.#expectsContinue) this.#res.writeContinue();
-    const bufferLimit = Math.min(limits.bufferBodyBytes, limits.maxBodyBytes);
-    readBody(this.#bodyStream, bufferLimit, settings.timeouts.bodyIdleMs).then(
+    readBody(this.#bodyStream, wholeBodyBytes(settings), settings.timeouts.bodyIdleMs).then(
       (prefix) => this.#bodyRead(prefix, path, length),
       (error: unknown) => this.#bodyFailed(error),
     );

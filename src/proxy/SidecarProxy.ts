@@ -10,7 +10,7 @@ import { Http1Pool } from './http1/Http1Pool.js';
 import type { MeshConfig, ProxyConfig } from '../mesh/config.js';
 import type { Mesh } from '../mesh/Mesh.js';
 import { AccessLog, type AccessLogLevel } from './AccessLog.js';
-import { errorBody, Exchange, fail, type ExchangeContext, type ProxyResponse, type ProxySettings, type Upstream } from './Exchange.js';
+import { errorBody, Exchange, fail, wholeBodyBytes, type ExchangeContext, type ProxyResponse, type ProxySettings, type Upstream } from './Exchange.js';
 import { ProxyMetrics } from './ProxyMetrics.js';
 import { Gateway, gatewaySettings } from '../gateway/Gateway.js';
 import { kDefaultForwarding, type RequestHead } from './requests.js';
@@ -130,7 +130,7 @@ export class SidecarProxy implements ExchangeContext {
       this.#front = Http1Front.attach(this.#server, (req, res) => {
         metrics.readOwn++;
         serve(req, res, false);
-      }, { maxHeaderBytes: this.#settings.limits.maxHeaderBytes, maxBodyBytes: Math.min(this.#settings.limits.bufferBodyBytes, this.#settings.limits.maxBodyBytes) });
+      }, { maxHeaderBytes: this.#settings.limits.maxHeaderBytes, maxBodyBytes: wholeBodyBytes(this.#settings) });
     }
     // CONNECT would make this an open proxy (node:http hands it over here, not to the handler).
     this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => {
@@ -192,6 +192,7 @@ export class SidecarProxy implements ExchangeContext {
    */
   refresh(): void {
     this.#settings = settingsOf(this.mesh.config, this.#settings.closing);
+    if (this.#front) this.#front.reader.maxBodyBytes = wholeBodyBytes(this.#settings);
     this.gateway.refresh();
     const live = new Set(this.mesh.services().flatMap((s) => this.mesh.endpoints(s).map((e) => e.address)));
     for (const [address, upstream] of this.#upstreams) {

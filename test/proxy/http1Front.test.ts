@@ -365,6 +365,19 @@ t('a body that comes after its head is waited for; one still incomplete a second
     assert.equal(b.seen.map((s) => [s.url, s.headers['content-length'], s.body]), [['/soon', '10', 'helloworld'], ['/late', '10', 'helloworld']]);
   }));
 
+t("the reader reads a body whole up to bufferBodyBytes as the config says now: a reload that lowers it sends larger bodies to node:http", () =>
+  withSidecar(true, async (h, b) => {
+    const post = () => h.send('POST', '/x', 'helloworld');
+    assert.is((await post()).status, 200);
+    assert.equal(await readBy(h), { own: 1, node: 0 });
+    h.writeConfig({ ...config(b.address), proxy: { limits: { bufferBodyBytes: 4 } } });
+    for (let i = 0; i < 50 && h.sidecar!.proxy.settings.limits.bufferBodyBytes !== 4; i++) await sleep(100);
+    assert.is(h.sidecar!.proxy.settings.limits.bufferBodyBytes, 4, 'reloaded');
+    assert.is((await post()).status, 200);
+    assert.equal(await readBy(h), { own: 1, node: 1 });
+    assert.equal(b.seen.map((s) => s.body), ['helloworld', 'helloworld']);
+  }));
+
 t('an idle keep-alive connection is closed after the Keep-Alive timeout it was told (5 s), as node:http does', () =>
   withSidecar(true, async (h, b) => {
     const started = performance.now();

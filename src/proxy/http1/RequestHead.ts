@@ -53,14 +53,15 @@ const kVersion = Buffer.from(' HTTP/1.1\r\n', 'latin1');
 export class RequestHeadReader {
   readonly #fields = new FieldSpans();
   readonly #maxBytes: number;
-  readonly #maxBodyBytes: number;
+  /** The largest body read here (a larger one is node:http's, read as a stream); follows config reloads. */
+  maxBodyBytes: number;
   /** Where the last head read ended in its buffer. */
   end = 0;
 
   /** Heads up to `maxBytes`; bodies up to `maxBodyBytes` (a larger one is node:http's, read as a stream). */
   constructor(maxBytes: number, maxBodyBytes = 0) {
     this.#maxBytes = maxBytes;
-    this.#maxBodyBytes = maxBodyBytes;
+    this.maxBodyBytes = maxBodyBytes;
   }
 
   read(b: Buffer, socket: Socket): Http1Request | typeof kIncomplete | typeof kUnusual {
@@ -108,7 +109,7 @@ export class RequestHeadReader {
         // Plain decimal (no sign, no leading zero, no list): what every parser reads alike.
         if (!isDigits(value) || (value.length > 1 && value.charCodeAt(0) === 48)) return kUnusual;
         bodyLength = Number(value);
-        if (bodyLength > this.#maxBodyBytes) return kUnusual;
+        if (bodyLength > this.maxBodyBytes) return kUnusual;
       } else if (len === 10 && lower === 'connection') {
         const v = value.toLowerCase();
         if (v === 'close') close = true;

@@ -6,7 +6,8 @@
 // the sidecar's goes.
 // Load from wrk (C), pinned to the other core than the proxy (taskset). For each proxy: req/s at
 // full load, CPU µs per proxied request (the proxy's processes' utime + stime from /proc over the
-// requests wrk counted), and p50/p99 at a paced 1,000 req/s (an undici client, open loop, rounds
+// requests wrk counted; GETs, then for the proxies that forward bodies a ~1 KB JSON POST as an
+// inference request is), and p50/p99 at a paced 1,000 req/s (an undici client, open loop, rounds
 // of 2 s alternating between the proxies).
 //   npm run bench:proxy-peers      npm run bench:proxy-peers -- --quick
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -98,8 +99,13 @@ interface Target {
   name: string;
   port: number;
   launch: () => ChildProcess;
+  /** Also measured with the JSON POST (the proxies that forward bodies). */
+  posts?: boolean;
 }
 const script = join(dir, 'session.lua');
+// Inference-shaped requests too: a ~1 KB OpenAI-style JSON POST, with the same routing header.
+const postScript = join(dir, 'post.lua');
+writeFileSync(postScript, `math.randomseed(7)\nlocal body = '{"model":"m","messages":[{"role":"user","content":"' .. string.rep("hello ", 150) .. '"}]}'\nrequest = function()\n  wrk.headers["x-session-id"] = "s" .. math.random(1, 10000)\n  wrk.headers["content-type"] = "application/json"\n  return wrk.format("POST", "/v1/chat/completions", nil, body)\nend\n`);
 writeFileSync(script, `math.randomseed(7)\nrequest = function()\n  wrk.headers["x-session-id"] = "s" .. math.random(1, 10000)\n  return wrk.format(nil, "/")\nend\n`);
 
 const nginxPort = ports(), haproxyPort = ports(), wasmeshPort = ports(), wasmeshAdmin = ports(), nodeReaderPort = ports(), nodeReaderAdmin = ports(), minimalPort = ports(), socketsPort = ports(), poolPort = ports(), netPoolPort = ports();
@@ -261,10 +267,10 @@ await startSidecar({ configFile: ${JSON.stringify(join(dir, 'mesh.json'))}, list
 );
 const node = process.execPath;
 const targets: Target[] = [
-  { name: 'nginx 1.22 (hash consistent, keepalive)', port: nginxPort, launch: () => start(0, NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir]) },
-  { name: 'HAProxy 2.6 (hdr, hash-type consistent)', port: haproxyPort, launch: () => start(0, HAPROXY, ['-f', join(dir, 'haproxy.cfg'), '-db']) },
-  { name: 'wasmesh proxy (ring-hash)', port: wasmeshPort, launch: () => start(0, node, [join(root, 'dist/cli.js'), 'proxy', '--config', join(dir, 'mesh.json'), '--port', String(wasmeshPort), '--admin-port', String(wasmeshAdmin), '--access-log', 'off']) },
-  { name: "wasmesh proxy, node:http's reader for every request", port: nodeReaderPort, launch: () => start(0, node, [join(dir, 'wasmesh-node-reader.mjs')]) },
+  { name: 'nginx 1.22 (hash consistent, keepalive)', port: nginxPort, launch: () => start(0, NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir]), posts: true },
+  { name: 'HAProxy 2.6 (hdr, hash-type consistent)', port: haproxyPort, launch: () => start(0, HAPROXY, ['-f', join(dir, 'haproxy.cfg'), '-db']), posts: true },
+  { name: 'wasmesh proxy (ring-hash)', port: wasmeshPort, launch: () => start(0, node, [join(root, 'dist/cli.js'), 'proxy', '--config', join(dir, 'mesh.json'), '--port', String(wasmeshPort), '--admin-port', String(wasmeshAdmin), '--access-log', 'off']), posts: true },
+  { name: "wasmesh proxy, node:http's reader for every request", port: nodeReaderPort, launch: () => start(0, node, [join(dir, 'wasmesh-node-reader.mjs')]), posts: true },
   { name: 'minimal node:http + undici', port: minimalPort, launch: () => start(0, node, [join(dir, 'minimal.mjs')]) },
   { name: 'node:http + the sidecar\'s pool (no routing, no safety)', port: poolPort, launch: () => start(0, node, [join(dir, 'http-pool.mjs')]) },
   { name: 'net server + the sidecar\'s pool (no routing, no safety)', port: netPoolPort, launch: () => start(0, node, [join(dir, 'net-pool.mjs')]) },
@@ -310,6 +316,7 @@ interface Row {
   p99s: number[];
 }
 const rows: Row[] = targets.map((t) => ({ name: t.name, reqPerS: [], cpuMicros: [], p50: NaN, p99: NaN, p99s: [] }));
+const postRows: Row[] = targets.filter((t) => t.posts).map((t) => ({ name: t.name, reqPerS: [], cpuMicros: [], p50: NaN, p99: NaN, p99s: [] }));
 try {
   await waitFor(backends[0]!);
   // Every proxy runs from the start (an idle one costs nothing) and the rounds go round them in
@@ -320,19 +327,21 @@ try {
     // Warm-up (JIT, connections).
     execFileSync(TASKSET, ['-c', '1', WRK, '-t1', '-c32', `-d1s`, '-s', script, `http://127.0.0.1:${t.port}/`], { encoding: 'utf8' });
   }
+  // One proxy's full-load round: wrk for SECONDS with `lua`, the proxy's CPU from /proc.
+  const fullLoad = (t: Target, child: ChildProcess, row: Row, round: number, lua: string, what: string) => {
+    const before = cpuSeconds(child.pid!);
+    const out = execFileSync(TASKSET, ['-c', '1', WRK, '-t1', '-c32', `-d${SECONDS}s`, '-s', lua, `http://127.0.0.1:${t.port}/`], { encoding: 'utf8' });
+    const cpu = cpuSeconds(child.pid!) - before;
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+    const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+    if (errors) throw new Error(`${t.name}: ${errors[1]} non-2xx answers`);
+    row.reqPerS.push(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN));
+    row.cpuMicros.push((cpu / requests) * 1e6);
+    process.stderr.write(`  round ${round + 1}/${ROUNDS}${what}, ${t.name}: ${row.reqPerS.at(-1)!.toFixed(0)} req/s, ${row.cpuMicros.at(-1)!.toFixed(1)} µs CPU a request\n`);
+  };
+  for (let round = 0; round < ROUNDS; round++) for (const [i, t] of targets.entries()) fullLoad(t, running[i]!, rows[i]!, round, script, '');
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) {
-      const row = rows[i]!, child = running[i]!;
-      const before = cpuSeconds(child.pid!);
-      const out = execFileSync(TASKSET, ['-c', '1', WRK, '-t1', '-c32', `-d${SECONDS}s`, '-s', script, `http://127.0.0.1:${t.port}/`], { encoding: 'utf8' });
-      const cpu = cpuSeconds(child.pid!) - before;
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-      if (errors) throw new Error(`${t.name}: ${errors[1]} non-2xx answers`);
-      row.reqPerS.push(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN));
-      row.cpuMicros.push((cpu / requests) * 1e6);
-      process.stderr.write(`  round ${round + 1}/${ROUNDS}, ${t.name}: ${row.reqPerS.at(-1)!.toFixed(0)} req/s, ${row.cpuMicros.at(-1)!.toFixed(1)} µs CPU a request\n`);
-    }
+    for (const [i, t] of targets.entries()) if (t.posts) fullLoad(t, running[i]!, postRows.find((r) => r.name === t.name)!, round, postScript, ' (1 KB JSON POST)');
   }
   // Paced rounds alternate between the proxies too: a burst of the host's steal lands in one
   // proxy's round, and the medians of the rounds pass it by.
@@ -353,7 +362,10 @@ try {
 console.log('\n| proxy (one core) | req/s at full load (median) | slowest..fastest | CPU µs a request (median) | p50 ms at 1,000 req/s | p99 ms |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${median(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${median(r.cpuMicros).toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
-const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+console.log('\n| proxy (one core), 1 KB JSON POST | req/s at full load (median) | slowest..fastest | CPU µs a request (median) |');
+console.log('|---|---:|---:|---:|');
+for (const r of postRows) console.log(`| ${r.name} | ${median(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${median(r.cpuMicros).toFixed(1)} |`);
+const by = (prefix: string, list = rows) => list.find((r) => r.name.startsWith(prefix))!;
 const [ng, ha, wm, min, floor] = [by('nginx'), by('HAProxy'), by('wasmesh proxy ('), by('minimal'), by('Node floor')];
 const [httpPool, netPool, nodeReader] = [by('node:http + the sidecar'), by('net server + the sidecar'), by("wasmesh proxy, node:http's")];
 // Ratios of the same rounds (a proxy's round and the other's run back to back): their median, and
@@ -377,6 +389,9 @@ const ratios: Ratio[] = [
   { label: 'CPU per request: nginx / net server + pool', ...perRound(ng.cpuMicros, netPool.cpuMicros) },
   { label: 'CPU per request: nginx / Node floor (net sockets)', ...perRound(ng.cpuMicros, floor.cpuMicros) },
   { label: 'throughput: wasmesh proxy / nginx (one core each)', ...perRound(wm.reqPerS, ng.reqPerS) },
+  // The same on inference-shaped requests (bodies read whole by both, as nginx buffers them by default).
+  { label: 'CPU per request, 1 KB JSON POST: nginx / wasmesh proxy', ...perRound(by('nginx', postRows).cpuMicros, by('wasmesh proxy (', postRows).cpuMicros) },
+  { label: "CPU per request, 1 KB JSON POST: wasmesh proxy / the same with node:http's reader", ...perRound(by('wasmesh proxy (', postRows).cpuMicros, by("wasmesh proxy, node:http's", postRows).cpuMicros) },
   // p99 at 1,000 req/s within 1 ms of nginx's, round by round: 1 ms / (ours - nginx's) >= 1.
   (() => {
     const rs = wm.p99s.map((x, i) => 1 / Math.max(1e-3, x - ng.p99s[i]!)).sort((a, b) => a - b);
@@ -384,5 +399,5 @@ const ratios: Ratio[] = [
   })(),
 ];
 for (const r of ratios) console.log(`${r.label}: ${r.value.toFixed(2)}x${r.low === undefined ? '' : ` (${r.low.toFixed(2)}..${r.high!.toFixed(2)})`}${r.target !== undefined && r.value < r.target ? ' BELOW TARGET' : ''}`);
-console.log(`wrote ${save('proxy-peers', { machine: machine(), rows, ratios })}`);
+console.log(`wrote ${save('proxy-peers', { machine: machine(), rows, postRows, ratios })}`);
 process.exit(0);

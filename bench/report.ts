@@ -152,10 +152,14 @@ ${ratioTable(suites.prefix.ratios!)}
 ${details('All prefix figures', figures(suites.prefix.results!))}`);
 }
 if (suites['proxy-peers']) {
-  const p = suites['proxy-peers'] as unknown as { rows: { name: string; reqPerS: number[]; cpuMicros: number[]; p50: number; p99: number }[] };
+  const p = suites['proxy-peers'] as unknown as { rows: { name: string; reqPerS: number[]; cpuMicros: number[]; p50: number; p99: number }[]; postRows?: { name: string; reqPerS: number[]; cpuMicros: number[] }[] };
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rows = ['| proxy (one core) | req/s at full load (median) | slowest..fastest | CPU µs a request | p50 ms at 1,000 req/s | p99 ms |', '|---|---:|---:|---:|---:|---:|'];
   for (const r of p.rows) rows.push(`| ${r.name} | ${med(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${med(r.cpuMicros).toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+  if (p.postRows?.length) {
+    rows.push('', '| proxy (one core), ~1 KB JSON POST | req/s at full load (median) | slowest..fastest | CPU µs a request |', '|---|---:|---:|---:|');
+    for (const r of p.postRows) rows.push(`| ${r.name} | ${med(r.reqPerS).toFixed(0)} | ${Math.min(...r.reqPerS).toFixed(0)}..${Math.max(...r.reqPerS).toFixed(0)} | ${med(r.cpuMicros).toFixed(1)} |`);
+  }
   // Charted as rates (higher is better, as every other chart): requests a CPU-second, and req/s at full load.
   const rate = (suite: string, name: string, xs: number[]): Result => {
     const sorted = [...xs].sort((a, b) => a - b);

@@ -125,6 +125,12 @@ t('at most `connections` at once, the rest wait in order; bodies whole, streamed
   assert.is((await send(p, { method: 'POST', body: stream })).body, 'chunked:abcde');
   assert.is((await send(p, { method: 'POST', headers: ['content-length', '5'], body: Readable.from([Buffer.from('abcde')]) })).body, '5:abcde');
   assert.is((await send(p, { method: 'POST' })).body, '0:', 'a POST with no body says so');
+  // Both ways a whole body is sent: behind its head in one buffer, and (past 16 KiB) in a writev of its own.
+  for (const size of [16_384, 16_385, 200_000]) {
+    const big = Buffer.alloc(size, 'x');
+    big[size - 1] = 0x79;
+    assert.is((await send(p, { method: 'POST', body: big })).body, `${size}:${big.toString('latin1')}`, `${size} bytes`);
+  }
   idle(p);
 });
 

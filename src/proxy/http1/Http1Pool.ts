@@ -384,11 +384,20 @@ class Connection implements ResponseSink {
       socket.write(attempt.head, 'latin1');
       this.#requestDone = true;
     } else if (Buffer.isBuffer(body)) {
-      // One writev for the head and the body.
-      socket.cork();
-      socket.write(attempt.head, 'latin1');
-      if (body.length > 0) socket.write(body);
-      socket.uncork();
+      const head = attempt.head;
+      if (body.length <= kJoinBodyBytes) {
+        // One buffer, one write: cheaper than a writev of a string and a buffer (the writev path
+        // was a tenth of the sidecar's CPU on 1 KB JSON bodies).
+        const joined = Buffer.allocUnsafe(head.length + body.length);
+        body.copy(joined, joined.write(head, 0, 'latin1'));
+        socket.write(joined);
+      } else {
+        // One writev for the head and the body, which is not copied.
+        socket.cork();
+        socket.write(head, 'latin1');
+        socket.write(body);
+        socket.uncork();
+      }
       this.#requestDone = true;
     } else {
       socket.write(attempt.head, 'latin1');
@@ -577,3 +586,6 @@ class Connection implements ResponseSink {
 }
 
 type Timer = ReturnType<typeof setTimeout> & { ms: number };
+
+// Bodies up to this size are copied behind their head and sent in one write.
+const kJoinBodyBytes = 16_384;

@@ -178,7 +178,8 @@ Each proxy pinned to one core (\`taskset\`), one worker, the same four nginx bac
 hashing on \`x-session-id\`; load from wrk pinned to the other core. Every proxy runs from the
 start and the rounds go round them in turn, so a slow minute slows each proxy's round alike;
 ratios are per round (median, lowest..highest round). CPU µs a request: the proxy's processes'
-user + system time (\`/proc\`) over the requests wrk counted. References run in the same rounds:
+user + system time (\`/proc\`) over the requests wrk counted: GETs, then, for the proxies that
+forward bodies, a ~1 KB OpenAI-style JSON POST. References run in the same rounds:
 the sidecar itself with node:http reading every request (\`fastPath: false\`), and, none of them
 routing or doing the sidecar's safety work, a minimal node:http + undici proxy, the sidecar's own
 upstream pool behind node:http and behind a bare net server that reads request heads by hand,
@@ -191,24 +192,29 @@ another); the ratios in one run move far less. The paced p99s swing by milliseco
 proxy, nginx included: read the CPU and throughput columns first.
 
 Where the sidecar stands, plainly: it spends two and a half to three times nginx's CPU on a
-proxied request, at the target's edge (three full runs on one afternoon: 0.35x (0.30..0.39),
-0.33x (0.28..0.36) and 0.39x (0.31..0.39, the table below) of nginx's CPU; before its own request
-reader, 0.24x). Both ends of its path are
+proxied request, at the target's edge (four full runs on one afternoon: 0.35x (0.30..0.39),
+0.33x (0.28..0.36), 0.39x (0.31..0.39) and 0.37x (0.36..0.37, the tables below) of nginx's CPU;
+before its own request reader, 0.24x). On inference-shaped requests, a ~1 KB JSON POST (second
+table), it is just over three times nginx's (0.31x, 0.28..0.34): nginx's cost does not move with
+the body, the sidecar's grows by about a fifth (the body is read whole and sent behind the head in one
+write, but it is more bytes through Node's streams both ways); with node:http reading those
+requests the same sidecar costs 1/0.60 as much. Both ends of its path are
 its own code, written for it because Node's were most of its cost: the client to the endpoints
 (\`src/proxy/http1/Http1Pool.ts\`; undici's cost about as much CPU as the rest of the sidecar's
 path together) and the reading of requests of the common shape (\`Http1Front.ts\`; with
-node:http reading every request the same sidecar costs 1.4x to 1.6x as much, row two). What is
+node:http reading every request the same sidecar costs 1.3x to 1.6x as much, row two). What is
 left: the system calls (two reads and two writes a request, as nginx makes; a profile puts the
 two writes alone at a third of the sidecar's CPU on this host), Node's streams and event loop
 around them (Node's floor, net sockets both ways without any HTTP, costs 0.4 to 0.55 of the
 sidecar's CPU, and nginx 0.65 to 0.9 of that floor), and the sidecar's routing and safety (the
 same pool behind a bare net server that reads heads by hand and does nothing else costs about
-0.75 of the sidecar). Going further means fewer, cheaper crossings into the system (a write that
+0.75 to 0.8 of the sidecar). Going further means fewer, cheaper crossings into the system (a write that
 carries several answers, which needs a client that pipelines) or leaving Node's streams for the
 socket handles, not cheaper routing: the mesh's route and report are about half a microsecond of
 the ~110. The paced p99 at 1,000 req/s is not reliably within a millisecond of nginx's: it was in the
-median round of the second run, and 2 ms over it in the last (every proxy's p99 is 7 to 12 ms on
-this VM, nginx's included, and moves by more than the gap between them from round to round). A fleet that needs
+median round of the second run, and 2 to 4 ms over it in the third and fourth (every proxy's p99
+is 6 to 12 ms on this VM, nginx's included, and moves by more than the gap between them from
+round to round). A fleet that needs
 nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
 decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
 one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state

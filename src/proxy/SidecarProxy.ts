@@ -50,8 +50,9 @@ export interface SidecarProxyOptions {
   /** The AI gateway (budgets, engine metrics, usage); default one with budgets in this process (Gateway.start opens Redis). The proxy closes it. */
   gateway?: Gateway;
   /**
-   * Requests of the common shape (HTTP/1.1, no body, nothing unusual in the head) are read by the
-   * proxy's own HTTP/1.1 server side, the rest by node:http (default true). false: node:http reads all.
+   * Requests of the common shape (HTTP/1.1, no body or a content-length one up to bufferBodyBytes,
+   * nothing unusual in the head) are read by the proxy's own HTTP/1.1 server side (http1/Http1Front),
+   * the rest by node:http (default true). false: node:http reads all.
    */
   fastPath?: boolean;
 }

@@ -6,13 +6,13 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { MeshConfig, ProxyConfig, ServiceConfig } from '../mesh/config.js';
 
 export type ProxyRoute = NonNullable<ProxyConfig['routes']>[number];
+export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
 
 /**
  * What the proxy reads of a request's head: node:http's IncomingMessage has it, and so has the
  * fast path's Http1Request, which carries its body too, read whole (`body`).
  */
 export type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'socket' | 'complete'> & { readonly body?: Buffer };
-export type HashKeySource = NonNullable<ServiceConfig['hashKey']>;
 
 /**
  * The service a request is for: the first route whose host, path prefix and model all match (a

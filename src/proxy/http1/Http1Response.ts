@@ -1,6 +1,6 @@
 // The answer to a request read by Http1Connection: the subset of node:http's ServerResponse that
-// Exchange uses, with node:http's framing and defaults (Date, Connection and Keep-Alive added when
-// absent; content-length passed through, chunked otherwise; no body for HEAD, 204 and 304), and
+// Exchange uses, with node:http's framing and defaults, byte for byte (Date, Connection and
+// Keep-Alive added when absent, spelled as node:http spells them; content-length passed through, chunked otherwise; no body for HEAD, 204 and 304), and
 // fewer writes: the head goes out with the first body bytes in one buffer, so a small answer is
 // one write to the socket.
 import { STATUS_CODES } from 'node:http';
@@ -142,7 +142,8 @@ export class Http1Response {
     this.#done = true;
     const data = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (!this.#socket.destroyed) {
-      const head = this.#headWritten ? undefined : this.#compose(data ?? kNoBody);
+      // As node:http: the length of end()'s data is the content-length only when writeHead was not called.
+      const head = this.#headWritten ? undefined : this.#compose(this.headersSent ? undefined : (data ?? kNoBody));
       this.#send(head, this.#hasBody ? data : undefined, true);
     }
     this.writableFinished = true;
@@ -170,8 +171,8 @@ export class Http1Response {
     if (this.#moreOnClose) for (const f of this.#moreOnClose) f();
   }
 
-  // The head, as node:http writes it; `whole`: the body when the head goes out with end() (its
-  // length is then the content-length if none was set).
+  // The head, as node:http writes it; `whole`: the body when the head goes out with end() and no
+  // writeHead came before (its length is then the content-length).
   #compose(whole: Buffer | undefined): string {
     if (!this.headersSent) this.writeHead(this.statusCode);
     this.#headWritten = true;
@@ -180,17 +181,17 @@ export class Http1Response {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n${this.#fields}`;
     const seen = this.#seen;
     if (seen & kClose) this.#close = true;
-    if (!(seen & kDate)) head += `date: ${dateNow()}\r\n`;
+    if (!(seen & kDate)) head += `Date: ${dateNow()}\r\n`;
     if (!(seen & kConnection)) {
       const close = this.#requestClose || this.#owner.closing;
       if (close) this.#close = true;
-      head += close ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${this.#owner.keepAliveSeconds}\r\n`;
+      head += close ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#owner.keepAliveSeconds}\r\n`;
     }
     if (this.#hasBody && !(seen & kLength)) {
       if (seen & kTransferEncoding) this.#chunked = true;
-      else if (whole) head += `content-length: ${whole.length}\r\n`;
+      else if (whole) head += `Content-Length: ${whole.length}\r\n`;
       else {
-        head += 'transfer-encoding: chunked\r\n';
+        head += 'Transfer-Encoding: chunked\r\n';
         this.#chunked = true;
       }
     }

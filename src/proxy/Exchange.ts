@@ -128,6 +128,7 @@ const kControl = /[\x00-\x1f\x7f]/;
 function namedInHeader(name: string): string {
   return isFieldValue(name) ? name : encodeURIComponent(name);
 }
+
 // A body this small left unread is read and dropped by node:http to keep the connection; a
 // larger one (or one of unknown length) is not worth it: the connection closes, lingering.
 const kDumpBytes = 65_536;

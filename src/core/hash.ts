@@ -28,6 +28,16 @@ function round(acc: number, lane: number): number {
   return Math.imul(rotl((acc + Math.imul(lane, P2)) | 0, 13), P1);
 }
 
+/** xxh32's final mix, unsigned. */
+function avalanche(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, P2);
+  h ^= h >>> 13;
+  h = Math.imul(h, P3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** xxh32 of b[ptr, ptr + len), unsigned. */
 export function xxh32(b: Uint8Array, ptr: number, len: number, seed: number): number {
   let p = ptr;
@@ -59,12 +69,55 @@ export function xxh32(b: Uint8Array, ptr: number, len: number, seed: number): nu
     h = Math.imul(rotl((h + Math.imul(b[p]!, P5)) | 0, 11), P1);
     p++;
   }
-  h ^= h >>> 15;
-  h = Math.imul(h, P2);
-  h ^= h >>> 13;
-  h = Math.imul(h, P3);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return avalanche(h);
+}
+
+/**
+ * xxh32 (seed 0) of an ASCII string's UTF-8 bytes, read from its characters; -1 when a character
+ * is past ASCII (its UTF-8 is not its code unit: hash the encoded bytes instead). For one key this
+ * is the whole hash, with no copy to bytes first (the copy cost as much as the hash and lookup).
+ * Every character is or-ed into `seen` as read: packed into a lane, a character past 0xFF would
+ * spill into its neighbour's byte (or past bit 31) and hide.
+ */
+export function xxh32Ascii(s: string): number {
+  const len = s.length;
+  let p = 0, seen = 0, h: number;
+  let c0: number, c1: number, c2: number, c3: number;
+  if (len >= 16) {
+    const limit = len - 16;
+    let v1 = (P1 + P2) | 0, v2 = P2 | 0, v3 = 0, v4 = -P1 | 0;
+    do {
+      c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
+      seen |= c0 | c1 | c2 | c3;
+      v1 = round(v1, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+      c0 = s.charCodeAt(p + 4), c1 = s.charCodeAt(p + 5), c2 = s.charCodeAt(p + 6), c3 = s.charCodeAt(p + 7);
+      seen |= c0 | c1 | c2 | c3;
+      v2 = round(v2, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+      c0 = s.charCodeAt(p + 8), c1 = s.charCodeAt(p + 9), c2 = s.charCodeAt(p + 10), c3 = s.charCodeAt(p + 11);
+      seen |= c0 | c1 | c2 | c3;
+      v3 = round(v3, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+      c0 = s.charCodeAt(p + 12), c1 = s.charCodeAt(p + 13), c2 = s.charCodeAt(p + 14), c3 = s.charCodeAt(p + 15);
+      seen |= c0 | c1 | c2 | c3;
+      v4 = round(v4, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+      p += 16;
+    } while (p <= limit);
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
+  } else {
+    h = P5;
+  }
+  h = (h + len) | 0;
+  for (; p + 4 <= len; p += 4) {
+    c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
+    seen |= c0 | c1 | c2 | c3;
+    h = Math.imul(rotl((h + Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), P3)) | 0, 17), P4);
+  }
+  for (; p < len; p++) {
+    c0 = s.charCodeAt(p);
+    seen |= c0;
+    h = Math.imul(rotl((h + Math.imul(c0, P5)) | 0, 11), P1);
+  }
+  if (seen > 0x7f) return -1;
+  return avalanche(h);
 }
 
 // ---- MD5 (RFC 1321) -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { HashRing, type HashName } from '../../src/index.js';
 import { xxh32 } from '../../src/core/hash.js';
 import { ReferenceRing } from '../support/reference.js';
+import { slotOfHash } from '../../src/core/ring/WasmRingTable.js';
 
 // The Wasm engine and the TS twin must agree on every call, after any sequence of changes.
 
@@ -89,6 +90,30 @@ t('points at the same position order by node id, whichever node was added first'
       }
     }
   }
+});
+
+t("one key's lookup in JavaScript over the table's memory finds what a plain search finds, crowded buckets included", () => {
+  // A made-up table in the core's layout (assembly/layout.ts, Ring): 16 buckets, bucket 5 crowded
+  // far past the scan limit (only adversarial ids crowd one), so both of its searches run.
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xfffffffe }), { minLength: 1, maxLength: 120 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 40 }), (spread, probes) => {
+      const crowd = Array.from({ length: 60 }, (_, i) => (5 << 28) + i * 7919);
+      const pos = [...new Set([...spread, ...crowd])].sort((a, b) => a - b);
+      const count = pos.length;
+      const shift = 28, buckets = 16;
+      const r = 0, posAt = 16, slotAt = posAt + count + 1, indexAt = slotAt + count + 1;
+      const u = new Uint32Array(indexAt + buckets + 1);
+      u.set([0, count, count, posAt * 4, slotAt * 4, shift, indexAt * 4], r);
+      u.set([...pos, 0xffffffff], posAt);
+      u.set([...pos.map((_, i) => i % 7), 0], slotAt);
+      for (let b = 0; b <= buckets; b++) u[indexAt + b] = b === buckets ? count : pos.findIndex((p) => p >>> shift >= b) < 0 ? count : pos.findIndex((p) => p >>> shift >= b);
+      for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), 0, 0xffffffff]) {
+        const at = pos.findIndex((p) => p >= h);
+        assert.is(slotOfHash(u, r, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h}`);
+      }
+    }),
+    { numRuns: 200 },
+  );
 });
 
 t.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import XXH from 'xxhashjs';
 import fc from 'fast-check';
-import { md5, sha1, xxh32 } from '../../src/core/hash.js';
+import { md5, sha1, xxh32, xxh32Ascii } from '../../src/core/hash.js';
 import { heapU8, scratch, wasmCore } from '../../src/core/wasm.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -36,6 +36,28 @@ test('xxh32 agrees with the independent xxhashjs package on random inputs and se
     }),
     { numRuns: 500 },
   );
+});
+
+test('xxh32Ascii hashes an ASCII string as xxhashjs hashes its bytes, and refuses any other', () => {
+  for (const [text, expected] of [['', 0x02cc5d05], ['abc', 0x32d153ff], ['Nobody inspects the spammish repetition', 0xe2293b2f]] as const) {
+    assert.is(xxh32Ascii(text), expected, text);
+  }
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary-ascii', maxLength: 80 }), (text) => {
+      assert.is(xxh32Ascii(text), XXH.h32(Buffer.from(text, 'latin1'), 0).toNumber() >>> 0);
+    }),
+    { numRuns: 500 },
+  );
+  // One character past ASCII anywhere, at every lane position and in the tail; 0x100 and above
+  // would spill out of its byte if it were only packed into a lane.
+  for (const c of ['\x80', '\xff', '\u0100', '\u0180', '\u8000', 'é', '\ud83d']) {
+    for (let len = 1; len <= 40; len++) {
+      for (let at = 0; at < len; at++) {
+        const text = 'k'.repeat(at) + c + 'k'.repeat(len - at - 1);
+        assert.is(xxh32Ascii(text), -1, JSON.stringify(text));
+      }
+    }
+  }
 });
 
 test('md5 and sha1 agree with node:crypto at every padding boundary and on random inputs', () => {

@@ -53,9 +53,17 @@ gcc -O2): the same algorithm (bucket index, xxh32) over the ring's own table and
 slots checked against the core's. A native caller hashes key bytes where they lie; the core is
 handed UTF-16 strings and first encodes them to UTF-8 in JavaScript (about 12 ns for an 11-byte
 key, the rope join and flattening included), which bounds string keys at about a third of C's
-rate on a small, cached ring. A single \`ring.get\` pays the same copy for one key (about 35 ns
-here) plus a JavaScript-to-Wasm call (about 15 ns); \`consistent-hash\` hashes with a 24-bit PJW
-hash straight from the string, so on a ring that fits in cache it and \`get\` are at par.
+rate on a small, cached ring. A single \`ring.get\` skips both the copy and the call: an ASCII key is
+hashed from its characters and looked up through views of the Wasm table in JavaScript. On this
+machine reading a string costs about 3-4 ns a character whatever reads it (the key's 11
+characters are half of a get at 1,600 points; \`consistent-hash\` reads them too, for its 24-bit
+PJW hash). At 160,000 points the table (index, positions, owners: 2.3 MB) outgrows the 512 KB L2
+cache, and a load that waits on another costs about 180 ns past it (measured with a pointer chase
+over 2 to 16 MB): a get makes two such loads in a row (the bucket, then its first points and
+owners, which are loaded together), and \`consistent-hash\`'s binary search and point map make
+about as many. The single-get rows come first in the run, before any TS-engine ring answers a
+get, as in a router's process (a twin that ran before makes \`HashRing.get\`'s call into its
+table polymorphic, about 30% slower).
 
 ${ratioTable(suites.ring.ratios!)}
 
@@ -111,6 +119,14 @@ if (suites.pool) {
 
 Items are keys routed, over a ring of 100 nodes x 160 points. Per-task overhead (a round trip to a
 worker, minus its lookups): ${Number(suites.pool.overheadUs).toFixed(0)} µs; tasks of ${Number(suites.pool.chunkSize).toLocaleString('en-US')} keys.
+Keys as a \`string[]\` live in the calling thread's heap, so that thread copies every character out
+(encoding to UTF-8: about 45-57 ns a 15-character key here, by any method: rope and encodeInto,
+join and encodeInto, latin1Write, a charCodeAt loop) while a worker's lookup of the encoded key
+costs about 35-40. The copy is the longer stage and only the calling thread can do it, so one
+worker already keeps up with it: however the two are pipelined, a second worker cannot make a
+batch faster than the copy alone (two workers 1.4x as fast as one on two cores needs the copy
+under about 43% of a worker's lookup, or a third core). Keys as bytes (\`routeLines\`) or hashes have no
+such stage and scale with the workers.
 
 ${ratioTable(suites.pool.ratios!)}
 
@@ -185,17 +201,21 @@ routing or doing the sidecar's safety work, a minimal node:http + undici proxy, 
 upstream pool behind node:http and behind a bare net server that reads request heads by hand,
 and Node's floor, net sockets both ways with no HTTP library at all (the answer framed by
 content-length only). None of those is a proxy anyone should run; together they say where the
-sidecar's CPU goes. The paced latencies are rounds of 2 s alternating between the proxies
-(medians of the rounds). This VM's speed swings by 2x within an hour and steals CPU from its
+sidecar's CPU goes. The paced latencies come from wrk too: 20 connections, each sending its next
+request 19 ms after the last answer (about 1,000 req/s; 850-980 when answers take a millisecond or
+more), each request timed from its write to the end of its answer, in rounds of 4 s alternating
+between the proxies (medians of the rounds). Before, an undici client in Node paced them, and its
+own timers and collections were in every proxy's p99. This VM's speed swings by 2x within an hour and steals CPU from its
 guests: absolute figures move between runs (nginx measured 21 µs a request on one day, 43 on
 another); the ratios in one run move far less. The paced p99s swing by milliseconds for every
 proxy, nginx included: read the CPU and throughput columns first.
 
 Where the sidecar stands, plainly: it spends two and a half to three times nginx's CPU on a
-proxied request, at the target's edge (four full runs on one afternoon: 0.35x (0.30..0.39),
-0.33x (0.28..0.36), 0.39x (0.31..0.39) and 0.37x (0.36..0.37, the tables below) of nginx's CPU;
-before its own request reader, 0.24x). On inference-shaped requests, a ~1 KB JSON POST (second
-table), it is just over three times nginx's (0.31x, 0.28..0.34): nginx's cost does not move with
+proxied request, at the target's edge (five full runs over two days: 0.35x (0.30..0.39),
+0.33x (0.28..0.36), 0.39x (0.31..0.39), 0.37x (0.36..0.37) and 0.34x (0.27..0.37, the tables
+below) of nginx's CPU; before its own request reader, 0.24x). On inference-shaped requests, a ~1 KB
+JSON POST (second table), it is about three times nginx's (0.31x, 0.28..0.34, and 0.40x, 0.30..0.41,
+in the last two runs): nginx's cost does not move with
 the body, the sidecar's grows by about a fifth (the body is read whole and sent behind the head in one
 write, but it is more bytes through Node's streams both ways); with node:http reading those
 requests the same sidecar costs 1/0.60 as much. Both ends of its path are
@@ -211,10 +231,12 @@ same pool behind a bare net server that reads heads by hand and does nothing els
 0.75 to 0.8 of the sidecar). Going further means fewer, cheaper crossings into the system (a write that
 carries several answers, which needs a client that pipelines) or leaving Node's streams for the
 socket handles, not cheaper routing: the mesh's route and report are about half a microsecond of
-the ~110. The paced p99 at 1,000 req/s is not reliably within a millisecond of nginx's: it was in the
-median round of the second run, and 2 to 4 ms over it in the third and fourth (every proxy's p99
-is 6 to 12 ms on this VM, nginx's included, and moves by more than the gap between them from
-round to round). A fleet that needs
+the ~110. The paced p99 at 1,000 req/s is not reliably within a millisecond of nginx's: with wrk
+timing the requests, the last run's rounds put it 3.5, 9.4 and 0.8 ms over nginx's, whose own p99
+was 4.5 to 8.4 ms and p50 0.8 to 1.1 ms (a quiet host answers a loopback GET through nginx in about
+0.1 ms). Node's floor, net sockets with no HTTP at all, was 5.8 and 0.7 ms over nginx's and 2.5 ms
+under it in the same rounds: on this VM the p99 follows the host's scheduling more than the proxy,
+and the gap moves by more than the target from round to round. A fleet that needs
 nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
 decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
 one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state

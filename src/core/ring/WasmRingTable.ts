@@ -1,6 +1,7 @@
 // The Wasm engine: a ring table in the core's linear memory (assembly/ring.ts). Each method
 // copies its input into the shared scratch region, makes one call, and copies the result out:
-// one boundary crossing per batch, never per key.
+// one boundary crossing per batch, never per key. One ASCII key's get crosses none: it is
+// hashed and looked up here, through views of the table (lookupKey).
 import { encodeKey } from '../keys.js';
 import { lookupInWindows } from '../stagedKeys.js';
 import { MODE_XXH32, xxh32Ascii, type HashMode } from '../hash.js';

@@ -187,13 +187,17 @@ export function ringWalkBounded(ring: usize, h: u32, loads: usize, capacities: u
  * the caller tells "ring owner" from "moved" without hashing the key a second time.
  */
 export function ringPickBounded(ring: usize, ptr: usize, len: u32, loads: usize, capacities: usize, limits: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64, out: usize): i32 {
+  return ringPickBoundedHash(ring, keyHash(changetype<Ring>(ring).mode, ptr, len), loads, capacities, limits, eligible, c, total, totalCapacity, cost, out);
+}
+
+/** ringPickBounded for a key already hashed (JavaScript hashes an ASCII key from its characters). */
+export function ringPickBoundedHash(ring: usize, h: u32, loads: usize, capacities: usize, limits: usize, eligible: usize, c: f64, total: f64, totalCapacity: f64, cost: f64, out: usize): i32 {
   const r = changetype<Ring>(ring);
   if (r.count == 0) {
     store<i32>(out, -1);
     store<i32>(out, -1, 4);
     return -1;
   }
-  const h = keyHash(r.mode, ptr, len);
   let at = find(r.pos, r.index, r.shift, h);
   if (at == r.count) at = 0;
   const owner = load<u32>(r.slot + (<usize>at << 2));

@@ -35,6 +35,7 @@ export interface CoreExports {
   countLines(bytes: number, len: number): number;
   ringLookupLines(ring: number, bytes: number, len: number, out: number): number;
   ringPickBounded(ring: number, ptr: number, len: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number, out: number): number;
+  ringPickBoundedHash(ring: number, h: number, loads: number, capacities: number, limits: number, eligible: number, c: number, total: number, totalCapacity: number, cost: number, out: number): number;
   wrrNew(cycleMax: number, simdFrom: number): number;
   wrrFree(table: number): void;
   wrrCount(table: number): number;

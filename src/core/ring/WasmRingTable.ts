@@ -106,6 +106,21 @@ export class WasmRingTable implements RingTable {
 
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
     const a = arrays as WasmLoadArrays;
+    const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    if (h >= 0) {
+      // The owner takes most keys: its lookup and ringPickBounded's first test of it (admits)
+      // made here, over views; the core walks only when the owner is over its bound.
+      const owner = slotOfHash(heapU32(), this.ring >>> 2, h);
+      if (owner >= 0 && a.admits(owner, (c * (total + cost)) / totalCapacity, cost)) {
+        out[0] = out[1] = owner;
+        return owner;
+      }
+      const at = scratch(8);
+      const slot = this.core.ringPickBoundedHash(this.ring, h, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, at);
+      out[0] = slot;
+      out[1] = heapI32()[(at >>> 2) + 1]!;
+      return slot;
+    }
     const ptr = scratch(key.length * 3 + 8);
     const slot = this.core.ringPickBounded(this.ring, ptr + 8, encodeKey(key, heapU8(), ptr + 8), a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, ptr);
     out[0] = slot;
@@ -205,6 +220,13 @@ class WasmLoadArrays implements LoadArrays {
       limit: new Float64Array(buffer, p.limitPtr, n),
       eligible: new Uint8Array(buffer, p.eligiblePtr, n),
     };
+  }
+
+  /** ringPickBounded's test of one node (assembly/ringLookup.ts, admits, the same f64 math). */
+  admits(s: number, share: number, cost: number): boolean {
+    const v = this.current();
+    const used = v.load[s]!;
+    return v.eligible[s] !== 0 && used < Math.ceil(share * v.capacity[s]!) && used + cost <= v.limit[s]!;
   }
 
   // Memory growth detaches the old buffer and empties its views: then take new ones.

@@ -35,7 +35,9 @@ const MAX_JOINED = 1 << 26;
 
 /**
  * Encodes keys[from, to) back to back into a buffer from `reserve(bytes)` and returns the key
- * boundaries: key from + i is bytes[offsets[i], offsets[i + 1]). `offsets` is reused by the next call.
+ * boundaries: key from + i is bytes[offsets[i] - base, offsets[i + 1] - base) (`base` lets a
+ * caller copy the offsets of several calls into one array as they are). `offsets` is reused by
+ * the next call.
  * Throws INVALID_KEY, naming the index, for an entry that is not a string.
  *
  * One loop checks each key, appends it to a rope (s += key: V8 links, it does not copy) and
@@ -45,17 +47,17 @@ const MAX_JOINED = 1 << 26;
  * keys.join('') plus encodeInto, and 60 for an encodeInto per key. A non-ASCII batch is encoded
  * key by key into a buffer of the worst case, 3 bytes per UTF-16 unit.
  */
-export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => Uint8Array, from = 0, to = keys.length): Uint32Array {
+export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => Uint8Array, from = 0, to = keys.length, base = 0): Uint32Array {
   const n = to - from;
   if (offsets.length < n + 1) offsets = new Uint32Array(Math.max(n + 1, offsets.length * 2));
-  offsets[0] = 0;
+  offsets[0] = base;
   let joined = '';
   let units = 0;
   for (let i = 0; i < n; i++) {
     const key: unknown = keys[from + i];
     if (typeof key !== 'string') throw badKey(key, from + i);
     units += key.length;
-    offsets[i + 1] = units;
+    offsets[i + 1] = base + units;
     if (units <= MAX_JOINED) joined += key;
   }
   if (units <= MAX_JOINED) {
@@ -66,7 +68,7 @@ export function encodeKeys(keys: readonly string[], reserve: (bytes: number) => 
   let at = 0;
   for (let j = 0; j < n; j++) {
     at += encodeKey(keys[from + j]!, wide, at);
-    offsets[j + 1] = at;
+    offsets[j + 1] = base + at;
   }
   return offsets;
 }

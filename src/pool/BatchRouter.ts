@@ -43,8 +43,44 @@ interface Published {
 
 const kDefaultChunk = 262_144;
 const kStringChunk = 8192;
+// Spare key buffers kept between batches: two a batch (bytes, offsets), for two at once.
+const kSpareBuffers = 4;
 let nextTableId = 1;
 
+
+/**
+ * Shared buffers kept from one batch for the next: a fresh SharedArrayBuffer is zero-filled
+ * memory whose every page faults in on first write, which cost the encoding thread as much as a
+ * third of a string batch (the kernel's time, showing up as encodeInto's). A batch takes
+ * buffers and gives them back when its workers are done; batches under way at once take
+ * different ones.
+ */
+class SpareBuffers {
+  readonly #free: SharedArrayBuffer[] = [];
+
+  /** A buffer of at least `bytes`: the smallest spare one that fits, else a new one. */
+  take(bytes: number): SharedArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const size = this.#free[i]!.byteLength;
+      if (size >= bytes && (best < 0 || size < this.#free[best]!.byteLength)) best = i;
+    }
+    // A multiple of 8, so that a spare buffer fits any typed array the next batch lays over it.
+    if (best < 0) return new SharedArrayBuffer(Math.ceil(bytes / 8) * 8);
+    return this.#free.splice(best, 1)[0]!;
+  }
+
+  clear(): void {
+    this.#free.length = 0;
+  }
+
+  /** Keeps the largest kSpareBuffers of these and the spare ones. */
+  give(buffers: SharedArrayBuffer[]): void {
+    this.#free.push(...buffers);
+    this.#free.sort((a, b) => b.byteLength - a.byteLength);
+    this.#free.length = Math.min(this.#free.length, kSpareBuffers);
+  }
+}
 
 // Workers run the compiled worker next to this file; under tsx (tests, benchmarks) its bootstrap.
 function defaultWorker(): URL {
@@ -65,6 +101,8 @@ export class BatchRouter {
   /** Batches under way, so close() can let them finish (piscina's close aborts queued tasks). */
   readonly #running = new Set<Promise<unknown>>();
   #abort = abortable();
+  /** Shared buffers of finished batches' keys, for the next batch. */
+  readonly #spare = new SpareBuffers();
 
   constructor(options: BatchRouterOptions = {}) {
     checkOptions<BatchRouterOptions>('BatchRouter', options, {
@@ -98,7 +136,9 @@ export class BatchRouter {
    * ring.nodeAt while the ring is unchanged, or use routeIds. A Uint32Array over a
    * SharedArrayBuffer is read in place; any other is copied once into shared memory. `out`, an
    * Int32Array over a SharedArrayBuffer of at least keys.length, receives the slots and is
-   * returned (reusing one saves allocating and faulting in fresh pages on every batch).
+   * returned (reusing one saves allocating and faulting in fresh pages on every batch). String
+   * keys are encoded into shared buffers that the router keeps for its next batches (the last
+   * four, released by close()).
    */
   async route(ring: HashRing, keys: readonly string[] | Uint32Array, out?: Int32Array): Promise<Int32Array> {
     return (await this.#track(this.#route(ring, keys, out))).slots;
@@ -131,6 +171,7 @@ export class BatchRouter {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled(this.#running);
+    this.#spare.clear();
     await this.#pool.destroy();
   }
 
@@ -186,6 +227,7 @@ export class BatchRouter {
     const out = slots.buffer as SharedArrayBuffer;
     const outAt = slots.byteOffset;
     const runs: Promise<number>[] = [];
+    const taken: SharedArrayBuffer[] = [];
     try {
       if (hashed) {
         const shared = inShared(keys);
@@ -206,8 +248,9 @@ export class BatchRouter {
         // Two shared buffers for the whole call, not two a task (a SharedArrayBuffer is
         // zero-filled memory outside the heap: one a task cost more than encoding its keys). The
         // keys' bytes are sized for ASCII; a window that needs more gets its own buffer and task.
-        const pool = new Uint8Array(new SharedArrayBuffer(Math.max(1, unitsOf(list))));
-        const allOffsets = new Uint32Array(new SharedArrayBuffer((n + Math.ceil(n / kStringChunk)) * 4));
+        const pool = new Uint8Array(this.#spare.take(Math.max(1, unitsOf(list))));
+        const allOffsets = new Uint32Array(this.#spare.take((n + Math.ceil(n / kStringChunk)) * 4));
+        taken.push(pool.buffer as SharedArrayBuffer, allOffsets.buffer as SharedArrayBuffer);
         // This thread is busy encoding, so it leaves workers one core fewer than the machine has:
         // at most that many tasks in flight (on two cores, one), waiting for the oldest before
         // sending more. A second worker on two cores only took the encoder's core (measured: two
@@ -231,10 +274,13 @@ export class BatchRouter {
           const end = Math.min(n, start + kStringChunk);
           const count = end - start;
           let own = undefined as Uint8Array | undefined;
-          const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : (own = new Uint8Array(new SharedArrayBuffer(need)))), start, end);
+          // Offsets relative to the task's first byte, as the worker reads them.
+          const base = taskCount === 0 ? 0 : used - taskBytesAt;
+          const offsets = encodeKeys(list, (need) => (used + need <= pool.length ? pool.subarray(used, used + need) : (own = new Uint8Array(new SharedArrayBuffer(need)))), start, end, base);
           if (own) {
-            // Copied before any wait: encodeKeys reuses its offsets, and another batch may encode meanwhile.
-            allOffsets.set(offsets.subarray(0, count + 1), offAt);
+            // Copied before any wait: encodeKeys reuses its offsets, and another batch may encode
+            // meanwhile. This window is a task of its own: its offsets from 0.
+            for (let i = 0; i <= count; i++) allOffsets[offAt + i] = offsets[i]! - base;
             await flush();
             await post(own, 0, offAt, count, start);
             offAt += count + 1;
@@ -246,10 +292,9 @@ export class BatchRouter {
             taskOffAt = offAt;
             allOffsets[offAt++] = 0;
           }
-          // The window's offsets, made relative to the task's first byte.
-          const base = used - taskBytesAt;
-          for (let i = 1; i <= count; i++) allOffsets[offAt++] = base + offsets[i]!;
-          used += offsets[count]!;
+          allOffsets.set(offsets.subarray(1, count + 1), offAt);
+          offAt += count;
+          used += offsets[count]! - base;
           taskCount += count;
           if (taskCount >= taskKeys) await flush();
         }
@@ -258,9 +303,16 @@ export class BatchRouter {
     } catch (error) {
       // A bad key found midway: let the chunks already sent finish before reporting it.
       await Promise.allSettled(runs);
+      this.#spare.give(taken);
       throw error;
     }
-    await Promise.all(runs);
+    try {
+      await Promise.all(runs);
+    } finally {
+      // Workers are done with them (a failed task is retried before its promise settles).
+      await Promise.allSettled(runs);
+      this.#spare.give(taken);
+    }
     return { slots, ids: published.ids };
   }
 

@@ -197,6 +197,24 @@ t('string batches routed at the same time do not mix: each encodes while the oth
   }
 });
 
+t('batches reuse the key buffers of earlier ones, of any size and in any order, alone and two at once', async () => {
+  const ring = ringOf(['h100', 'a100', 'l4', 'cpu'], 'xxh32', 80);
+  const small = new BatchRouter({ threads: 2, chunkSize: 4096, inlineBelow: 0 });
+  try {
+    // Byte counts of every remainder mod 8, a batch of wide keys, sizes up and down: a spare
+    // buffer once holding one batch's bytes may next hold another's offsets.
+    const sizes = [9_001, 3, 20_000, 4_097, 77, 12_345, 1, 8_192];
+    for (const [k, n] of sizes.entries()) {
+      const keys = Array.from({ length: n }, (_, i) => (k === 2 ? `ユーザー:${i}` : `k${k}:${i * 7}`.slice(0, 1 + ((i + k) % 9))));
+      const [one, two] = await Promise.all([small.route(ring, keys), small.route(ring, keys.slice().reverse())]);
+      assert.equal(Array.from(one), Array.from(ring.getSlots(keys)), `batch ${k}`);
+      assert.equal(Array.from(two), Array.from(ring.getSlots(keys.slice().reverse())), `batch ${k}, reversed`);
+    }
+  } finally {
+    await small.close();
+  }
+});
+
 t('bad input: WasmeshError with the value and what is allowed', async () => {
   throwsCode(() => new BatchRouter({ threads: 0 }), 'INVALID_OPTION', /options\.threads must be an integer from 1 to 256, got 0/);
   throwsCode(() => new BatchRouter({ chunkSize: 10 }), 'INVALID_OPTION', /options\.chunkSize must be an integer from 1024/);

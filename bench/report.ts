@@ -57,13 +57,16 @@ rate on a small, cached ring. A single \`ring.get\` skips both the copy and the 
 hashed from its characters and looked up through views of the Wasm table in JavaScript. On this
 machine reading a string costs about 3-4 ns a character whatever reads it (the key's 11
 characters are half of a get at 1,600 points; \`consistent-hash\` reads them too, for its 24-bit
-PJW hash). At 160,000 points the table (index, positions, owners: 2.3 MB) outgrows the 512 KB L2
-cache, and a load that waits on another costs about 180 ns past it (measured with a pointer chase
-over 2 to 16 MB): a get makes two such loads in a row (the bucket, then its first points and
-owners, which are loaded together), and \`consistent-hash\`'s binary search and point map make
-about as many. The single-get rows come first in the run, before any TS-engine ring answers a
-get, as in a router's process (a twin that ran before makes \`HashRing.get\`'s call into its
-table polymorphic, about 30% slower).
+PJW hash). At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
+core's L2 cache (about 1 MB), and past it a load that waits on another costs about 180 ns here
+(a pointer chase over 2 to 16 MB; 20 ns within 1 MB): a get from it makes two such loads in a
+row, as \`consistent-hash\`'s binary search and point map do. So a ring of 16,384 points or more
+answers single gets from a compact copy (\`src/core/ring/CompactIndex.ts\`: 2^16 buckets or more,
+so only the low 16 bits of a position and 16-bit owners are kept; 0.9 MB at 160,000 points),
+built once the ring has answered as many gets as it has points since its last change and
+dropped at the next. The single-get rows come first in the run, before any TS-engine ring
+answers a get, as in a router's process (a twin that ran before makes \`HashRing.get\`'s call
+into its table polymorphic, about 30% slower).
 
 ${ratioTable(suites.ring.ratios!)}
 

@@ -5,6 +5,7 @@ import { HashRing, type HashName } from '../../src/index.js';
 import { xxh32 } from '../../src/core/hash.js';
 import { ReferenceRing } from '../support/reference.js';
 import { slotOfHash } from '../../src/core/ring/WasmRingTable.js';
+import { CompactIndex } from '../../src/core/ring/CompactIndex.js';
 
 // The Wasm engine and the TS twin must agree on every call, after any sequence of changes.
 
@@ -114,6 +115,49 @@ t("one key's lookup in JavaScript over the table's memory finds what a plain sea
     }),
     { numRuns: 200 },
   );
+});
+
+t("a big ring's compact copy answers as the core does, and is dropped at every change", () => {
+  // 120 nodes x 160 points: past kCompactFrom, so single gets switch to the copy once the ring
+  // has answered as many as it has points. Each change must drop it: a stale copy would still
+  // send a removed node's keys to it, and none to an added one.
+  const keys = Array.from({ length: 30_000 }, (_, i) => (i % 7 === 0 ? `ключ-${i}` : `user:${i}`));
+  const ids = Array.from({ length: 120 }, (_, i) => `10.1.${i >> 8}.${i & 255}:8000`);
+  for (const engine of ['wasm', 'ts'] as const) {
+    const ring = new HashRing({ engine, vnodes: 160 }).addMany(ids);
+    const changes: (() => unknown)[] = [() => ring.remove(ids[7]!), () => ring.add('10.9.9.9:8000', { weight: 2 }), () => ring.add(ids[7]!), () => ring.remove('10.9.9.9:8000')];
+    for (const change of [() => undefined, ...changes]) {
+      change();
+      const want = ring.getBatch(keys);
+      // Twice over: the first pass builds the copy partway, the second reads it throughout.
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < keys.length; i++) if (ring.get(keys[i]!) !== want[i]) assert.unreachable(`${engine} pass ${pass}: ${keys[i]} -> ${ring.get(keys[i]!)}, want ${want[i]}`);
+      }
+      assert.equal(ring.getN(keys[0]!, 3)[0], want[0]);
+    }
+    ring.dispose();
+  }
+});
+
+t('the compact copy finds what a plain search finds, crowded buckets and the wrap included; owners past 16 bits make none', () => {
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 60 }), (spread, probes) => {
+      // 100 points in one 2^16-wide bucket, far past the scan limit.
+      const crowd = Array.from({ length: 100 }, (_, i) => 0x7a5e0000 + i * 611);
+      const pos = [...new Set([...spread, ...crowd])].sort((a, b) => a - b);
+      const u = new Uint32Array(2 * pos.length);
+      u.set(pos, 0);
+      u.set(pos.map((_, i) => (i * 31) % 65_535), pos.length);
+      const copy = CompactIndex.of(u, 0, pos.length, pos.length)!;
+      for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), ...spread, 0, 0xffffffff]) {
+        const at = pos.findIndex((p) => p >= h);
+        assert.is(copy.slotOf(h >>> 0), ((at < 0 ? 0 : at) * 31) % 65_535, `hash ${h}`);
+      }
+    }),
+    { numRuns: 100 },
+  );
+  const u = Uint32Array.from([5, 9, 0, 65_536]);
+  assert.is(CompactIndex.of(u, 0, 2, 2), undefined);
 });
 
 t.run();

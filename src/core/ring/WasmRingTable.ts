@@ -5,6 +5,7 @@
 import { encodeKey } from '../keys.js';
 import { lookupInWindows } from '../stagedKeys.js';
 import { MODE_XXH32, xxh32Ascii, type HashMode } from '../hash.js';
+import { CompactIndex, kCompactFrom } from './CompactIndex.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
 import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
 
@@ -19,6 +20,11 @@ export class WasmRingTable implements RingTable {
   /** The table's address in the core's memory (assembly/layout.ts, Ring). */
   readonly ring: number;
   private readonly token = {};
+  // A big table's compact copy for one-key lookups (CompactIndex), built once the table has
+  // answered as many single lookups as it has points since its last change (the build costs
+  // about that many lookups' worth), dropped at the next change.
+  #compact: CompactIndex | undefined;
+  #lookups = 0;
 
   constructor(
     private readonly mode: HashMode,
@@ -39,15 +45,36 @@ export class WasmRingTable implements RingTable {
     const ptr = scratch(specBytes + ids.length);
     heapU32().set(specs.subarray(0, n * 4), ptr >>> 2);
     heapU8().set(ids, ptr + specBytes);
+    this.#changed();
     return this.core.ringInsert(this.ring, ptr, n, ptr + specBytes);
   }
 
   remove(slot: number): number {
+    this.#changed();
     return this.core.ringRemove(this.ring, slot);
   }
 
   clear(): void {
+    this.#changed();
     this.core.ringClear(this.ring);
+  }
+
+  #changed(): void {
+    this.#compact = undefined;
+    this.#lookups = 0;
+  }
+
+  /** The slot owning hash h (lookupKey's search, or the compact copy's once there is one). */
+  #slotOfHash(h: number): number {
+    const compact = this.#compact;
+    if (compact !== undefined) return compact.slotOf(h);
+    const u = heapU32(), r = this.ring >>> 2;
+    if (++this.#lookups >= kCompactFrom && this.#lookups >= u[r + kCount]!) {
+      // Not again before the next change, whether or not a copy could be made.
+      this.#lookups = -Infinity;
+      this.#compact = CompactIndex.of(u, u[r + kPos]! >>> 2, u[r + kSlot]! >>> 2, u[r + kCount]!);
+    }
+    return slotOfHash(u, r, h);
   }
 
   hashKey(key: string): number {
@@ -62,7 +89,7 @@ export class WasmRingTable implements RingTable {
     // lookup is three loads, and crossing into the core with the key copied there cost more
     // than the hash and the loads together. Keys past ASCII and the other modes go to the core.
     const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
-    if (h >= 0) return slotOfHash(heapU32(), this.ring >>> 2, h);
+    if (h >= 0) return this.#slotOfHash(h);
     const ptr = scratch(key.length * 3);
     return this.core.ringLookupKey(this.ring, ptr, encodeKey(key, heapU8(), ptr));
   }
@@ -110,7 +137,7 @@ export class WasmRingTable implements RingTable {
     if (h >= 0) {
       // The owner takes most keys: its lookup and ringPickBounded's first test of it (admits)
       // made here, over views; the core walks only when the owner is over its bound.
-      const owner = slotOfHash(heapU32(), this.ring >>> 2, h);
+      const owner = this.#slotOfHash(h);
       if (owner >= 0 && a.admits(owner, (c * (total + cost)) / totalCapacity, cost)) {
         out[0] = out[1] = owner;
         return owner;
@@ -137,6 +164,7 @@ export class WasmRingTable implements RingTable {
   }
 
   dispose(): void {
+    this.#changed();
     registry.unregister(this.token);
     tieResolvers.delete(this.ring);
     this.core.ringFree(this.ring);

@@ -103,6 +103,10 @@ export class RingHashBalancer implements Balancer {
   readonly #unit: number;
   readonly #settings: RingHashSettings;
   readonly #owned: Pick = { endpoint: undefined!, reason: 'ring owner', slot: -1 };
+  // Endpoints by ring slot, filled as picks find them and emptied at every change of the ring or
+  // of #byId (a freed slot may go to another node): a Map lookup by id on every route was a
+  // twentieth of route + report.
+  #bySlot: (Endpoint | undefined)[] = [];
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -149,7 +153,8 @@ export class RingHashBalancer implements Balancer {
     const slot = bounded.acquireSlot(key, cost);
     if (slot < 0) return undefined;
     const ring = this.#ring;
-    const endpoint = this.#byId.get(ring.nodeAt(slot)!)!;
+    let endpoint = this.#bySlot[slot];
+    if (endpoint === undefined) this.#bySlot[slot] = endpoint = this.#byId.get(ring.nodeAt(slot)!)!;
     if (slot === bounded.ownerSlot) {
       // The common answer reuses one object: the mesh reads a pick before the next one.
       this.#owned.endpoint = endpoint;
@@ -179,6 +184,7 @@ export class RingHashBalancer implements Balancer {
   }
 
   upsert(e: Endpoint): void {
+    this.#bySlot = [];
     if (this.#settings.hash === 'envoy') {
       this.#byId.set(e.id, e);
       return this.#rebuild();
@@ -196,6 +202,7 @@ export class RingHashBalancer implements Balancer {
   }
 
   remove(id: string): void {
+    this.#bySlot = [];
     if (this.#settings.hash === 'envoy') {
       this.#byId.delete(id);
       return this.#rebuild();

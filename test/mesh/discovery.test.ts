@@ -50,6 +50,29 @@ for (const engine of ENGINES) {
     assert.equal(routedTo(mesh, 'chat', ks), before);
   });
 
+  t('after every change a route carries the endpoint as it now is, and a freed slot taken by another node routes to that node', () => {
+    for (const hash of ['xxh32', 'envoy'] as const) {
+      const mesh = new Mesh({ engine });
+      mesh.apply({ services: [{ name: 'chat', policy: 'ring-hash', ring: { hash }, endpoints: ['a', 'b', 'c'].map((id) => ep(id)) }] });
+      const ks = keys(300);
+      const check = (what: string) => {
+        for (const k of ks) {
+          const r = mesh.route({ service: 'chat', key: k });
+          const now = mesh.endpoints('chat').find((e) => e.id === r.endpoint.id)!;
+          assert.is(r.endpoint.id, mesh.owner('chat', k), `${hash} ${what}: ${k}`);
+          assert.is(r.endpoint.address, now.address, `${hash} ${what}: ${k} went to a stale endpoint`);
+          mesh.report(r, { status: 200 });
+        }
+      };
+      check('start');
+      mesh.patch({ type: 'update', service: 'chat', endpoint: { ...ep('b'), address: '127.0.0.1:9999' } });
+      check('b moved');
+      mesh.patch({ type: 'remove', service: 'chat', id: 'a' });
+      mesh.patch({ type: 'add', service: 'chat', endpoint: { ...ep('z'), address: '127.0.0.1:9998' } });
+      check('a gone, z in its slot');
+    }
+  });
+
   t('an update keeps the endpoint\'s in-flight cost and moves only the share it gains', () => {
     const mesh = new Mesh({ engine });
     mesh.apply(base());

@@ -110,7 +110,7 @@ t("one key's lookup in JavaScript over the table's memory finds what a plain sea
       for (let b = 0; b <= buckets; b++) u[indexAt + b] = b === buckets ? count : pos.findIndex((p) => p >>> shift >= b) < 0 ? count : pos.findIndex((p) => p >>> shift >= b);
       for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), 0, 0xffffffff]) {
         const at = pos.findIndex((p) => p >= h);
-        assert.is(slotOfHash(u, r, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h}`);
+        assert.is(slotOfHash(u, { count, pos: posAt, slot: slotAt, index: indexAt, shift }, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h}`);
       }
     }),
     { numRuns: 200 },

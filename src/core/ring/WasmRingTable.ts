@@ -25,6 +25,9 @@ export class WasmRingTable implements RingTable {
   // about that many lookups' worth), dropped at the next change.
   #compact: CompactIndex | undefined;
   #lookups = 0;
+  // Where the table's arrays are (word offsets), read after every change: a get would otherwise
+  // read them from the Ring struct on each call.
+  readonly #at: TableAt = { count: 0, pos: 0, slot: 0, index: 0, shift: 0 };
 
   constructor(
     private readonly mode: HashMode,
@@ -34,10 +37,11 @@ export class WasmRingTable implements RingTable {
     this.ring = this.core.ringNew(mode);
     tieResolvers.set(this.ring, tieBefore);
     registry.register(this, this.ring, this.token);
+    this.#changed();
   }
 
   get count(): number {
-    return this.core.ringCount(this.ring);
+    return this.#at.count;
   }
 
   insert(specs: Uint32Array, n: number, ids: Uint8Array): number {
@@ -45,36 +49,50 @@ export class WasmRingTable implements RingTable {
     const ptr = scratch(specBytes + ids.length);
     heapU32().set(specs.subarray(0, n * 4), ptr >>> 2);
     heapU8().set(ids, ptr + specBytes);
-    this.#changed();
-    return this.core.ringInsert(this.ring, ptr, n, ptr + specBytes);
+    try {
+      return this.core.ringInsert(this.ring, ptr, n, ptr + specBytes);
+    } finally {
+      this.#changed();
+    }
   }
 
   remove(slot: number): number {
-    this.#changed();
-    return this.core.ringRemove(this.ring, slot);
+    try {
+      return this.core.ringRemove(this.ring, slot);
+    } finally {
+      this.#changed();
+    }
   }
 
   clear(): void {
-    this.#changed();
     this.core.ringClear(this.ring);
+    this.#changed();
   }
 
+  // After any call that may change the table (or move its arrays): the copy goes, the offsets
+  // are read again.
   #changed(): void {
     this.#compact = undefined;
     this.#lookups = 0;
+    const u = heapU32(), r = this.ring >>> 2, at = this.#at;
+    at.count = u[r + kCount]!;
+    at.pos = u[r + kPos]! >>> 2;
+    at.slot = u[r + kSlot]! >>> 2;
+    at.index = u[r + kIndex]! >>> 2;
+    at.shift = u[r + kShift]!;
   }
 
   /** The slot owning hash h (lookupKey's search, or the compact copy's once there is one). */
   #slotOfHash(h: number): number {
     const compact = this.#compact;
     if (compact !== undefined) return compact.slotOf(h);
-    const u = heapU32(), r = this.ring >>> 2;
-    if (++this.#lookups >= kCompactFrom && this.#lookups >= u[r + kCount]!) {
+    const at = this.#at, u = heapU32();
+    if (at.count >= kCompactFrom && ++this.#lookups >= at.count) {
       // Not again before the next change, whether or not a copy could be made.
       this.#lookups = -Infinity;
-      this.#compact = CompactIndex.of(u, u[r + kPos]! >>> 2, u[r + kSlot]! >>> 2, u[r + kCount]!);
+      this.#compact = CompactIndex.of(u, at.pos, at.slot, at.count);
     }
-    return slotOfHash(u, r, h);
+    return slotOfHash(u, at, h);
   }
 
   hashKey(key: string): number {
@@ -164,7 +182,8 @@ export class WasmRingTable implements RingTable {
   }
 
   dispose(): void {
-    this.#changed();
+    this.#compact = undefined;
+    this.#at.count = 0;
     registry.unregister(this.token);
     tieResolvers.delete(this.ring);
     this.core.ringFree(this.ring);
@@ -176,11 +195,20 @@ const kCount = 1, kPos = 3, kSlot = 4, kShift = 5, kIndex = 6;
 /** Scans longer than this search the bucket by halves (assembly/ringLookup.ts, SCAN_LIMIT). */
 const kScanLimit = 16;
 
+/** Word offsets of a table's arrays in the core's memory, its point count and bucket shift. */
+export interface TableAt {
+  count: number;
+  pos: number;
+  slot: number;
+  index: number;
+  shift: number;
+}
+
 /** ringLookupKey's find over a view of the core's memory: the slot owning hash h, or -1. */
-export function slotOfHash(u: Uint32Array, r: number, h: number): number {
-  if (u[r + kCount] === 0) return -1;
-  const pos = u[r + kPos]! >>> 2, slot = u[r + kSlot]! >>> 2;
-  const b = (u[r + kIndex]! >>> 2) + (h >>> u[r + kShift]!);
+export function slotOfHash(u: Uint32Array, at: TableAt, h: number): number {
+  if (at.count === 0) return -1;
+  const pos = at.pos, slot = at.slot;
+  const b = at.index + (h >>> at.shift);
   let lo = u[b]!;
   let hi = u[b + 1]!;
   // The first two points at or after the bucket's start and their owners, all read before any

@@ -245,9 +245,9 @@ export class BatchRouter {
         // 26% of its time at 262,144 keys). A task gathers windows up to chunkSize keys: a
         // worker round trip (about 0.25 ms here) costs more than looking up 8,192 keys.
         const taskKeys = Math.max(kStringChunk, this.chunkSize);
-        // Two shared buffers for the whole call, not two a task (a SharedArrayBuffer is
-        // zero-filled memory outside the heap: one a task cost more than encoding its keys). The
-        // keys' bytes are sized for ASCII; a window that needs more gets its own buffer and task.
+        // Two shared buffers for the whole call, not two a task, and kept for the next call
+        // (SpareBuffers: a fresh SharedArrayBuffer costs more than encoding into it). The keys'
+        // bytes are sized for ASCII; a window that needs more gets its own buffer and task.
         const pool = new Uint8Array(this.#spare.take(Math.max(1, unitsOf(list))));
         const allOffsets = new Uint32Array(this.#spare.take((n + Math.ceil(n / kStringChunk)) * 4));
         taken.push(pool.buffer as SharedArrayBuffer, allOffsets.buffer as SharedArrayBuffer);

@@ -82,6 +82,11 @@ export class WasmRingTable implements RingTable {
     at.shift = u[r + kShift]!;
   }
 
+  /** The key's position, hashed here from its characters; -1: hash it in the core (not ASCII, or not xxh32). */
+  #asciiHash(key: string): number {
+    return this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+  }
+
   /** The slot owning hash h (lookupKey's search, or the compact copy's once there is one). */
   #slotOfHash(h: number): number {
     const compact = this.#compact;
@@ -96,7 +101,7 @@ export class WasmRingTable implements RingTable {
   }
 
   hashKey(key: string): number {
-    const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    const h = this.#asciiHash(key);
     if (h >= 0) return h;
     const ptr = scratch(key.length * 3);
     return this.core.ringHashKey(this.ring, ptr, encodeKey(key, heapU8(), ptr)) >>> 0;
@@ -106,7 +111,7 @@ export class WasmRingTable implements RingTable {
     // One key is hashed from its characters and looked up through views of the table, here: the
     // lookup is three loads, and crossing into the core with the key copied there cost more
     // than the hash and the loads together. Keys past ASCII and the other modes go to the core.
-    const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    const h = this.#asciiHash(key);
     if (h >= 0) return this.#slotOfHash(h);
     const ptr = scratch(key.length * 3);
     return this.core.ringLookupKey(this.ring, ptr, encodeKey(key, heapU8(), ptr));
@@ -126,7 +131,7 @@ export class WasmRingTable implements RingTable {
   }
 
   walkKey(key: string, n: number, out: Int32Array): number {
-    const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    const h = this.#asciiHash(key);
     if (h >= 0) return this.walk(h, n, out);
     const ptr = scratch(n * 4 + key.length * 3);
     const keyAt = ptr + n * 4;
@@ -151,7 +156,7 @@ export class WasmRingTable implements RingTable {
 
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
     const a = arrays as WasmLoadArrays;
-    const h = this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    const h = this.#asciiHash(key);
     if (h >= 0) {
       // The owner takes most keys: its lookup and ringPickBounded's first test of it (admits)
       // made here, over views; the core walks only when the owner is over its bound.

@@ -51,8 +51,9 @@ Items are lookups, or table changes for the build rows. Peers: \`hashring\`, \`c
 the textbook ring (sorted array, linear scan) as the floor; and native C (\`bench/native/ring.c\`,
 gcc -O2): the same algorithm (bucket index, xxh32) over the ring's own table and the same keys, its
 slots checked against the core's. A native caller hashes key bytes where they lie; the core is
-handed UTF-16 strings and first encodes them to UTF-8 in JavaScript (about 12 ns for an 11-byte
-key, the rope join and flattening included), which bounds string keys at about a third of C's
+handed UTF-16 strings and first encodes them to UTF-8 in JavaScript (12 ns for an 11-byte key on
+a quiet day, three to four times that on a busy one, the rope join and flattening included),
+which bounds string keys at about a third of C's
 rate on a small, cached ring. A single \`ring.get\` skips both the copy and the call: an ASCII key is
 hashed from its characters and looked up through views of the Wasm table in JavaScript. On this
 machine reading a string costs about 3-4 ns a character whatever reads it (the key's 11

@@ -121,7 +121,8 @@ t("a big ring's compact copy answers as the core does, and is dropped at every c
   // 120 nodes x 160 points: past kCompactFrom, so single gets switch to the copy once the ring
   // has answered as many as it has points. Each change must drop it: a stale copy would still
   // send a removed node's keys to it, and none to an added one.
-  const keys = Array.from({ length: 30_000 }, (_, i) => (i % 7 === 0 ? `ключ-${i}` : `user:${i}`));
+  // ASCII keys (hashed from their characters), others and ASCII keys past kShortKey (hashed in the core).
+  const keys = Array.from({ length: 30_000 }, (_, i) => (i % 7 === 0 ? `ключ-${i}` : i % 11 === 0 ? `${'session-'.repeat(9)}${i}` : `user:${i}`));
   const ids = Array.from({ length: 120 }, (_, i) => `10.1.${i >> 8}.${i & 255}:8000`);
   for (const engine of ['wasm', 'ts'] as const) {
     const ring = new HashRing({ engine, vnodes: 160 }).addMany(ids);

@@ -2,7 +2,7 @@
 // copies its input into the shared scratch region, makes one call, and copies the result out:
 // one boundary crossing per batch, never per key. One ASCII key's get crosses none: it is
 // hashed and looked up here, through views of the table (lookupKey).
-import { encodeKey } from '../keys.js';
+import { encodeKey, kShortKey } from '../keys.js';
 import { lookupInWindows } from '../stagedKeys.js';
 import { MODE_XXH32, xxh32Ascii, type HashMode } from '../hash.js';
 import { CompactIndex, kCompactFrom } from './CompactIndex.js';
@@ -82,9 +82,9 @@ export class WasmRingTable implements RingTable {
     at.shift = u[r + kShift]!;
   }
 
-  /** The key's position, hashed here from its characters; -1: hash it in the core (not ASCII, or not xxh32). */
+  /** The key's position, hashed here from its characters; -1: hash it in the core (not ASCII, longer than kShortKey, or not xxh32). */
   #asciiHash(key: string): number {
-    return this.mode === MODE_XXH32 ? xxh32Ascii(key) : -1;
+    return this.mode === MODE_XXH32 && key.length <= kShortKey ? xxh32Ascii(key) : -1;
   }
 
   /** The slot owning hash h (lookupKey's search, or the compact copy's once there is one). */

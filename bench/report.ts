@@ -61,7 +61,7 @@ characters are half of a get at 1,600 points; \`consistent-hash\` reads them too
 PJW hash). At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
 core's L2 cache (about 1 MB), and past it a load that waits on another costs about 180 ns here
 (a pointer chase over 2 to 16 MB; 20 ns within 1 MB): a get from it makes two such loads in a
-row, as \`consistent-hash\`'s binary search and point map do. So a ring of 16,384 points or more
+row, as \`consistent-hash\`'s binary search and point map do. So a ring of 65,536 points or more
 answers single gets from a compact copy (\`src/core/ring/CompactIndex.ts\`: 2^16 buckets or more,
 so only the low 16 bits of a position and 16-bit owners are kept; 0.9 MB at 160,000 points),
 built once the ring has answered as many gets as it has points since its last change and

@@ -10,8 +10,12 @@
 // It is built from the table's arrays on demand (HashRing's get decides when) and thrown away
 // at the table's next change: a copy is never patched, so it cannot drift from the table.
 
-/** Rings below this many points fit the caches as they are. */
-export const kCompactFrom = 16_384;
+/**
+ * Rings below this many points fit the caches as they are: the core's table is 2^(bits) index
+ * entries and 8 bytes a point, about 1 MB (a core's L2) at 65,536 points. The copy costs about
+ * 17 ns a point to build (2.9 ms at 160,000 points) and 0.9 MB at 160,000 points, 4.9 MB at 1M.
+ */
+export const kCompactFrom = 65_536;
 const kMinBits = 16;
 /** A bucket holding more points than this is searched by halves (adversarial clustering). */
 const kScanLimit = 16;

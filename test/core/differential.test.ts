@@ -5,7 +5,7 @@ import { HashRing, type HashName } from '../../src/index.js';
 import { xxh32 } from '../../src/core/hash.js';
 import { ReferenceRing } from '../support/reference.js';
 import { slotOfHash } from '../../src/core/ring/WasmRingTable.js';
-import { CompactIndex } from '../../src/core/ring/CompactIndex.js';
+import { CompactBuilder, CompactIndex } from '../../src/core/ring/CompactIndex.js';
 
 // The Wasm engine and the TS twin must agree on every call, after any sequence of changes.
 
@@ -130,8 +130,8 @@ t("a big ring's compact copy answers as the core does, and is dropped at every c
     for (const change of [() => undefined, ...changes]) {
       change();
       const want = ring.getBatch(keys);
-      // Three times over (90,000 gets, past the ring's 67,200 points): the copy is built during
-      // the third pass.
+      // Three times over (90,000 gets, past the ring's 67,200 points): the copy is built, a
+      // slice a get, during the third pass.
       for (let pass = 0; pass < 3; pass++) {
         for (let i = 0; i < keys.length; i++) if (ring.get(keys[i]!) !== want[i]) assert.unreachable(`${engine} pass ${pass}: ${keys[i]} -> ${ring.get(keys[i]!)}, want ${want[i]}`);
       }
@@ -143,23 +143,34 @@ t("a big ring's compact copy answers as the core does, and is dropped at every c
 
 t('the compact copy finds what a plain search finds, crowded buckets and the wrap included; owners past 16 bits make none', () => {
   fc.assert(
-    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 60 }), (spread, probes) => {
+    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 60 }), fc.integer({ min: 1, max: 5000 }), (spread, probes, work) => {
       // 100 points in one 2^16-wide bucket, far past the scan limit.
       const crowd = Array.from({ length: 100 }, (_, i) => 0x7a5e0000 + i * 611);
       const pos = [...new Set([...spread, ...crowd])].sort((a, b) => a - b);
       const u = new Uint32Array(2 * pos.length);
       u.set(pos, 0);
       u.set(pos.map((_, i) => (i * 31) % 65_535), pos.length);
-      const copy = CompactIndex.of(u, 0, pos.length, pos.length)!;
-      for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), ...spread, 0, 0xffffffff]) {
-        const at = pos.findIndex((p) => p >= h);
-        assert.is(copy.slotOf(h >>> 0), ((at < 0 ? 0 : at) * 31) % 65_535, `hash ${h}`);
+      // In one go, and a slice of `work` points or buckets at a time.
+      const builder = new CompactBuilder(pos.length);
+      let stepped: CompactIndex | undefined;
+      let steps = 0;
+      while (!(stepped = builder.step(u, 0, pos.length, work))) assert.ok(++steps < 100_000 && !builder.failed);
+      for (const copy of [CompactIndex.of(u, 0, pos.length, pos.length)!, stepped]) {
+        for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), ...spread, 0, 0xffffffff]) {
+          const at = pos.findIndex((p) => p >= h);
+          assert.is(copy.slotOf(h >>> 0), ((at < 0 ? 0 : at) * 31) % 65_535, `hash ${h}`);
+        }
       }
     }),
     { numRuns: 100 },
   );
   const u = Uint32Array.from([5, 9, 0, 65_536]);
   assert.is(CompactIndex.of(u, 0, 2, 2), undefined);
+  const builder = new CompactBuilder(2);
+  assert.is(builder.step(u, 0, 2, 1), undefined);
+  assert.is(builder.failed, false);
+  assert.is(builder.step(u, 0, 2, 1), undefined);
+  assert.is(builder.failed, true);
 });
 
 t.run();

@@ -28,7 +28,8 @@ export class CompactIndex {
   readonly #low: Uint16Array;
   readonly #owner: Uint16Array;
 
-  private constructor(shift: number, index: Uint32Array, low: Uint16Array, owner: Uint16Array) {
+  /** Made by CompactBuilder (or `of`), from arrays it filled. */
+  constructor(shift: number, index: Uint32Array, low: Uint16Array, owner: Uint16Array) {
     this.#shift = shift;
     this.#index = index;
     this.#low = low;
@@ -37,26 +38,11 @@ export class CompactIndex {
 
   /**
    * The copy of `count` points at pos[0..count) (ascending) owned by slot[0..count), read from
-   * views at word offsets; undefined when an owner does not fit 16 bits (65,535 nodes or more).
+   * views at word offsets, in one go; undefined when an owner does not fit 16 bits (65,535
+   * nodes or more).
    */
   static of(u: Uint32Array, pos: number, slot: number, count: number): CompactIndex | undefined {
-    // 2 to 4 points a bucket: the index (4 bytes a bucket) stays under the points' (4 bytes each).
-    const bits = Math.max(kMinBits, 32 - Math.clz32(count) - 2);
-    const shift = 32 - bits;
-    const index = new Uint32Array((1 << bits) + 1);
-    const low = new Uint16Array(count + 1);
-    const owner = new Uint16Array(count + 1);
-    for (let j = 0; j < count; j++) {
-      const p = u[pos + j]!;
-      const s = u[slot + j]!;
-      if (s > 0xffff) return undefined;
-      index[(p >>> shift) + 1]!++;
-      low[j] = p & 0xffff;
-      owner[j] = s;
-    }
-    owner[count] = owner[0]!;
-    for (let b = 0; b < 1 << bits; b++) index[b + 1]! += index[b]!;
-    return new CompactIndex(shift, index, low, owner);
+    return new CompactBuilder(count).step(u, pos, slot, Infinity);
   }
 
   /** The slot owning hash h: the owner of the first point at or after h, clockwise. */
@@ -78,5 +64,61 @@ export class CompactIndex {
     }
     // Past the bucket's last point: the next point is the first of a later bucket (or the wrap).
     return this.#owner[lo]!;
+  }
+}
+
+/**
+ * Builds a CompactIndex a slice at a time: the whole build is about 17 ns a point (2.9 ms at
+ * 160,000 points, 17 ms at 1M), too long a stall for the one get that would pay it. The table must
+ * not change between steps (its owner drops the builder at a change).
+ */
+export class CompactBuilder {
+  /** Set when an owner does not fit 16 bits: no copy can be made of this table. */
+  failed = false;
+  readonly #count: number;
+  readonly #bits: number;
+  readonly #index: Uint32Array;
+  readonly #low: Uint16Array;
+  readonly #owner: Uint16Array;
+  // Points copied and counted into their buckets, then buckets summed.
+  #point = 0;
+  #bucket = 0;
+
+  constructor(count: number) {
+    // 2 to 4 points a bucket: the index (4 bytes a bucket) stays under the points' (4 bytes each).
+    this.#bits = Math.max(kMinBits, 32 - Math.clz32(count) - 2);
+    this.#count = count;
+    this.#index = new Uint32Array((1 << this.#bits) + 1);
+    this.#low = new Uint16Array(count + 1);
+    this.#owner = new Uint16Array(count + 1);
+  }
+
+  /**
+   * Up to `work` more points or buckets of the build, read through views `u` of the table (its
+   * arrays at word offsets pos and slot); the copy once it is complete, else undefined.
+   */
+  step(u: Uint32Array, pos: number, slot: number, work: number): CompactIndex | undefined {
+    if (this.failed) return undefined;
+    const count = this.#count, shift = 32 - this.#bits, index = this.#index, low = this.#low, owner = this.#owner;
+    let j = this.#point;
+    for (; j < count && work > 0; j++, work--) {
+      const p = u[pos + j]!;
+      const s = u[slot + j]!;
+      if (s > 0xffff) {
+        this.failed = true;
+        return undefined;
+      }
+      index[(p >>> shift) + 1]!++;
+      low[j] = p & 0xffff;
+      owner[j] = s;
+    }
+    this.#point = j;
+    if (j < count) return undefined;
+    owner[count] = owner[0]!;
+    const buckets = 1 << this.#bits;
+    let b = this.#bucket;
+    for (; b < buckets && work > 0; b++, work--) index[b + 1]! += index[b]!;
+    this.#bucket = b;
+    return b < buckets ? undefined : new CompactIndex(shift, index, low, owner);
   }
 }

@@ -5,7 +5,7 @@
 import { encodeKey, kShortKey } from '../keys.js';
 import { lookupInWindows } from '../stagedKeys.js';
 import { MODE_XXH32, xxh32Ascii, type HashMode } from '../hash.js';
-import { CompactIndex, kCompactFrom } from './CompactIndex.js';
+import { CompactBuilder, kCompactFrom, type CompactIndex } from './CompactIndex.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
 import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
 
@@ -20,10 +20,12 @@ export class WasmRingTable implements RingTable {
   /** The table's address in the core's memory (assembly/layout.ts, Ring). */
   readonly ring: number;
   private readonly token = {};
-  // A big table's compact copy for one-key lookups (CompactIndex), built once the table has
-  // answered as many single lookups as it has points since its last change (the build costs
-  // about that many lookups' worth), dropped at the next change.
+  // A big table's compact copy for one-key lookups (CompactIndex), dropped at every change. Its
+  // build starts once the table has answered as many single lookups as it has points since its
+  // last change (the whole build costs about that many lookups' worth) and goes kBuildStep
+  // points a lookup, so that no one lookup pays it all.
   #compact: CompactIndex | undefined;
+  #building: CompactBuilder | undefined;
   #lookups = 0;
   // Where the table's arrays are (word offsets), read after every change: a get would otherwise
   // read them from the Ring struct on each call.
@@ -73,6 +75,7 @@ export class WasmRingTable implements RingTable {
   // are read again.
   #changed(): void {
     this.#compact = undefined;
+    this.#building = undefined;
     this.#lookups = 0;
     const u = heapU32(), r = this.ring >>> 2, at = this.#at;
     at.count = u[r + kCount]!;
@@ -92,12 +95,21 @@ export class WasmRingTable implements RingTable {
     const compact = this.#compact;
     if (compact !== undefined) return compact.slotOf(h);
     const at = this.#at, u = heapU32();
-    if (at.count >= kCompactFrom && ++this.#lookups >= at.count) {
-      // Not again before the next change, whether or not a copy could be made.
-      this.#lookups = -Infinity;
-      this.#compact = CompactIndex.of(u, at.pos, at.slot, at.count);
-    }
+    if (at.count >= kCompactFrom) this.#buildCompact(u, at);
     return slotOfHash(u, at, h);
+  }
+
+  #buildCompact(u: Uint32Array, at: TableAt): void {
+    const building = this.#building;
+    if (building === undefined) {
+      if (++this.#lookups >= at.count) this.#building = new CompactBuilder(at.count);
+      return;
+    }
+    this.#compact = building.step(u, at.pos, at.slot, kBuildStep);
+    if (this.#compact === undefined && !building.failed) return;
+    // Done, or no copy can be made of this table: not again before its next change.
+    this.#building = undefined;
+    this.#lookups = -Infinity;
   }
 
   hashKey(key: string): number {
@@ -194,6 +206,9 @@ export class WasmRingTable implements RingTable {
     this.core.ringFree(this.ring);
   }
 }
+
+// Points (then buckets) of the compact copy built per lookup: about 17 µs of work a lookup here.
+const kBuildStep = 1024;
 
 // Word offsets of the Ring fields the lookup reads (assembly/layout.ts, Ring).
 const kCount = 1, kPos = 3, kSlot = 4, kShift = 5, kIndex = 6;

@@ -9,6 +9,7 @@
 //
 // It is built from the table's arrays on demand (HashRing's get decides when) and thrown away
 // at the table's next change: a copy is never patched, so it cannot drift from the table.
+import { SCAN_LIMIT } from './RingTable.js';
 
 /**
  * Rings below this many points fit the caches as they are: the core's table is 2^(bits) index
@@ -17,8 +18,6 @@
  */
 export const kCompactFrom = 65_536;
 const kMinBits = 16;
-/** A bucket holding more points than this is searched by halves (adversarial clustering). */
-const kScanLimit = 16;
 
 export class CompactIndex {
   readonly #shift: number;
@@ -53,7 +52,7 @@ export class CompactIndex {
     let hi = index[b + 1]!;
     // The bucket's points share h's top bits: comparing the low 16 bits orders them as in full.
     const l = h & 0xffff;
-    if (hi - lo > kScanLimit) {
+    if (hi - lo > SCAN_LIMIT) {
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (low[mid]! < l) lo = mid + 1;

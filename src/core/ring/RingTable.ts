@@ -45,6 +45,12 @@ export type TieBefore = (newSlot: number, oldSlot: number) => boolean;
 /** Words per node in an insert spec (assembly/layout.ts). */
 export const SPEC_WORDS = 4;
 
+/**
+ * A bucket holding more points than this is searched by halves, not scanned (adversarial
+ * clustering); every lookup over a ring table uses it (assembly/ringLookup.ts, SCAN_LIMIT).
+ */
+export const SCAN_LIMIT = 16;
+
 /** A node's part of an insert: its slot, id bytes and point count (digests for ketama). */
 export interface NodePoints {
   slot: number;

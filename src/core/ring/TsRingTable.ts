@@ -2,12 +2,11 @@
 // Typed arrays stand in for linear memory, with the same sentinels and bucket index.
 import { DIGEST, keyHash, md5, sha1, xxh32, MODE_KETAMA, MODE_SHA1, type HashMode } from '../hash.js';
 import { encodeKey, encodeKeys } from '../keys.js';
-import { HeapLoadArrays, SPEC_WORDS, type LoadArrays, type RingTable, type TieBefore } from './RingTable.js';
+import { HeapLoadArrays, SCAN_LIMIT, SPEC_WORDS, type LoadArrays, type RingTable, type TieBefore } from './RingTable.js';
 import { radixSort } from './sort.js';
 
 const MIN_BITS = 4;
 const MAX_BITS = 20;
-const SCAN_LIMIT = 16;
 const digest = new DataView(DIGEST.buffer);
 
 let newPos = new Uint32Array(64);

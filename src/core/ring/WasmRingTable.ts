@@ -7,7 +7,7 @@ import { lookupInWindows } from '../stagedKeys.js';
 import { MODE_XXH32, xxh32Ascii, type HashMode } from '../hash.js';
 import { CompactBuilder, kCompactFrom, type CompactIndex } from './CompactIndex.js';
 import { heapI32, heapU32, heapU8, scratch, tieResolvers, wasmCore, type CoreExports } from '../wasm.js';
-import type { LoadArrays, RingTable, TieBefore } from './RingTable.js';
+import { SCAN_LIMIT, type LoadArrays, type RingTable, type TieBefore } from './RingTable.js';
 
 // Frees a table's memory when its HashRing is collected without dispose().
 const registry = new FinalizationRegistry<number>((ring) => {
@@ -212,8 +212,6 @@ const kBuildStep = 1024;
 
 // Word offsets of the Ring fields the lookup reads (assembly/layout.ts, Ring).
 const kCount = 1, kPos = 3, kSlot = 4, kShift = 5, kIndex = 6;
-/** Scans longer than this search the bucket by halves (assembly/ringLookup.ts, SCAN_LIMIT). */
-const kScanLimit = 16;
 
 /** Word offsets of a table's arrays in the core's memory, its point count and bucket shift. */
 export interface TableAt {
@@ -239,7 +237,7 @@ export function slotOfHash(u: Uint32Array, at: TableAt, h: number): number {
   if (h <= p0) return s0;
   if (h <= p1) return s1;
   lo += 2;
-  if (hi - lo > kScanLimit) {
+  if (hi - lo > SCAN_LIMIT) {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (u[pos + mid]! < h) lo = mid + 1;

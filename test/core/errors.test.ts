@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HashRing, type WasmeshErrorCode } from '../../src/index.js';
+import { HashRing, Maglev, type WasmeshErrorCode } from '../../src/index.js';
 import { throwsCode } from '../support/assert.js';
 import { ENGINES, keys } from '../support/engines.js';
 
@@ -104,6 +104,27 @@ empty('a long or non-ASCII key late in a batch restarts the encoding and still c
     const ks = ['k1', 'k2', long, 'ключ', 'k3'];
     assert.equal(ring.getBatch(ks), ks.map((k) => ring.get(k)));
     throwsCode(() => ring.getBatch(['k', long, {}] as never), 'INVALID_KEY', /keys\[2\] must be a string, got an object/);
+  }
+});
+empty('a bad key in a late window of a big batch leaves the answer array as it was, and the next batch is right', () => {
+  // Batches are looked up 8,192 keys at a time: the windows before the bad key are answered first.
+  const big = keys(20_000);
+  const tables = ENGINES.flatMap((engine) => [new HashRing({ engine }).addMany(['a', 'b', 'c']), new HashRing({ engine, hash: 'envoy' }).addMany(['a', 'b', 'c']), new Maglev({ engine, tableSize: 251 }).addMany(['a', 'b', 'c'])]);
+  for (const table of tables) {
+    const out = new Int32Array(big.length + 3).fill(-7);
+    for (const at of [8_192, 19_999, 12_345]) {
+      const bad = [...big];
+      bad[at] = 5 as never;
+      throwsCode(() => table.getSlots(bad, out), 'INVALID_KEY', new RegExp(`keys\\[${at}\\] must be a string, got 5`));
+      assert.ok(out.every((s) => s === -7), `${table.options.engine}: out untouched after keys[${at}]`);
+    }
+    // Batches of other sizes after it (the answers' buffer reused, shorter and longer) answer as get does.
+    for (const n of [big.length, 9_000, 17_000]) {
+      const slots = table.getSlots(big.slice(0, n), out);
+      const expected = big.slice(0, n).map((k) => table.get(k));
+      assert.ok(expected.every((id, i) => table.nodeAt(slots[i]!) === id), `${table.options.engine}: ${n} keys`);
+    }
+    assert.ok(out.subarray(big.length).every((s) => s === -7), 'nothing written past the batch');
   }
 });
 empty.run();

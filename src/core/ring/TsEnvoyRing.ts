@@ -1,5 +1,5 @@
 // The TypeScript twin of assembly/envoyRing.ts, on BigInt xxHash64.
-import { checkKey, encoder } from '../keys.js';
+import { encoder, unitsOf } from '../keys.js';
 import { xxh64 } from '../prefixHash.js';
 import type { EnvoyNode, EnvoyRingTable } from './EnvoyRingTable.js';
 
@@ -47,8 +47,9 @@ export class TsEnvoyRing implements EnvoyRingTable {
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {
+    // Every key checked before the first answer: a bad one leaves `out` as it was.
+    unitsOf(keys);
     for (let i = 0; i < keys.length; i++) {
-      checkKey(keys[i]);
       const at = this.indexOfKey(keys[i]!);
       out[i] = at < 0 ? -1 : this.#slot[at]!;
     }

@@ -90,6 +90,13 @@ export class EngineReports {
     return r && now - r.at <= this.settings.staleMs ? r : undefined;
   }
 
+  /** Requests waiting and running in the endpoint's report, if fresh at `now`. */
+  queued(id: string, now: number): number | undefined {
+    const r = this.fresh(id, now);
+    if (!r) return undefined;
+    return (Number.isNaN(r.queueLength) ? 0 : r.queueLength) + (Number.isNaN(r.running) ? 0 : r.running);
+  }
+
   /** Above a threshold now, or stale when stale counts as saturated. */
   saturated(id: string, now: number): boolean {
     const state = this.state(id, now);

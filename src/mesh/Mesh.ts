@@ -5,7 +5,7 @@ import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
-import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type LoadReport, type Policy } from './balancers.js';
+import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type DeferredReason, type LoadReport, type Policy } from './balancers.js';
 import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig, type ServiceConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
 import { movedShareOf } from '../core/ring/disruption.js';
@@ -163,8 +163,8 @@ function meetable(endpoints: ReadonlyMap<string, Endpoint>, service: string, req
   throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
 }
 
-function panicReason(all: number, ejected: number, reason: string | (() => string)): string {
-  return `panic (${all - ejected} of ${all} healthy): ${typeof reason === 'string' ? reason : reason()}`;
+function panicReason(all: number, ejected: number, reason: string | DeferredReason): string {
+  return `panic (${all - ejected} of ${all} healthy): ${typeof reason === 'string' ? reason : reason.format()}`;
 }
 
 /** route() durations are sampled: one route in this many is timed (a power of two). */
@@ -335,7 +335,7 @@ export class Mesh {
             ? new RingHashBalancer(list, { unit, vnodes: s.ring?.vnodes ?? 160, hash: s.ring?.hash ?? 'xxh32', boundedLoad: s.ring?.boundedLoad ?? 1.25, engine, minRingSize: s.ring?.minRingSize, maxRingSize: s.ring?.maxRingSize })
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
-              : new P2cBalancer(list, this.#random, (id) => this.#engineLoad(s.name, id));
+              : new P2cBalancer(list, this.#random, this.#clock);
         built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [] });
       }
     } catch (error) {
@@ -359,7 +359,11 @@ export class Mesh {
       state.health.setEndpoints([...state.endpoints.keys()]);
     }
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
-    for (const [name, s] of built) this.#enginesOf(name, s).keep(s.endpoints.keys(), this.#clock());
+    for (const [name, s] of built) {
+      const engines = this.#enginesOf(name, s);
+      engines.keep(s.endpoints.keys(), this.#clock());
+      if (s.balancer instanceof P2cBalancer) s.balancer.engines = engines;
+    }
     for (const name of [...this.#engines.keys()]) if (!built.has(name)) this.#engines.delete(name);
     for (const [name, state] of [...this.#llm]) {
       if (built.get(name)?.balancer instanceof LlmBalancer) continue;
@@ -701,16 +705,6 @@ export class Mesh {
     if (weights && s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
     // apply() made the service's report store with its settings: only a report finds it here.
     if (engine) (this.#engines.get(service) ?? this.#enginesOf(service, s)).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
-  }
-
-  // Requests an endpoint's engine last said it was waiting on and running, when fresh. p2c asks
-  // twice a pick: a service whose engines never reported costs no clock read.
-  #engineLoad(service: string, id: string): number | undefined {
-    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
-    if (!engines?.reported) return undefined;
-    const r = engines.fresh(id, this.#clock());
-    if (!r) return undefined;
-    return (Number.isNaN(r.queueLength) ? 0 : r.queueLength) + (Number.isNaN(r.running) ? 0 : r.running);
   }
 
   #enginesOf(name: string, s: { readonly config: Readonly<ServiceConfig> }): EngineReports {

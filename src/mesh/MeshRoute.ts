@@ -6,7 +6,7 @@
 // hash-table entry per request, and most of the garbage collector's time at millions a second).
 import type { Endpoint } from './endpoints.js';
 import type { Route, RouteRequest } from './Mesh.js';
-import type { Policy } from './balancers.js';
+import type { DeferredReason, Policy } from './balancers.js';
 import type { EndpointTally, ServiceTally } from './tally.js';
 
 /** What an LLM pick adds to a route. */
@@ -23,7 +23,7 @@ export class MeshRoute implements Route {
   declare readonly predictedTtftMs?: number;
   #open = true;
   // Formatted when first read: a reason with numbers in it cost more than the rest of the route.
-  #reason: string | (() => string);
+  #reason: string | DeferredReason;
   // Read through getters (service, endpoint, cost, attempt): what a caller writes there shadows
   // the getter and never reaches the accounting.
   // NOTE: each field a route carries is paid on every request; one past these cost a tenth of
@@ -44,7 +44,7 @@ export class MeshRoute implements Route {
   // The balancer's slot of the endpoint (Pick.slot), handed back when the route is released.
   readonly #slot: number | undefined;
 
-  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | (() => string), cost: number, version: number, attempt: number, request: RouteRequest, made: object, state: RouteState, tally: EndpointTally, slot: number | undefined, llm?: LlmFacts) {
+  constructor(service: string, endpoint: Endpoint, policy: Policy, reason: string | DeferredReason, cost: number, version: number, attempt: number, request: RouteRequest, made: object, state: RouteState, tally: EndpointTally, slot: number | undefined, llm?: LlmFacts) {
     this.#service = service;
     this.#endpoint = endpoint;
     this.policy = policy;
@@ -103,7 +103,7 @@ export class MeshRoute implements Route {
   /** Why the balancer chose this endpoint. */
   get reason(): string {
     const r = this.#reason;
-    return typeof r === 'string' ? r : (this.#reason = r());
+    return typeof r === 'string' ? r : (this.#reason = r.format());
   }
 
   /** The public fields, reason included (it is a getter). */

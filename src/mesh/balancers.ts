@@ -6,18 +6,27 @@ import type { EngineName } from '../core/options.js';
 import { SmoothWrr } from '../core/SmoothWrr.js';
 import { WasmeshError } from '../core/WasmeshError.js';
 import type { Endpoint } from './endpoints.js';
+import type { EngineReports } from './EngineReports.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
 import { SlotLoads } from './SlotLoads.js';
 
 export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
 
-/** A pick and why it was made. */
+/**
+ * A reason with numbers in it, formatted only if the route's reason is read: formatting costs
+ * more than the rest of a route. An object of its own class, not a closure: a closure and its
+ * context were a third of a p2c route + report (measured against this, interleaved).
+ */
+export interface DeferredReason {
+  format(): string;
+}
+
 /** A balancer's answer. It may be reused by the balancer's next pick: read it at once. */
 export interface Pick {
   endpoint: Endpoint;
-  /** Why; a function when formatting it costs (it runs only if the route's reason is read). */
-  reason: string | (() => string);
+  /** Why. */
+  reason: string | DeferredReason;
   /** The balancer's own slot of the endpoint (ring-hash, p2c, swrr), handed back to release() and valid while the balancer's membership stays. */
   slot?: number;
 }
@@ -408,7 +417,18 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
  * Power of two choices: two distinct endpoints drawn at random, the one with the lower
  * in-flight cost per capacity unit wins (Mitzenmacher; Envoy's least-request with choice 2).
  */
-const choice = (chosen: Endpoint, cs: number, other: Endpoint, os: number) => `power of two choices: ${chosen.id} (${cs.toPrecision(3)}) over ${other.id} (${os.toPrecision(3)}) load per capacity`;
+class TwoChoices implements DeferredReason {
+  constructor(
+    readonly chosen: Endpoint,
+    readonly chosenScore: number,
+    readonly other: Endpoint,
+    readonly otherScore: number,
+  ) {}
+
+  format(): string {
+    return `power of two choices: ${this.chosen.id} (${this.chosenScore.toPrecision(3)}) over ${this.other.id} (${this.otherScore.toPrecision(3)}) load per capacity`;
+  }
+}
 
 export class P2cBalancer extends CountsBySlot implements Balancer {
   readonly policy = 'p2c';
@@ -420,16 +440,20 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
   // Reused: the mesh reads a pick before the next one.
   readonly #picked: Pick = { endpoint: undefined!, reason: '', slot: -1 };
 
-  readonly #engineLoad: ((id: string) => number | undefined) | undefined;
+  readonly #clock: () => number;
+  /**
+   * The service's engine reports, set by the mesh when the balancer goes into service: a fresh
+   * report's waiting and running requests count the load other routers sent too.
+   */
+  engines: EngineReports | undefined;
 
-  /** `engineLoad`: requests an endpoint's engine reports waiting and running (fresh reports only), which count load other routers sent too. */
-  constructor(endpoints: readonly Endpoint[], random: Random, engineLoad?: (id: string) => number | undefined) {
+  constructor(endpoints: readonly Endpoint[], random: Random, clock: () => number) {
     super();
     this.#endpoints = [...endpoints];
     this.loads.reslot(this.#endpoints.map((e) => e.id));
     this.#limited = anyLimit(endpoints);
     this.#random = random;
-    this.#engineLoad = engineLoad;
+    this.#clock = clock;
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -446,15 +470,18 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     const ia = pool ? pool[pa]! : pa;
     const a = all[ia]!;
     let chosen = ia;
-    let reason: string | (() => string) = 'power of two choices: only one candidate';
+    let reason: string | DeferredReason = 'power of two choices: only one candidate';
     if (n > 1) {
       let j = Math.floor(this.#random() * (n - 1));
       if (j === pa) j = n - 1;
       const ib = pool ? pool[j]! : j;
       const b = all[ib]!;
-      const sa = this.#score(ia, cost), sb = this.#score(ib, cost);
+      // Engines' own counts only once one has reported (a clock read, then a map read each).
+      const engines = this.engines?.reported ? this.engines : undefined;
+      const now = engines ? this.#clock() : 0;
+      const sa = this.#score(ia, cost, engines, now), sb = this.#score(ib, cost, engines, now);
       chosen = sb < sa ? ib : ia;
-      reason = chosen === ia ? () => choice(a, sa, b, sb) : () => choice(b, sb, a, sa);
+      reason = chosen === ia ? new TwoChoices(a, sa, b, sb) : new TwoChoices(b, sb, a, sa);
     }
     this.loads.add(chosen, cost);
     const picked = this.#picked;
@@ -465,9 +492,9 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
   }
 
   // The engine's own count when it reported (it sees every router's requests), else this router's in flight.
-  #score(i: number, cost: number): number {
+  #score(i: number, cost: number, engines: EngineReports | undefined, now: number): number {
     const e = this.#endpoints[i]!;
-    return (Math.max(this.loads.bySlot[i]!, this.#engineLoad?.(e.id) ?? 0) + cost) / e.capacity;
+    return (Math.max(this.loads.bySlot[i]!, engines?.queued(e.id, now) ?? 0) + cost) / e.capacity;
   }
 
   upsert(e: Endpoint): void {

@@ -100,8 +100,12 @@ t('p2c compares what the engines report running and waiting (other routers\' req
   const r = mesh.route({ service: 's' });
   assert.match(r.reason, /^power of two choices: b \(0\.0331\) over a \(0\.190\) load per capacity$/);
   mesh.report(r);
+  // A new config (a third endpoint) builds a new balancer: it reads the same reports.
+  mesh.apply({ services: [{ name: 's', policy: 'p2c', engines: { maxQueue: 100, staleMs: 1000 }, endpoints: [e('a'), e('b'), e('c')] }] });
+  mesh.reportLoad('s', 'c', { queueLength: 9, running: 30 });
+  assert.equal(picks(mesh, {}), ['b']);
   clock.now = 2000;
-  assert.equal(picks(mesh, {}), ['a', 'b']);
+  assert.equal(picks(mesh, {}), ['a', 'b', 'c']);
 });
 
 t('reports pushed from code feed the scores but not the saturation filter unless the service sets engines (or scrapes)', () => {

@@ -14,7 +14,7 @@ test('p2c picks and in-flight costs match the model on random sequences', () => 
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 200 }), (n, ops) => {
       let list = Array.from({ length: n }, (_, i) => endpoint(i, i + 1, Infinity));
-      const balancer = new P2cBalancer(list, seededRandom(7));
+      const balancer = new P2cBalancer(list, seededRandom(7), () => 0);
       const random = seededRandom(7);
       const model = new LoadModel();
       for (const o of ops) {

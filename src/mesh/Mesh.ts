@@ -137,6 +137,8 @@ interface ServiceState {
   /** The service's counts and its outlier detector (both outlive snapshots), so route() looks neither up by name. */
   tally: ServiceTally;
   health: OutlierDetector;
+  /** What its engines report (outlives snapshots too), set with health. */
+  engines: EngineReports;
   /** The balancer again, typed, when it is an LLM one or smooth round robin: route() tests no class per request. */
   readonly llm: LlmBalancer | undefined;
   readonly swrr: SwrrBalancer | undefined;  /**
@@ -336,7 +338,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random, this.#clock);
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [] });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, engines: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [] });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -360,7 +362,7 @@ export class Mesh {
     }
     for (const name of [...this.#health.keys()]) if (!built.has(name)) this.#health.delete(name);
     for (const [name, s] of built) {
-      const engines = this.#enginesOf(name, s);
+      const engines = (s.engines = this.#enginesOf(name, s));
       engines.keep(s.endpoints.keys(), this.#clock());
       if (s.balancer instanceof P2cBalancer) s.balancer.engines = engines;
     }
@@ -442,9 +444,9 @@ export class Mesh {
       health.seen = ejected;
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);
-    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
+    const engines = s.engines;
     // Most requests pass no filter: the filters (and their closures) are built only for the others.
-    const filtered = requires !== undefined || s.requestLimits || (ejected.size > 0 && !panic) || request.avoid?.length || s.modelled || engines?.active;
+    const filtered = requires !== undefined || s.requestLimits || (ejected.size > 0 && !panic) || request.avoid?.length || s.modelled || engines.active;
     const allowed = filtered ? this.#allowed(s, request, ejected, panic, engines) : undefined;
     const llmPick = llm?.pickPrompt(request, cost, allowed, key);
     const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);

@@ -132,7 +132,9 @@ export class MeshRoute implements Route {
 
   /** What report() and retry() read: the route's own record, or its public fields for a route built by hand. */
   static facts(route: Route): RouteFacts {
-    if (!(#open in route)) return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined, slot: undefined };
+    // The hand-built case in a function of its own: with its object literal here, V8 did not
+    // inline this one into report() (a twentieth of an swrr route + report).
+    if (!(#open in route)) return handBuilt(route);
     const r = route as MeshRoute;
     kFacts.service = r.#service;
     kFacts.id = r.#endpoint.id;
@@ -161,6 +163,10 @@ export interface RouteFacts {
   tally: EndpointTally | undefined;
   ttftTokens: number | undefined;
   slot: number | undefined;
+}
+
+function handBuilt(route: Route): RouteFacts {
+  return { service: route.service, id: route.endpoint.id, cost: route.cost, attempt: route.attempt, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined, slot: undefined };
 }
 
 const kFacts: RouteFacts = { service: '', id: '', cost: 0, attempt: 0, request: undefined, made: undefined, state: undefined, tally: undefined, ttftTokens: undefined, slot: undefined };

@@ -5,6 +5,7 @@ import { movedShare } from '../core/ring/disruption.js';
 import type { EngineName } from '../core/options.js';
 import { checkCost, checkOptions, definedOnly } from '../core/options.js';
 import { show, WasmeshError } from '../core/WasmeshError.js';
+import { kEjected, kFull, type Standing } from './Standing.js';
 import { capacityUnit, kDefaultSlowStart, kDefaultWeightSettings, P2cBalancer, RingHashBalancer, SwrrBalancer, type Balancer, type DeferredReason, type LoadReport, type Policy } from './balancers.js';
 import { validateConfig, validateEndpoint, type EndpointConfig, type MeshConfig, type ServiceConfig } from './config.js';
 import type { DiscoveryEvent, DiscoverySource } from './discovery.js';
@@ -147,6 +148,12 @@ interface ServiceState {
    * finds its tally without a lookup by id. Every new state starts it empty.
    */
   readonly tallyBySlot: (EndpointTally | undefined)[];
+  /**
+   * The ejected set (and whether the service was in panic) the balancer's standing exclusions
+   * were last set from: route() sets them again only when the detector's set is a new one.
+   * Undefined in a new state (a new balancer, or new membership and so a new panic threshold).
+   */
+  standingFrom: { ejected: ReadonlySet<string>; panic: boolean } | undefined;
 }
 
 const hasRequestLimits = (endpoints: ReadonlyMap<string, Endpoint>) => [...endpoints.values()].some((e) => e.maxRequests !== Infinity);
@@ -163,6 +170,13 @@ interface Waiter extends Waiting {
 function meetable(endpoints: ReadonlyMap<string, Endpoint>, service: string, requires: Requirements): void {
   for (const e of endpoints.values()) if (meets(e, requires)) return;
   throw new WasmeshError('NO_ENDPOINT', `service ${show(service)} has no endpoint meeting ${JSON.stringify(requires)}`);
+}
+
+// The detector's ejected set as standing exclusions of the service's balancer: out unless in panic.
+function standEjected(s: ServiceState, standing: Standing, ejected: ReadonlySet<string>, panic: boolean): void {
+  standing.clear(kEjected);
+  if (!panic) for (const id of ejected) if (s.endpoints.has(id)) standing.set(id, kEjected, true);
+  s.standingFrom = { ejected, panic };
 }
 
 function panicReason(all: number, ejected: number, reason: string | DeferredReason): string {
@@ -338,7 +352,7 @@ export class Mesh {
             : s.policy === 'swrr'
               ? new SwrrBalancer(list, engine, { ...kDefaultWeightSettings, ...definedOnly(s.weights ?? {}) }, { ...kDefaultSlowStart, ...definedOnly(s.slowStart ?? {}) })
               : new P2cBalancer(list, this.#random, this.#clock);
-        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, engines: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [] });
+        built.set(s.name, { policy: s.policy, unit, endpoints, balancer, config: s, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), this.#snapshot.services.get(s.name)?.incarnations), tally: this.#tallies.service(s.name), health: undefined!, engines: undefined!, llm: balancer instanceof LlmBalancer ? balancer : undefined, swrr: balancer instanceof SwrrBalancer ? balancer : undefined, tallyBySlot: [], standingFrom: undefined });
       }
     } catch (error) {
       for (const s of built.values()) s.balancer.dispose();
@@ -351,6 +365,8 @@ export class Mesh {
       changes[name] = describe(prev, next);
       // The requests in flight are still on their endpoints: their cost stays counted.
       if (prev) for (const id of next.endpoints.keys()) if (prev.endpoints.has(id)) next.balancer.carry(id, prev.balancer.load(id));
+      // Endpoints at their maximum of requests in flight (counted across balancers) sit out of this one too.
+      if (next.requestLimits) for (const e of next.endpoints.values()) this.#standFull(next, e);
       // Endpoints new to an existing service start slow (the first fleet does not, as in Envoy).
       if (prev && next.balancer instanceof SwrrBalancer) for (const id of changes[name]!.added) next.balancer.slowStart(id, this.#clock());
     }
@@ -445,12 +461,21 @@ export class Mesh {
     }
     const panic = ejected.size > 0 && health.panic(ejected.size);
     const engines = s.engines;
+    // Ejected endpoints and those at their request limit are out of the balancer's table until
+    // they come back (Standing), where the balancer keeps them: no filter for them.
+    const standing = s.balancer.standing;
+    if (standing !== undefined && (s.standingFrom?.ejected !== ejected || s.standingFrom.panic !== panic)) standEjected(s, standing, ejected, panic);
     // Most requests pass no filter: the filters (and their closures) are built only for the others.
-    const filtered = requires !== undefined || s.requestLimits || (ejected.size > 0 && !panic) || request.avoid?.length || s.modelled || engines.active;
+    const filtered = requires !== undefined || (standing === undefined && (s.requestLimits || (ejected.size > 0 && !panic))) || request.avoid?.length || s.modelled || engines.active;
     const allowed = filtered ? this.#allowed(s, request, ejected, panic, engines) : undefined;
     const llmPick = llm?.pickPrompt(request, cost, allowed, key);
     const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);
-    if (!pick) throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
+    if (!pick) {
+      if (standing !== undefined && s.requestLimits && [...s.endpoints.values()].every((e) => standing.reasons(e.id) & kFull)) {
+        throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
+      }
+      throw new WasmeshError('OVERLOADED', `service ${show(service)}: every eligible endpoint is at its in-flight limit for cost ${cost}`);
+    }
     const reason = panic ? panicReason(s.endpoints.size, ejected.size, pick.reason) : pick.reason;
     tally.inflight++;
     const slot = pick.slot;
@@ -460,6 +485,7 @@ export class Mesh {
       if (slot !== undefined) s.tallyBySlot[slot] = t;
     }
     t.inflight++;
+    if (t.inflight >= pick.endpoint.maxRequests) standing?.set(pick.endpoint.id, kFull, true);
     // Counts routed under an earlier policy keep its label.
     if (t.policy !== s.policy) {
       this.#metrics.publish(service, pick.endpoint.id, t);
@@ -536,14 +562,16 @@ export class Mesh {
     const before = ring?.pointList();
     const maglev = measure && s.balancer instanceof MaglevBalancer ? s.balancer.maglev : undefined;
     const table = maglev?.table();
-    if (next) s.balancer.upsert(next);
-    else s.balancer.remove((event as { id: string }).id);
+    if (next) {
+      s.balancer.upsert(next);
+      this.#standFull(s, next);
+    } else s.balancer.remove((event as { id: string }).id);
     if (next && change.added.length && s.balancer instanceof SwrrBalancer) s.balancer.slowStart(next.id, this.#clock());
     // An 'envoy' ring is rebuilt, not patched: read the balancer's ring after the change, not the old one.
     if (ring) change.movedShare = movedShareOf(before!, (s.balancer as RingHashBalancer).ring.pointList());
     if (maglev) change.movedShare = movedEntries(table!, maglev.table());
     const services = new Map(this.#snapshot.services);
-    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations), tallyBySlot: [] });
+    services.set(event.service, { ...s, endpoints, requestLimits: hasRequestLimits(endpoints), modelled: hasModels(endpoints), incarnations: incarnate(endpoints.keys(), s.incarnations), tallyBySlot: [], standingFrom: undefined });
     this.#snapshot = Object.freeze({ version: this.#snapshot.version + 1, config: this.#snapshot.config, services, revision: event.revision ?? this.#snapshot.revision });
     const discovered = this.#discovered.get(event.service) ?? new Map<string, EndpointConfig>();
     this.#discovered.set(event.service, discovered);
@@ -709,6 +737,13 @@ export class Mesh {
     if (engine) (this.#engines.get(service) ?? this.#enginesOf(service, s)).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
   }
 
+  // An endpoint at its maximum of requests in flight sits out of the balancer's picks; below it, back in.
+  #standFull(s: ServiceState, e: Endpoint | undefined): void {
+    const standing = s.balancer.standing;
+    if (standing === undefined || e === undefined) return;
+    standing.set(e.id, kFull, (s.tally.endpoints.get(e.id)?.inflight ?? 0) >= e.maxRequests);
+  }
+
   #enginesOf(name: string, s: { readonly config: Readonly<ServiceConfig> }): EngineReports {
     const settings = engineSettings(s.config);
     let engines = this.#engines.get(name);
@@ -769,6 +804,9 @@ export class Mesh {
       if (!cancelled) s!.health.record(id, failed);
       s!.balancer.release(id, cost, slot);
     } else this.#forget(service, id);
+    // The endpoint's count of requests is by id, whichever incarnation they went to: below its
+    // maximum, it is back in (also after the route of an endpoint since removed and added again).
+    if (s?.requestLimits) this.#standFull(s, s.endpoints.get(id));
     const completion = outcome.completionTokens;
     if (typeof completion === 'number' && completion > 0 && s?.config.admission?.queue) this.#queueOf(service).charge(request?.tenant ?? '', completion * kVtcOutputWeight);
     if (attempt > 0) tally.retrying = Math.max(0, tally.retrying - 1);

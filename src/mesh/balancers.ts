@@ -10,6 +10,7 @@ import type { EngineReports } from './EngineReports.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
 import { SlotLoads } from './SlotLoads.js';
+import { kEjected, kFull, Standing } from './Standing.js';
 
 export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
 
@@ -48,6 +49,12 @@ export interface Balancer {
   upsert(e: Endpoint): void;
   remove(id: string): void;
   dispose(): void;
+  /**
+   * The endpoints out of every pick until readmitted (ejected, at their maximum of requests),
+   * kept by the balancer in its own table; the mesh sets and clears them as they change.
+   * Undefined for a balancer that takes them as a per-request filter instead.
+   */
+  readonly standing?: Standing;
 }
 
 /** Whether any endpoint has an in-flight limit: only then must a pick look for full ones. */
@@ -55,10 +62,11 @@ const anyLimit = (endpoints: Iterable<Endpoint>) => [...endpoints].some((e) => e
 
 /**
  * Runs `pick` with the endpoints `skip` names made ineligible through `setEligible`, and
- * restores them after: per-request exclusion for engines that keep eligibility as state.
+ * restores them after: per-request exclusion for engines that keep eligibility as state. The
+ * endpoints out already (`standing`) are left as they are: restoring them would let them back in.
  */
-function excluding<T>(endpoints: Iterable<Endpoint>, skip: ((e: Endpoint) => boolean) | undefined, setEligible: (id: string, eligible: boolean) => void, pick: (excluded: Endpoint[]) => T): T {
-  const excluded = skip ? [...endpoints].filter(skip) : [];
+function excluding<T>(endpoints: Iterable<Endpoint>, skip: ((e: Endpoint) => boolean) | undefined, standing: Standing, setEligible: (id: string, eligible: boolean) => void, pick: (excluded: Endpoint[]) => T): T {
+  const excluded = skip ? [...endpoints].filter((e) => !standing.has(e.id) && skip(e)) : [];
   for (const e of excluded) setEligible(e.id, false);
   try {
     return pick(excluded);
@@ -116,6 +124,7 @@ export class RingHashBalancer implements Balancer {
   // of #byId (a freed slot may go to another node): a Map lookup by id on every route was a
   // twentieth of route + report.
   #bySlot: (Endpoint | undefined)[] = [];
+  readonly standing = new Standing((id, eligible) => this.#bounded.setEligible(id, eligible));
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -147,6 +156,7 @@ export class RingHashBalancer implements Balancer {
     this.#ring.dispose();
     [this.#ring, this.#bounded] = this.#build([...this.#byId.values()]);
     for (const [id, load] of loads) if (load > 0 && this.#byId.has(id)) this.#bounded.add(id, load);
+    this.standing.reapply();
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -154,7 +164,7 @@ export class RingHashBalancer implements Balancer {
     // Most requests exclude nothing: one engine call, no closures.
     if (!allowed) return this.#acquire(key, cost, undefined);
     const skip = (e: Endpoint) => !allowed(e);
-    return excluding(this.#byId.values(), skip, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => this.#acquire(key, cost, excluded));
+    return excluding(this.#byId.values(), skip, this.standing, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => this.#acquire(key, cost, excluded));
   }
 
   #acquire(key: string, cost: number, excluded: Endpoint[] | undefined): Pick | undefined {
@@ -171,8 +181,11 @@ export class RingHashBalancer implements Balancer {
       return this.#owned;
     }
     const owner = ring.nodeAt(bounded.ownerSlot)!;
+    const out = this.standing.reasons(owner);
     const reason =
-      excluded?.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
+      out & kEjected ? `ring: owner ${owner} is ejected`
+      : out & kFull ? `ring: owner ${owner} has its maximum of requests in flight`
+      : excluded?.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
       : bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
       : `bounded load: owner ${owner} is at its bound`;
     return { endpoint, reason, slot };
@@ -212,6 +225,7 @@ export class RingHashBalancer implements Balancer {
 
   remove(id: string): void {
     this.#bySlot = [];
+    this.standing.forget(id);
     if (this.#settings.hash === 'envoy') {
       this.#byId.delete(id);
       return this.#rebuild();
@@ -308,6 +322,9 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
   #bySlot: Endpoint[] = [];
   // Reused: the mesh reads a pick before the next one.
   readonly #picked: Pick = { endpoint: undefined!, reason: 'smooth weighted round robin by capacity', slot: -1 };
+  readonly standing = new Standing((id, eligible) => this.wrr.setEligible(id, eligible));
+  // Reused by pick: the ids a request excludes.
+  readonly #excluded: string[] = [];
 
   constructor(endpoints: readonly Endpoint[], engine: EngineName, settings: WeightSettings = kDefaultWeightSettings, slow: SlowStartSettings = kDefaultSlowStart) {
     super();
@@ -377,9 +394,23 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     // NOTE: with nothing to exclude no endpoint is touched, so the round robin keeps its cycle.
-    const skip = allowed || this.#limited ? (e: Endpoint) => (allowed !== undefined && !allowed(e)) || this.load(e.id) + cost > e.maxInflight : undefined;
-    if (!skip) return this.#next(cost);
-    return excluding(this.#byId.values(), skip, (id, eligible) => this.wrr.setEligible(id, eligible), () => this.#next(cost));
+    if (!allowed && !this.#limited) return this.#next(cost);
+    // The endpoints this request may not go to, by slot over the loads array (a load read by id
+    // for each endpoint was most of a limited service's route), less those out already.
+    const out = this.#excluded;
+    out.length = 0;
+    const loads = this.loads.bySlot, bySlot = this.#bySlot, standing = this.standing;
+    for (let slot = 0; slot < bySlot.length; slot++) {
+      const e = bySlot[slot]!;
+      if ((loads[slot]! + cost > e.maxInflight || (allowed !== undefined && !allowed(e))) && !standing.has(e.id)) out.push(e.id);
+    }
+    if (out.length === 0) return this.#next(cost);
+    for (const id of out) this.wrr.setEligible(id, false);
+    try {
+      return this.#next(cost);
+    } finally {
+      for (const id of out) this.wrr.setEligible(id, true);
+    }
   }
 
   #next(cost: number): Pick | undefined {
@@ -400,6 +431,7 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
   }
 
   remove(id: string): void {
+    this.standing.forget(id);
     this.#byId.delete(id);
     this.#limited = anyLimit(this.#byId.values());
     this.#reports.delete(id);
@@ -446,6 +478,14 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
    * report's waiting and running requests count the load other routers sent too.
    */
   engines: EngineReports | undefined;
+  // The positions of the endpoints not out (standing), in order: listed again when one goes out
+  // or comes back, so that a pick draws from them as from the whole list.
+  #open = new Int32Array(0);
+  readonly standing = new Standing(() => this.#reopen());
+  // Reused by pick: the candidates of a filtered request.
+  #pool = new Int32Array(0);
+  // maxInflight by position, beside the loads: a limited service's pick reads both for every endpoint.
+  #limits = new Float64Array(0);
 
   constructor(endpoints: readonly Endpoint[], random: Random, clock: () => number) {
     super();
@@ -454,17 +494,33 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     this.#limited = anyLimit(endpoints);
     this.#random = random;
     this.#clock = clock;
+    this.#reopen();
+  }
+
+  #reopen(): void {
+    this.#open = Int32Array.from(this.#endpoints.flatMap((e, i) => (this.standing.has(e.id) ? [] : [i])));
+    this.#pool = new Int32Array(this.#endpoints.length);
+    this.#limits = Float64Array.from(this.#endpoints, (e) => e.maxInflight);
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     const all = this.#endpoints, loads = this.loads.bySlot;
     // Positions of the candidates, listed only when some are filtered out.
-    let pool: number[] | undefined;
+    let pool: Int32Array | undefined;
+    let n = all.length;
+    const open = this.standing.size > 0 ? this.#open : undefined;
     if (allowed || this.#limited) {
-      pool = [];
-      for (let i = 0; i < all.length; i++) if ((!allowed || allowed(all[i]!)) && loads[i]! + cost <= all[i]!.maxInflight) pool.push(i);
+      pool = this.#pool;
+      n = 0;
+      const m = open ? open.length : all.length, limits = this.#limits;
+      for (let k = 0; k < m; k++) {
+        const i = open ? open[k]! : k;
+        if (loads[i]! + cost <= limits[i]! && (!allowed || allowed(all[i]!))) pool[n++] = i;
+      }
+    } else if (open) {
+      pool = open;
+      n = open.length;
     }
-    const n = pool ? pool.length : all.length;
     if (n === 0) return undefined;
     const pa = Math.floor(this.#random() * n);
     const ia = pool ? pool[pa]! : pa;
@@ -505,12 +561,15 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
       this.loads.reslot(this.#endpoints.map((x) => x.id));
     }
     this.#limited = anyLimit(this.#endpoints);
+    this.#reopen();
   }
 
   remove(id: string): void {
+    this.standing.forget(id);
     this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
     this.loads.reslot(this.#endpoints.map((x) => x.id));
     this.#limited = anyLimit(this.#endpoints);
+    this.#reopen();
   }
 
   dispose(): void {}

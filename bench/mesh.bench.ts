@@ -84,6 +84,35 @@ for (const policy of POLICIES) {
   const s = suiteOf(policy);
   ratios.push(ratio(`mesh ${policy}: wasm / ts engine`, find(results, s, 'wasm engine'), find(results, s, 'ts engine')));
 }
+// Routes while endpoints stand out: one ejected by outlier detection, or every endpoint with a
+// maximum of requests in flight (never reached here, as most of the time in a fleet), or with a
+// maximum in-flight cost. The ejected and the full are out of the balancer's table until they
+// come back (no filter per route); in-flight cost limits are read per route over typed arrays.
+const standingCases = ['one endpoint ejected', 'maxRequests on every endpoint', 'maxInflight on every endpoint'] as const;
+function standingMesh(policy: (typeof POLICIES)[number], variant: (typeof standingCases)[number]): Mesh {
+  const limited = endpoints.map((e) => (variant === 'maxRequests on every endpoint' ? { ...e, maxRequests: 1e6 } : variant === 'maxInflight on every endpoint' ? { ...e, maxInflight: 1e6 } : e));
+  const mesh = new Mesh({ engine: 'wasm', clock: () => 1 });
+  mesh.apply({ services: [{ name: 'llm', policy, endpoints: limited, outlier: { consecutiveFailures: 1 } }] });
+  // node-4 (an H100, on every ring) fails once: ejected for the rest of the run (the clock stands still).
+  for (let i = 0; variant === 'one endpoint ejected' && mesh.ejected('llm').length === 0; i++) {
+    if (i > 100_000) throw new Error('node-4 was never routed to');
+    const r = mesh.route({ service: 'llm', key: `eject-${i}` });
+    mesh.report(r, { status: r.endpoint.id === 'node-4' ? 503 : 200 });
+  }
+  return mesh;
+}
+for (const policy of POLICIES) {
+  const suite = `mesh route + report, ${policy}, 100 endpoints, standing out`;
+  const cases = [meshCase('wasm', policy).case, ...standingCases.map((variant) => {
+    const mesh = standingMesh(policy, variant);
+    const outcome = { status: 200, latencyMs: 5 };
+    return { name: variant, fn: () => { for (let i = 0; i < BATCH; i++) mesh.report(mesh.route({ service: 'llm', key: keys[i]! }), outcome); }, items: BATCH };
+  })];
+  cases[0]!.name = 'none (as above)';
+  results.push(...(await measure(suite, cases)));
+  for (const variant of standingCases) ratios.push(ratio(`mesh ${policy}, ${variant}: route + report / with none`, find(results, suite, variant), find(results, suite, 'none (as above)')));
+}
+
 // Garbage collection while routing (ring-hash, Wasm): steady-state routing allocates nothing but
 // the route it returns, so the collector's share of the time stays under 5%.
 const { PerformanceObserver } = await import('node:perf_hooks');

@@ -22,6 +22,8 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
   readonly #c: number;
   // The table's slots, copied once per rebuild: a bounded walk reads entries past the key's.
   #slots: Int32Array;
+  // The endpoints' capacities, summed in #byId's order at every change.
+  #capacity = 0;
 
   constructor(endpoints: readonly Endpoint[], s: MaglevSettings) {
     super();
@@ -30,6 +32,12 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
     this.maglev = new Maglev({ tableSize: s.tableSize, engine: s.engine }).addMany(endpoints.map((e) => [e.id, { weight: e.capacity }] as const));
     this.#slots = this.maglev.slots();
     this.loads.reslot([...this.#byId.keys()]);
+    this.#sum();
+  }
+
+  #sum(): void {
+    this.#capacity = 0;
+    for (const e of this.#byId.values()) this.#capacity += e.capacity;
   }
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -38,13 +46,15 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
     const index = m.indexOf(key);
     const owner = this.#byId.get(m.nodeAt(this.#slots[index]!)!);
     if (!owner) return undefined;
-    let total = cost, capacity = 0;
-    if (this.#c > 0) for (const e of this.#byId.values()) [total, capacity] = [total + this.load(e.id), capacity + e.capacity];
+    // The bound's inputs, kept as they change: every endpoint's load (SlotLoads.total) and their
+    // capacity. Summed on every pick, by id through a pair allocated for each endpoint, they were
+    // most of a maglev route (2.4 us on 100 endpoints; 0.9 summed over the loads array).
+    const total = cost + this.loads.total, capacity = this.#capacity;
     const fits = (e: Endpoint) => (!allowed || allowed(e)) && this.load(e.id) + cost <= e.maxInflight && (this.#c === 0 || this.load(e.id) + cost <= Math.ceil((this.#c * total * e.capacity) / capacity));
     let chosen: Endpoint | undefined = fits(owner) ? owner : undefined;
     // Past the owner: the next entries of the table, each endpoint tried once.
-    const tried = new Set<string>([owner.id]);
-    for (let step = 1; !chosen && step < this.#slots.length && tried.size < this.#byId.size; step++) {
+    const tried = chosen ? undefined : new Set<string>([owner.id]);
+    for (let step = 1; tried && !chosen && step < this.#slots.length && tried.size < this.#byId.size; step++) {
       const e = this.#byId.get(m.nodeAt(this.#slots[(index + step) % this.#slots.length]!)!)!;
       if (tried.has(e.id)) continue;
       tried.add(e.id);
@@ -63,6 +73,7 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
     this.#byId.set(e.id, e);
     this.#slots = this.maglev.slots();
     if (!known) this.loads.reslot([...this.#byId.keys()]);
+    this.#sum();
   }
 
   remove(id: string): void {
@@ -70,6 +81,7 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
     this.#byId.delete(id);
     this.loads.reslot([...this.#byId.keys()]);
     this.#slots = this.maglev.slots();
+    this.#sum();
   }
 
   dispose(): void {

@@ -38,6 +38,24 @@ t('bounded loads: an owner at its bound passes keys to the next entries of the t
   assert.is(owners.size, 1);
 });
 
+t('bounded loads after discovery: the bounds follow the new total capacity, as for a mesh given the same endpoints at once', () => {
+  const patched = new Mesh(), applied = new Mesh();
+  const config = (list: typeof endpoints) => ({ services: [{ name: 's', policy: 'maglev' as const, maglev: { boundedLoad: 1.25 }, endpoints: list }] });
+  patched.apply(config(endpoints.slice(0, 3)));
+  patched.patch({ type: 'add', service: 's', endpoint: endpoints[3]! });
+  patched.patch({ type: 'update', service: 's', endpoint: ep('10.0.0.2', 'H100', 2) });
+  applied.apply(config([endpoints[0]!, ep('10.0.0.2', 'H100', 2), endpoints[2]!, endpoints[3]!]));
+  // Routes held (none reported): hot keys pile up until owners reach their bounds and pass keys on.
+  const moved: string[] = [];
+  for (let i = 0; i < 120; i++) {
+    const key = `hot-${i % 3}`;
+    const a = patched.route({ service: 's', key }), b = applied.route({ service: 's', key });
+    assert.is(a.endpoint.id, b.endpoint.id, `route ${i}`);
+    if (a.reason.startsWith('bounded load')) moved.push(a.endpoint.id);
+  }
+  assert.ok(moved.length > 10, `${moved.length} moved`);
+});
+
 t('apply and discovery report the exact share of table entries that change; retries skip the endpoint that failed', () => {
   const mesh = new Mesh();
   mesh.apply({ services: [{ name: 's', policy: 'maglev', endpoints }] });

@@ -34,9 +34,10 @@ const limits = fc.array(fc.record({ maxRequests: fc.constantFrom(1, 2, 3, 1e9), 
 
 const endpointConfig = (i: number, maxRequests: number, maxInflight = 1e9) => ({ id: `e${i}`, address: `127.0.0.1:${9000 + i}`, maxRequests, maxInflight, resources: { accelerator: i % 2 ? 'L4' : 'H100', count: 1 + (i % 3) } });
 
-type Policy = 'swrr' | 'ring-hash' | 'ring-hash envoy' | 'p2c';
+type Policy = 'swrr' | 'ring-hash' | 'ring-hash envoy' | 'p2c' | 'maglev';
 
 function configOf(policy: Policy, endpoints: ReturnType<typeof endpointConfig>[]): MeshConfig {
+  if (policy === 'maglev') return { services: [{ ...configOf('ring-hash', endpoints).services[0]!, policy: 'maglev', maglev: { tableSize: 251 } }] };
   if (policy === 'ring-hash envoy') return { services: [{ ...configOf('ring-hash', endpoints).services[0]!, ring: { hash: 'envoy' } }] };
   // Ejections after two failures in a row, of any share of the endpoints (past half of them the
   // service panics: all take traffic again); no slow start, so that weights stay the capacities.
@@ -110,7 +111,7 @@ test('swrr: routes match a model that filters every route from scratch, with eje
   );
 });
 
-for (const policy of ['swrr', 'ring-hash', 'ring-hash envoy', 'p2c'] as const) {
+for (const policy of ['swrr', 'ring-hash', 'ring-hash envoy', 'p2c', 'maglev'] as const) {
   test(`${policy}: routes with a requirement every endpoint meets (the per-request filter path) among plain ones go where plain ones go`, () => {
     fc.assert(
       fc.property(limits, fc.array(op, { minLength: 100, maxLength: 300 }), (given, ops) => {

@@ -469,7 +469,10 @@ export class Mesh {
     const filtered = requires !== undefined || (standing === undefined && (s.requestLimits || (ejected.size > 0 && !panic))) || request.avoid?.length || s.modelled || engines.active;
     const allowed = filtered ? this.#allowed(s, request, ejected, panic, engines) : undefined;
     const llmPick = llm?.pickPrompt(request, cost, allowed, key);
-    const pick = llm ? llmPick : s.balancer.pick(key, cost, allowed);
+    // swrr at a call site of its own: one shared by every balancer class is polymorphic, and V8
+    // did not inline the round robin's pick there once a ring-hash service had routed (a tenth of
+    // its route + report).
+    const pick = llm ? llmPick : s.swrr !== undefined ? s.swrr.pick(key, cost, allowed) : s.balancer.pick(key, cost, allowed);
     if (!pick) {
       if (standing !== undefined && s.requestLimits && [...s.endpoints.values()].every((e) => standing.reasons(e.id) & kFull)) {
         throw new WasmeshError('OVERLOADED', `circuit open: every endpoint of service ${show(service)} has its maximum of requests in flight`);
@@ -802,7 +805,9 @@ export class Mesh {
     // Incarnations are unique across meshes: the same one here means the same endpoint, still in this mesh.
     if (unchanged || (state !== undefined ? s?.incarnations.get(id) === state.incarnations.get(id) : s?.endpoints.has(id))) {
       if (!cancelled) s!.health.record(id, failed);
-      s!.balancer.release(id, cost, slot);
+      // swrr at a call site of its own, as in #route.
+      if (s!.swrr !== undefined) s!.swrr.release(id, cost, slot);
+      else s!.balancer.release(id, cost, slot);
     } else this.#forget(service, id);
     // The endpoint's count of requests is by id, whichever incarnation they went to: below its
     // maximum, it is back in (also after the route of an endpoint since removed and added again).

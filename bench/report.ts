@@ -228,11 +228,11 @@ another); the ratios in one run move far less. The paced p99s swing by milliseco
 proxy, nginx included: read the CPU and throughput columns first.
 
 Where the sidecar stands, plainly: it spends two and a half to three times nginx's CPU on a
-proxied request, at the target's edge (five full runs over two days: 0.35x (0.30..0.39),
-0.33x (0.28..0.36), 0.39x (0.31..0.39), 0.37x (0.36..0.37) and 0.34x (0.27..0.37, the tables
-below) of nginx's CPU; before its own request reader, 0.24x). On inference-shaped requests, a ~1 KB
-JSON POST (second table), it is about three times nginx's (0.31x, 0.28..0.34, and 0.40x, 0.30..0.41,
-in the last two runs): nginx's cost does not move with
+proxied request, at the target's edge on a busy host (six full runs over three days: 0.35x (0.30..0.39),
+0.33x (0.28..0.36), 0.39x (0.31..0.39), 0.37x (0.36..0.37) and 0.34x (0.27..0.37) of nginx's CPU
+on busy hours, 0.43x (0.43..0.47, the tables below) on a quiet one; before its own request reader,
+0.24x). On inference-shaped requests, a ~1 KB JSON POST (second table), it is two and a half to
+three times nginx's (0.31x, 0.40x and, quiet, 0.44x in the last three runs): nginx's cost does not move with
 the body, the sidecar's grows by about a fifth (the body is read whole and sent behind the head in one
 write, but it is more bytes through Node's streams both ways); with node:http reading those
 requests the same sidecar costs 1/0.60 as much. Both ends of its path are
@@ -252,12 +252,16 @@ the ~110. Nor a bigger young generation: at full load the sidecar spends about 1
 scavenges (55 in 5 s, 56 ms all told, \`--trace-gc\`), and \`node --max-semi-space-size=16\` or \`=64\`
 gave the default's CPU a request within the rounds' spread (six alternating rounds of 5 s: 45-56 µs
 for each of the three, on a fast hour); it gave 1.2x before the sidecar had its own request reader
-and upstream pool. The paced p99 at 1,000 req/s is not reliably within a millisecond of nginx's: with wrk
-timing the requests, the last run's rounds put it 3.5, 9.4 and 0.8 ms over nginx's, whose own p99
-was 4.5 to 8.4 ms and p50 0.8 to 1.1 ms (a quiet host answers a loopback GET through nginx in about
-0.1 ms). Node's floor, net sockets with no HTTP at all, was 5.8 and 0.7 ms over nginx's and 2.5 ms
-under it in the same rounds: on this VM the p99 follows the host's scheduling more than the proxy,
-and the gap moves by more than the target from round to round. A fleet that needs
+and upstream pool. The paced p99 at 1,000 req/s is not within a millisecond of nginx's. On a busy
+host it follows the host's scheduling more than any proxy (an earlier run's rounds put it 3.5, 9.4
+and 0.8 ms over nginx's, whose own p99 was 4.5 to 8.4 ms, and Node's floor 5.8 and 0.7 ms over and
+2.5 ms under nginx's). On the quiet hour of the tables below the gap is the sidecar's own: nginx's
+p99 was 0.93 to 1.03 ms, the sidecar's 2.0, 6.9 and 2.3 ms over it, Node's floor 0.4 to 1.4 ms
+over it. One request at a time on one connection (wrk -c1, the same hour): nginx answers in 0.12 ms
+at the median and 0.21 ms at p99, the sidecar in 0.20 to 0.26 ms and 1.4 to 10.6 ms; in those 6 s
+it made 3 scavenges (one of 8 ms) and no full collection, so its slowest requests are not its
+collections but its event loop's wake-ups, with V8's and libuv's own threads competing for a
+2-core machine with wrk and the backends: the tail that Node's floor shows too, on a smaller scale. A fleet that needs
 nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
 decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
 one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state

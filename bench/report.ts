@@ -260,8 +260,8 @@ p99 was 0.93 to 1.03 ms, the sidecar's 2.0, 6.9 and 2.3 ms over it, Node's floor
 over it. One request at a time on one connection (wrk -c1, the same hour): nginx answers in 0.12 ms
 at the median and 0.21 ms at p99, the sidecar in 0.20 to 0.26 ms and 1.4 to 10.6 ms; in those 6 s
 it made 3 scavenges (one of 8 ms) and no full collection, so its slowest requests are not its
-collections but its event loop's wake-ups, with V8's and libuv's own threads competing for a
-2-core machine with wrk and the backends: the tail that Node's floor shows too, on a smaller scale. A fleet that needs
+collections. Where that tail comes from is not measured yet; Node's floor, with no HTTP and no
+routing, shows a smaller one of the same kind. A fleet that needs
 nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
 decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
 one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state

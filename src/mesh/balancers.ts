@@ -61,17 +61,16 @@ export interface Balancer {
 const anyLimit = (endpoints: Iterable<Endpoint>) => [...endpoints].some((e) => e.maxInflight !== Infinity);
 
 /**
- * Runs `pick` with the endpoints `skip` names made ineligible through `setEligible`, and
- * restores them after: per-request exclusion for engines that keep eligibility as state. The
- * endpoints out already (`standing`) are left as they are: restoring them would let them back in.
+ * Runs `pick` with the endpoints `ids` made ineligible through `setEligible`, and restores them
+ * after: per-request exclusion for engines that keep eligibility as state. `ids` must leave out
+ * the endpoints out already (Standing): restoring them would let them back in.
  */
-function excluding<T>(endpoints: Iterable<Endpoint>, skip: ((e: Endpoint) => boolean) | undefined, standing: Standing, setEligible: (id: string, eligible: boolean) => void, pick: (excluded: Endpoint[]) => T): T {
-  const excluded = skip ? [...endpoints].filter((e) => !standing.has(e.id) && skip(e)) : [];
-  for (const e of excluded) setEligible(e.id, false);
+function excluding<T>(ids: readonly string[], setEligible: (id: string, eligible: boolean) => void, pick: () => T): T {
+  for (const id of ids) setEligible(id, false);
   try {
-    return pick(excluded);
+    return pick();
   } finally {
-    for (const e of excluded) setEligible(e.id, true);
+    for (const id of ids) setEligible(id, true);
   }
 }
 
@@ -124,7 +123,8 @@ export class RingHashBalancer implements Balancer {
   // of #byId (a freed slot may go to another node): a Map lookup by id on every route was a
   // twentieth of route + report.
   #bySlot: (Endpoint | undefined)[] = [];
-  readonly standing = new Standing((id, eligible) => this.#bounded.setEligible(id, eligible));
+  readonly #setEligible = (id: string, eligible: boolean) => void this.#bounded.setEligible(id, eligible);
+  readonly standing = new Standing(this.#setEligible);
 
   constructor(endpoints: readonly Endpoint[], s: RingHashSettings) {
     this.#byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -163,11 +163,11 @@ export class RingHashBalancer implements Balancer {
     if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a ring-hash service routes by key: route() needs request.key');
     // Most requests exclude nothing: one engine call, no closures.
     if (!allowed) return this.#acquire(key, cost, undefined);
-    const skip = (e: Endpoint) => !allowed(e);
-    return excluding(this.#byId.values(), skip, this.standing, (id, eligible) => this.#bounded.setEligible(id, eligible), (excluded) => this.#acquire(key, cost, excluded));
+    const excluded = [...this.#byId.values()].filter((e) => !this.standing.has(e.id) && !allowed(e)).map((e) => e.id);
+    return excluding(excluded, this.#setEligible, () => this.#acquire(key, cost, excluded));
   }
 
-  #acquire(key: string, cost: number, excluded: Endpoint[] | undefined): Pick | undefined {
+  #acquire(key: string, cost: number, excluded: readonly string[] | undefined): Pick | undefined {
     const bounded = this.#bounded;
     const slot = bounded.acquireSlot(key, cost);
     if (slot < 0) return undefined;
@@ -185,7 +185,7 @@ export class RingHashBalancer implements Balancer {
     const reason =
       out & kEjected ? `ring: owner ${owner} is ejected`
       : out & kFull ? `ring: owner ${owner} has its maximum of requests in flight`
-      : excluded?.some((e) => e.id === owner) ? `ring: owner ${owner} does not meet the requirements`
+      : excluded?.includes(owner) ? `ring: owner ${owner} does not meet the requirements`
       : bounded.load(owner) + cost > this.#byId.get(owner)!.maxInflight ? `admission: owner ${owner} is at its in-flight limit`
       : `bounded load: owner ${owner} is at its bound`;
     return { endpoint, reason, slot };
@@ -322,7 +322,8 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
   #bySlot: Endpoint[] = [];
   // Reused: the mesh reads a pick before the next one.
   readonly #picked: Pick = { endpoint: undefined!, reason: 'smooth weighted round robin by capacity', slot: -1 };
-  readonly standing = new Standing((id, eligible) => this.wrr.setEligible(id, eligible));
+  readonly #setEligible = (id: string, eligible: boolean) => void this.wrr.setEligible(id, eligible);
+  readonly standing = new Standing(this.#setEligible);
   // Reused by pick: the ids a request excludes.
   readonly #excluded: string[] = [];
 
@@ -404,13 +405,7 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
       const e = bySlot[slot]!;
       if ((loads[slot]! + cost > e.maxInflight || (allowed !== undefined && !allowed(e))) && !standing.has(e.id)) out.push(e.id);
     }
-    if (out.length === 0) return this.#next(cost);
-    for (const id of out) this.wrr.setEligible(id, false);
-    try {
-      return this.#next(cost);
-    } finally {
-      for (const id of out) this.wrr.setEligible(id, true);
-    }
+    return out.length === 0 ? this.#next(cost) : excluding(out, this.#setEligible, () => this.#next(cost));
   }
 
   #next(cost: number): Pick | undefined {

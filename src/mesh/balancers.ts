@@ -463,7 +463,7 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
   // In-flight cost (this.loads) by position in #endpoints: a pick scores its two candidates by
   // position (the map reads by id were a fifth of a p2c route + report).
   readonly #random: Random;
-  #limited: boolean;
+  #limited = false;
   // Reused: the mesh reads a pick before the next one.
   readonly #picked: Pick = { endpoint: undefined!, reason: '', slot: -1 };
 
@@ -486,16 +486,21 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     super();
     this.#endpoints = [...endpoints];
     this.loads.reslot(this.#endpoints.map((e) => e.id));
-    this.#limited = anyLimit(endpoints);
     this.#random = random;
     this.#clock = clock;
+    this.#relist();
+  }
+
+  // After a change of the endpoints: their limits by position, room for a pool, the open ones.
+  #relist(): void {
+    this.#limited = anyLimit(this.#endpoints);
+    this.#pool = new Int32Array(this.#endpoints.length);
+    this.#limits = Float64Array.from(this.#endpoints, (e) => e.maxInflight);
     this.#reopen();
   }
 
   #reopen(): void {
     this.#open = Int32Array.from(this.#endpoints.flatMap((e, i) => (this.standing.has(e.id) ? [] : [i])));
-    this.#pool = new Int32Array(this.#endpoints.length);
-    this.#limits = Float64Array.from(this.#endpoints, (e) => e.maxInflight);
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -555,16 +560,14 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
       this.#endpoints.push(e);
       this.loads.reslot(this.#endpoints.map((x) => x.id));
     }
-    this.#limited = anyLimit(this.#endpoints);
-    this.#reopen();
+    this.#relist();
   }
 
   remove(id: string): void {
     this.standing.forget(id);
     this.#endpoints = this.#endpoints.filter((e) => e.id !== id);
     this.loads.reslot(this.#endpoints.map((x) => x.id));
-    this.#limited = anyLimit(this.#endpoints);
-    this.#reopen();
+    this.#relist();
   }
 
   dispose(): void {}

@@ -219,20 +219,22 @@ upstream pool behind node:http and behind a bare net server that reads request h
 and Node's floor, net sockets both ways with no HTTP library at all (the answer framed by
 content-length only). None of those is a proxy anyone should run; together they say where the
 sidecar's CPU goes. The paced latencies come from wrk too: 20 connections, each sending its next
-request 19 ms after the last answer (about 1,000 req/s; 850-980 when answers take a millisecond or
-more), each request timed from its write to the end of its answer, in rounds of 4 s alternating
+request 10 to 28 ms (drawn anew each time, 19 on average) after the last answer (about 1,000
+req/s), each request timed from its write to the end of its answer, in rounds of 4 s alternating
 between the proxies (medians of the rounds). Before, an undici client in Node paced them, and its
-own timers and collections were in every proxy's p99. This VM's speed swings by 2x within an hour and steals CPU from its
+own timers and collections were in every proxy's p99; then wrk with a fixed 19 ms wait, which kept
+the connections in step: a burst of 20 requests every 19 ms, whose p99 is the time to drain a
+burst (20 requests' CPU) more than a request's latency at 1,000 req/s. This VM's speed swings by 2x within an hour and steals CPU from its
 guests: absolute figures move between runs (nginx measured 21 µs a request on one day, 43 on
 another); the ratios in one run move far less. The paced p99s swing by milliseconds for every
 proxy, nginx included: read the CPU and throughput columns first.
 
 Where the sidecar stands, plainly: it spends two and a half to three times nginx's CPU on a
-proxied request, at the target's edge on a busy host (six full runs over three days: 0.35x (0.30..0.39),
+proxied request, at the target's edge on a busy host (seven full runs over three days: 0.35x (0.30..0.39),
 0.33x (0.28..0.36), 0.39x (0.31..0.39), 0.37x (0.36..0.37) and 0.34x (0.27..0.37) of nginx's CPU
-on busy hours, 0.43x (0.43..0.47, the tables below) on a quiet one; before its own request reader,
+on busy hours, 0.43x (0.43..0.47) and 0.44x (0.39..0.44, the tables below) on quiet ones; before its own request reader,
 0.24x). On inference-shaped requests, a ~1 KB JSON POST (second table), it is two and a half to
-three times nginx's (0.31x, 0.40x and, quiet, 0.44x in the last three runs): nginx's cost does not move with
+three times nginx's (0.31x, 0.40x and, quiet, 0.44x and 0.39x in the last four runs): nginx's cost does not move with
 the body, the sidecar's grows by about a fifth (the body is read whole and sent behind the head in one
 write, but it is more bytes through Node's streams both ways); with node:http reading those
 requests the same sidecar costs 1/0.60 as much. Both ends of its path are
@@ -252,16 +254,16 @@ the ~110. Nor a bigger young generation: at full load the sidecar spends about 1
 scavenges (55 in 5 s, 56 ms all told, \`--trace-gc\`), and \`node --max-semi-space-size=16\` or \`=64\`
 gave the default's CPU a request within the rounds' spread (six alternating rounds of 5 s: 45-56 µs
 for each of the three, on a fast hour); it gave 1.2x before the sidecar had its own request reader
-and upstream pool. The paced p99 at 1,000 req/s is not within a millisecond of nginx's. On a busy
-host it follows the host's scheduling more than any proxy (an earlier run's rounds put it 3.5, 9.4
-and 0.8 ms over nginx's, whose own p99 was 4.5 to 8.4 ms, and Node's floor 5.8 and 0.7 ms over and
-2.5 ms under nginx's). On the quiet hour of the tables below the gap is the sidecar's own: nginx's
-p99 was 0.93 to 1.03 ms, the sidecar's 2.0, 6.9 and 2.3 ms over it, Node's floor 0.4 to 1.4 ms
-over it. One request at a time on one connection (wrk -c1, the same hour): nginx answers in 0.12 ms
-at the median and 0.21 ms at p99, the sidecar in 0.20 to 0.26 ms and 1.4 to 10.6 ms; in those 6 s
-it made 3 scavenges (one of 8 ms) and no full collection, so its slowest requests are not its
-collections. Where that tail comes from is not measured yet; Node's floor, with no HTTP and no
-routing, shows a smaller one of the same kind. A fleet that needs
+and upstream pool. The paced p99 at 1,000 req/s is within a millisecond of nginx's in the median
+round, not in every round: the rounds of the tables below (a quiet hour) put the sidecar's p99 at
+0.54, 0.49 and 3.62 ms against nginx's 0.20 to 0.23 and Node's floor's 0.28 to 0.34, the p50s at
+0.17 to 0.21 ms against 0.11. Its tail is its own and comes and goes: one request at a time on
+one connection (wrk -c1) its p99 was 1.4 to 10.6 ms within the first seconds after a start and
+0.26 to 0.29 ms (nginx's 0.17 to 0.25) once warm, with 3 scavenges in 6 s, none of them a full
+collection: not its collections. Under the earlier fixed-wait pacing (bursts of 20) the same
+hour gave nginx 0.93 to 1.03 ms and the sidecar 2.0 to 6.9 ms over it; on a busy host every
+proxy's p99 follows the host's scheduling (3.5, 9.4 and 0.8 ms over nginx's, whose own p99 was
+4.5 to 8.4 ms). A fleet that needs
 nginx's cost per request can still put nginx or HAProxy in front and use wasmesh where it
 decides (the Mesh API, \`wasmesh/core\`) rather than where it copies bytes. One process uses
 one core: run one sidecar per core behind \`SO_REUSEPORT\` only with per-endpoint state

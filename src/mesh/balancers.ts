@@ -473,10 +473,14 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
    * report's waiting and running requests count the load other routers sent too.
    */
   engines: EngineReports | undefined;
-  // The positions of the endpoints not out (standing), in order: listed again when one goes out
-  // or comes back, so that a pick draws from them as from the whole list.
+  // The positions of the endpoints not out (standing), ascending, in #open[0, #openCount): one
+  // taken out or put back in place when it goes out or comes back (an endpoint at its request
+  // limit does at nearly every route and report), so that a pick draws from them as from the
+  // whole list.
   #open = new Int32Array(0);
-  readonly standing = new Standing(() => this.#reopen());
+  #openCount = 0;
+  #positionOf = new Map<string, number>();
+  readonly standing = new Standing((id, eligible) => this.#toggle(id, eligible));
   // Reused by pick: the candidates of a filtered request.
   #pool = new Int32Array(0);
   // maxInflight by position, beside the loads: a limited service's pick reads both for every endpoint.
@@ -496,11 +500,31 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     this.#limited = anyLimit(this.#endpoints);
     this.#pool = new Int32Array(this.#endpoints.length);
     this.#limits = Float64Array.from(this.#endpoints, (e) => e.maxInflight);
-    this.#reopen();
+    this.#positionOf = new Map(this.#endpoints.map((e, i) => [e.id, i]));
+    this.#open = new Int32Array(this.#endpoints.length);
+    this.#openCount = 0;
+    this.#endpoints.forEach((e, i) => this.standing.has(e.id) || (this.#open[this.#openCount++] = i));
   }
 
-  #reopen(): void {
-    this.#open = Int32Array.from(this.#endpoints.flatMap((e, i) => (this.standing.has(e.id) ? [] : [i])));
+  #toggle(id: string, eligible: boolean): void {
+    const at = this.#positionOf.get(id);
+    if (at === undefined) return;
+    const open = this.#open, count = this.#openCount;
+    let lo = 0, hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (open[mid]! < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const listed = lo < count && open[lo] === at;
+    if (eligible && !listed) {
+      open.copyWithin(lo + 1, lo, count);
+      open[lo] = at;
+      this.#openCount++;
+    } else if (!eligible && listed) {
+      open.copyWithin(lo, lo + 1, count);
+      this.#openCount--;
+    }
   }
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
@@ -512,14 +536,14 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     if (allowed || this.#limited) {
       pool = this.#pool;
       n = 0;
-      const m = open ? open.length : all.length, limits = this.#limits;
+      const m = open ? this.#openCount : all.length, limits = this.#limits;
       for (let k = 0; k < m; k++) {
         const i = open ? open[k]! : k;
         if (loads[i]! + cost <= limits[i]! && (!allowed || allowed(all[i]!))) pool[n++] = i;
       }
     } else if (open) {
       pool = open;
-      n = open.length;
+      n = this.#openCount;
     }
     if (n === 0) return undefined;
     const pa = Math.floor(this.#random() * n);

@@ -113,6 +113,34 @@ for (const policy of POLICIES) {
   for (const variant of standingCases) ratios.push(ratio(`mesh ${policy}, ${variant}: route + report / with none`, find(results, suite, variant), find(results, suite, 'none (as above)')));
 }
 
+// At the limit: maxRequests 1 on every endpoint and 99 of the 100 held, so that an endpoint goes
+// out at nearly every route and comes back at every report (a report, then a route, a pair).
+{
+  const suite = `mesh report + route at the request limit, 99 of ${ENDPOINTS} endpoints full`;
+  results.push(
+    ...(await measure(
+      suite,
+      POLICIES.map((policy) => {
+        const mesh = new Mesh({ engine: 'wasm' });
+        mesh.apply({ services: [{ name: 'llm', policy, endpoints: endpoints.map((e) => ({ ...e, maxRequests: 1 })) }] });
+        const held = Array.from({ length: ENDPOINTS - 1 }, (_, i) => mesh.route({ service: 'llm', key: `held-${i}` }));
+        let at = 0;
+        return {
+          name: policy,
+          fn: () => {
+            for (let i = 0; i < BATCH; i++) {
+              mesh.report(held[at]!);
+              held[at] = mesh.route({ service: 'llm', key: keys[i]! });
+              at = (at + 1) % held.length;
+            }
+          },
+          items: BATCH,
+        };
+      }),
+    )),
+  );
+}
+
 // Garbage collection while routing (ring-hash, Wasm): steady-state routing allocates nothing but
 // the route it returns, so the collector's share of the time stays under 5%.
 const { PerformanceObserver } = await import('node:perf_hooks');

@@ -125,7 +125,8 @@ endpoint 2.8 to 3.1 µs. In-flight cost limits depend on each request's cost, so
 them per route, over typed arrays by slot (2.7 and 1.1 µs before). The table "standing out"
 below has them now, beside the same service with none; "at the request limit" has the worst case,
 99 of 100 endpoints at \`maxRequests: 1\`, so that one goes out at nearly every route and comes back
-at every report (before: 11.4 µs for ring-hash, 10.5 for swrr, 3.8 for p2c a report and route).
+at every report (a probe of the same case with other keys, before and after: ring-hash 11.4 and
+1.35 µs a report and route, swrr 10.5 and 0.83, p2c 3.8 and 0.88).
 Across the day's full runs the ratios to the raw picks read 0.28x to 0.34x for swrr and 0.19x to
 0.21x for ring-hash with their code paths unchanged between runs: each target line lies inside
 the spread from one run to the next, so a single run says met or not by chance.

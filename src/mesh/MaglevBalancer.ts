@@ -23,7 +23,7 @@ export class MaglevBalancer extends CountsBySlot implements Balancer {
   readonly #c: number;
   // The table's slots, copied once per rebuild: a bounded walk reads entries past the key's.
   #slots: Int32Array;
-  // The endpoints' capacities, summed in #byId's order at every change.
+  // The endpoints' capacities together, summed again at every change of them.
   #capacity = 0;
   // Its bits are the table's eligibility: a candidate out is passed over as one that is full.
   readonly standing = new Standing(() => {});

@@ -581,7 +581,7 @@ export class Mesh {
     if (event.type === 'remove') discovered.delete(event.id);
     else discovered.set(event.endpoint.id, validated!);
     this.#health.get(event.service)?.setEndpoints([...endpoints.keys()]);
-    this.#engines.get(event.service)?.keep(endpoints.keys(), this.#clock());
+    s.engines.keep(endpoints.keys(), this.#clock());
     const llm = this.#llm.get(event.service);
     if (llm) {
       llm.tracker.setEndpoints(endpoints.values(), llm.tracker.settings);
@@ -736,8 +736,7 @@ export class Mesh {
       throw new WasmeshError('INVALID_ARGUMENT', `load report adapters must be { running: string[], waiting: string[], max: integer >= 0 }, got ${show(a)}`);
     }
     if (weights && s.balancer instanceof SwrrBalancer) s.balancer.reportLoad(id, report as Required<Pick<LoadReport, 'utilization' | 'qps'>> & LoadReport, this.#clock());
-    // apply() made the service's report store with its settings: only a report finds it here.
-    if (engine) (this.#engines.get(service) ?? this.#enginesOf(service, s)).set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
+    if (engine) s.engines.set(id, { queueLength: report.queueLength ?? NaN, running: report.running ?? NaN, kvUsage: report.kvUsage ?? NaN, adapters: a && { running: [...a.running], waiting: [...a.waiting], max: a.max } }, this.#clock());
   }
 
   // An endpoint at its maximum of requests in flight sits out of the balancer's picks; below it, back in.
@@ -758,9 +757,8 @@ export class Mesh {
   /** What an endpoint's engine last reported, its state now (fresh, stale, unknown) and whether the saturation filter skips it. */
   engineState(service: string, id: string): { state: EngineState; saturated: boolean; report: EngineReport | undefined } {
     this.#endpoint(service, id);
-    const engines = this.#engines.size === 0 ? undefined : this.#engines.get(service);
+    const engines = this.#service(service).engines;
     const now = this.#clock();
-    if (!engines) return { state: 'unknown', saturated: false, report: undefined };
     return { state: engines.state(id, now), saturated: engines.settings.filter && engines.saturated(id, now), report: engines.fresh(id, now) };
   }
 

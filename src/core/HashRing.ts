@@ -243,12 +243,13 @@ export class HashRing {
   /** The node that owns `key`, or undefined when the ring is empty. */
   get(key: string): string | undefined {
     checkKey(key);
-    if (this.#envoy) {
-      const at = this.#envoy.indexOfKey(key);
-      return at < 0 ? undefined : this.#nodes.nodeAt(this.#envoySlots[at]!);
-    }
-    const slot = this.#table.lookupKey(key);
+    const slot = this.#envoy ? this.#envoySlotOf(key) : this.#table.lookupKey(key);
     return slot < 0 ? undefined : this.#nodes.nodeAt(slot);
+  }
+
+  #envoySlotOf(key: string): number {
+    const at = this.#envoy!.indexOfKey(key);
+    return at < 0 ? -1 : this.#envoySlots[at]!;
   }
 
   /** Up to n distinct nodes for `key`, clockwise from its owner (replicas, failover order). */

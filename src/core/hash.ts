@@ -6,6 +6,9 @@ const P2 = 2246822519;
 const P3 = 3266489917;
 const P4 = 668265263;
 const P5 = 374761393;
+// Math.imul through a module constant: the same call once compiled, fewer bytes of bytecode
+// (which V8's inlining budget counts) than a read of Math's property at each use.
+const imul = Math.imul;
 
 /** Ring hash modes; the numbering is shared with assembly/hash.ts. */
 export const MODE_XXH32 = 0;
@@ -80,32 +83,62 @@ export function xxh32(b: Uint8Array, ptr: number, len: number, seed: number): nu
  * spill into its neighbour's byte (or past bit 31) and hide.
  */
 export function xxh32Ascii(s: string): number {
+  return s.length < 16 ? xxh32AsciiShort(s) : xxh32AsciiLong(s);
+}
+
+/**
+ * xxh32Ascii of a string shorter than 16 characters (longer ones: xxh32Ascii). A get calls this
+ * one itself, and it calls nothing but rotl: V8 inlines a caller's calls up to a budget of
+ * bytecode (weighing a callee by its optimized code when it has some), and a get spread over
+ * more and bigger functions ran out of it and called the hash instead of inlining it.
+ */
+export function xxh32AsciiShort(s: string): number {
   const len = s.length;
-  let p = 0, seen = 0, h: number;
-  let c0: number, c1: number, c2: number, c3: number;
-  if (len >= 16) {
-    const limit = len - 16;
-    let v1 = (P1 + P2) | 0, v2 = P2 | 0, v3 = 0, v4 = -P1 | 0;
-    do {
-      c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
-      seen |= c0 | c1 | c2 | c3;
-      v1 = round(v1, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
-      c0 = s.charCodeAt(p + 4), c1 = s.charCodeAt(p + 5), c2 = s.charCodeAt(p + 6), c3 = s.charCodeAt(p + 7);
-      seen |= c0 | c1 | c2 | c3;
-      v2 = round(v2, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
-      c0 = s.charCodeAt(p + 8), c1 = s.charCodeAt(p + 9), c2 = s.charCodeAt(p + 10), c3 = s.charCodeAt(p + 11);
-      seen |= c0 | c1 | c2 | c3;
-      v3 = round(v3, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
-      c0 = s.charCodeAt(p + 12), c1 = s.charCodeAt(p + 13), c2 = s.charCodeAt(p + 14), c3 = s.charCodeAt(p + 15);
-      seen |= c0 | c1 | c2 | c3;
-      v4 = round(v4, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
-      p += 16;
-    } while (p <= limit);
-    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
-  } else {
-    h = P5;
+  let h = (P5 + len) | 0, p = 0, seen = 0;
+  for (; p + 4 <= len; p += 4) {
+    const c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
+    seen |= c0 | c1 | c2 | c3;
+    h = imul(rotl((h + imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), P3)) | 0, 17), P4);
   }
-  h = (h + len) | 0;
+  for (; p < len; p++) {
+    const c = s.charCodeAt(p);
+    seen |= c;
+    h = imul(rotl((h + imul(c, P5)) | 0, 11), P1);
+  }
+  if (seen > 0x7f) return -1;
+  h = imul(h ^ (h >>> 15), P2);
+  h = imul(h ^ (h >>> 13), P3);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function xxh32AsciiLong(s: string): number {
+  const len = s.length, limit = len - 16;
+  let p = 0, seen = 0;
+  let c0: number, c1: number, c2: number, c3: number;
+  let v1 = (P1 + P2) | 0, v2 = P2 | 0, v3 = 0, v4 = -P1 | 0;
+  do {
+    c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
+    seen |= c0 | c1 | c2 | c3;
+    v1 = round(v1, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    c0 = s.charCodeAt(p + 4), c1 = s.charCodeAt(p + 5), c2 = s.charCodeAt(p + 6), c3 = s.charCodeAt(p + 7);
+    seen |= c0 | c1 | c2 | c3;
+    v2 = round(v2, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    c0 = s.charCodeAt(p + 8), c1 = s.charCodeAt(p + 9), c2 = s.charCodeAt(p + 10), c3 = s.charCodeAt(p + 11);
+    seen |= c0 | c1 | c2 | c3;
+    v3 = round(v3, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    c0 = s.charCodeAt(p + 12), c1 = s.charCodeAt(p + 13), c2 = s.charCodeAt(p + 14), c3 = s.charCodeAt(p + 15);
+    seen |= c0 | c1 | c2 | c3;
+    v4 = round(v4, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    p += 16;
+  } while (p <= limit);
+  const h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18) + len) | 0;
+  return xxh32AsciiTail(s, p, h, seen);
+}
+
+/** xxh32's last (len & 15) bytes and final mix, from character p on, over the state h. */
+function xxh32AsciiTail(s: string, p: number, h: number, seen: number): number {
+  const len = s.length;
+  let c0: number, c1: number, c2: number, c3: number;
   for (; p + 4 <= len; p += 4) {
     c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
     seen |= c0 | c1 | c2 | c3;

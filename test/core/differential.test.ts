@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { HashRing, type HashName } from '../../src/index.js';
 import { xxh32 } from '../../src/core/hash.js';
 import { ReferenceRing } from '../support/reference.js';
-import { slotOfHash } from '../../src/core/ring/WasmRingTable.js';
+import { slotOfHash, slotOfHashSmall } from '../../src/core/ring/WasmRingTable.js';
 import { CompactBuilder, CompactIndex } from '../../src/core/ring/CompactIndex.js';
 
 // The Wasm engine and the TS twin must agree on every call, after any sequence of changes.
@@ -110,7 +110,9 @@ t("one key's lookup in JavaScript over the table's memory finds what a plain sea
       for (let b = 0; b <= buckets; b++) u[indexAt + b] = b === buckets ? count : pos.findIndex((p) => p >>> shift >= b) < 0 ? count : pos.findIndex((p) => p >>> shift >= b);
       for (const h of [...probes, ...crowd, ...crowd.map((c) => c + 1), 0, 0xffffffff]) {
         const at = pos.findIndex((p) => p >= h);
-        assert.is(slotOfHash(u, { count, pos: posAt, slot: slotAt, index: indexAt, shift }, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h}`);
+        const table = { count, pos: posAt, slot: slotAt, index: indexAt, shift };
+        assert.is(slotOfHash(u, table, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h}`);
+        assert.is(slotOfHashSmall(u, table, h >>> 0), at < 0 ? 0 : at % 7, `hash ${h} (small table's path)`);
       }
     }),
     { numRuns: 200 },

@@ -58,9 +58,14 @@ is encoded 8,192 keys at a time and answered into a buffer of its own, so that a
 the caller's array as it was without a first pass over every key: on 1M keys that pass read every
 string from memory twice, 0.9x the time without it). A single \`ring.get\` skips both the copy and the call: an ASCII key is
 hashed from its characters and looked up through views of the Wasm table in JavaScript. On this
-machine reading a string costs about 3-4 ns a character whatever reads it (the key's 11
-characters are half of a get at 1,600 points; \`consistent-hash\` reads them too, for its 24-bit
-PJW hash). At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
+machine a \`charCodeAt\` costs about 2 ns whatever calls it (the key's 11 characters are half of a
+get at 1,600 points; \`consistent-hash\` reads them too, for its 24-bit PJW hash). The rest is
+whether V8 inlines the whole get into the caller's loop: it inlines up to a budget of bytecode
+per function it compiles, weighing a callee by its own optimized code when it has some, and a get
+spread over more layers (the hash with the long keys' loop in it, the compact copy's branches,
+the key check's error message) spent the budget and called the hash: 1.17x \`consistent-hash\`'s
+rate. A short key on a table under 65,536 points now takes one method with its rare paths called
+out (\`lookupKey\`, \`xxh32AsciiShort\`, \`slotOfHashSmall\`), all inlined: 56 -> 45 ns a get. At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
 core's L2 cache (about 1 MB), and past it a load that waits on another costs about 180 ns here
 (a pointer chase over 2 to 16 MB; 20 ns within 1 MB): a get from it makes two such loads in a
 row, as \`consistent-hash\`'s binary search and point map do. So a ring of 65,536 points or more

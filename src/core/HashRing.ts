@@ -359,8 +359,11 @@ export class HashRing {
    */
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
     checkKey(key);
-    if (!this.#envoy) return this.#table.pickBounded(key, arrays, c, total, totalCapacity, cost, out);
-    const at = this.#envoy.indexOfKey(key);
+    return this.#envoy ? this.#pickBoundedEnvoy(key, arrays, c, total, totalCapacity, cost, out) : this.#table.pickBounded(key, arrays, c, total, totalCapacity, cost, out);
+  }
+
+  #pickBoundedEnvoy(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
+    const at = this.#envoy!.indexOfKey(key);
     out[1] = at < 0 ? -1 : this.#envoySlots[at]!;
     let slot = this.#walkBoundedEnvoy(at, arrays, c, total, totalCapacity, cost);
     if (slot < 0) slot = this.#walkBoundedEnvoy(at, arrays, Infinity, total, totalCapacity, cost);

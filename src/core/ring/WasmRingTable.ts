@@ -190,21 +190,29 @@ export class WasmRingTable implements RingTable {
 
   pickBounded(key: string, arrays: LoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
     const a = arrays as WasmLoadArrays;
-    const h = this.#asciiHash(key);
-    if (h >= 0) {
-      // The owner takes most keys: its lookup and ringPickBounded's first test of it (admits)
-      // made here, over views; the core walks only when the owner is over its bound.
-      const owner = this.#slotOfHash(h);
-      if (owner >= 0 && a.admits(owner, (c * (total + cost)) / totalCapacity, cost)) {
-        out[0] = out[1] = owner;
-        return owner;
-      }
-      const at = scratch(8);
-      const slot = this.core.ringPickBoundedHash(this.ring, h, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, at);
-      out[0] = slot;
-      out[1] = heapI32()[(at >>> 2) + 1]!;
-      return slot;
+    // As in lookupKey: the common path in this method, the rest called out, so that a route
+    // inlines all of it (a short key's hash, a small table's search, the owner's test).
+    const h = key.length < this.#shortBelow ? xxh32AsciiShort(key) : this.#asciiHash(key);
+    if (h < 0) return this.#pickBoundedInCore(key, a, c, total, totalCapacity, cost, out);
+    // The owner takes most keys: its lookup and ringPickBounded's first test of it (admits)
+    // made here, over views; the core walks only when the owner is over its bound.
+    const owner = this.#small ? slotOfHashSmall(heapU32(), this.#at, h) : this.#slotOfHash(h);
+    if (owner >= 0 && a.admits(owner, (c * (total + cost)) / totalCapacity, cost)) {
+      out[0] = out[1] = owner;
+      return owner;
     }
+    return this.#pickBoundedWalk(h, a, c, total, totalCapacity, cost, out);
+  }
+
+  #pickBoundedWalk(h: number, a: WasmLoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
+    const at = scratch(8);
+    const slot = this.core.ringPickBoundedHash(this.ring, h, a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, at);
+    out[0] = slot;
+    out[1] = heapI32()[(at >>> 2) + 1]!;
+    return slot;
+  }
+
+  #pickBoundedInCore(key: string, a: WasmLoadArrays, c: number, total: number, totalCapacity: number, cost: number, out: Int32Array): number {
     const ptr = scratch(key.length * 3 + 8);
     const slot = this.core.ringPickBounded(this.ring, ptr + 8, encodeKey(key, heapU8(), ptr + 8), a.loadPtr, a.capacityPtr, a.limitPtr, a.eligiblePtr, c, total, totalCapacity, cost, ptr);
     out[0] = slot;

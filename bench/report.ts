@@ -132,9 +132,14 @@ below has them now, beside the same service with none; "at the request limit" ha
 99 of 100 endpoints at \`maxRequests: 1\`, so that one goes out at nearly every route and comes back
 at every report (a probe of the same case with other keys, before and after: ring-hash 11.4 and
 1.35 µs a report and route, swrr 10.5 and 0.83, p2c 3.8 and 0.88).
-Across the day's full runs the ratios to the raw picks read 0.28x to 0.34x for swrr and 0.19x to
-0.21x for ring-hash with their code paths unchanged between runs: each target line lies inside
-the spread from one run to the next, so a single run says met or not by chance.
+Across a day's full runs the ratio to the raw pick read 0.28x to 0.34x for swrr with its code
+path unchanged between runs: the target line lies inside the spread from one run to the next, so
+a single run says met or not by chance. Ring-hash read 0.19x to 0.21x until the raw \`ring.get\`
+itself became a quarter faster (its whole path inlined into the caller, see the ring section:
+about 60 -> 45 ns); route + report did not move with it (about 0.3 µs; 3.3 M/s), so the ratio
+now reads about 0.16x. Of that 0.3 µs, \`BoundedLoad\`'s acquire and release take 0.1 (the get,
+then the owner's bound tested and the cost counted and released), and the rest is the mesh's
+bookkeeping spread thin over the route's checks, the route object, the counts and health.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}
 

@@ -132,13 +132,14 @@ export class WasmRingTable implements RingTable {
     // One key is hashed from its characters and looked up through views of the table, here: the
     // lookup is three loads, and crossing into the core with the key copied there cost more
     // than the hash and the loads together. Keys past ASCII and the other modes go to the core.
-    // The common case (a short key, a table without its compact copy) in this one method, the
-    // rest in others: V8 inlines calls into a caller up to a budget of bytecode, and a get
+    // The common case (a short key; a small table's search) in this one method, the rest in
+    // others: V8 inlines calls into a caller up to a budget of bytecode, and a get
     // spread over more layers ran out of it in a caller's loop and called the hash (56 ns a get
     // at 1,600 points, against about 40 with the whole path inlined).
-    if (key.length >= this.#shortBelow || !this.#small) return this.#lookupOther(key);
+    if (key.length >= this.#shortBelow) return this.#lookupOther(key);
     const h = xxh32AsciiShort(key);
-    return h < 0 ? this.#lookupInCore(key) : slotOfHashSmall(heapU32(), this.#at, h);
+    if (h < 0) return this.#lookupInCore(key);
+    return this.#small ? slotOfHashSmall(heapU32(), this.#at, h) : this.#slotOfHash(h);
   }
 
   #lookupOther(key: string): number {

@@ -276,7 +276,14 @@ round, not in every round: the rounds of the tables below (a quiet hour) put the
 0.17 to 0.21 ms against 0.11. Its tail is its own and comes and goes: one request at a time on
 one connection (wrk -c1) its p99 was 1.4 to 10.6 ms within the first seconds after a start and
 0.26 to 0.29 ms (nginx's 0.17 to 0.25) once warm, with 3 scavenges in 6 s, none of them a full
-collection: not its collections. Under the earlier fixed-wait pacing (bursts of 20) the same
+collection: not its collections. The early tail is V8's optimizing compiler at work on the
+request path, which the first seconds of traffic make hot (134 functions, about 0.6 s of compile
+time on its thread; an idle wait of 5 s after the start does not take it away). Measured in
+rounds of 2 s from the start, one connection at 1 ms waits: p99 3.1, 2.5, 0.36 ms by default;
+0.9, 0.54, 0.47 with the optimizing compiler off (\`node --no-opt\`, p50 up by half: no use
+beyond the test); 6.9, 5.2, 0.40 with its compiles on the main thread
+(\`--no-concurrent-recompilation\`). The paced rounds here run after the full-load rounds, on a
+warm sidecar. Under the earlier fixed-wait pacing (bursts of 20) the same
 hour gave nginx 0.93 to 1.03 ms and the sidecar 2.0 to 6.9 ms over it; on a busy host every
 proxy's p99 follows the host's scheduling (3.5, 9.4 and 0.8 ms over nginx's, whose own p99 was
 4.5 to 8.4 ms). A fleet that needs

@@ -158,7 +158,11 @@ join and encodeInto, latin1Write, a charCodeAt loop) while a worker's lookup of 
 costs about 35-40. The copy is the longer stage and only the calling thread can do it, so one
 worker already keeps up with it: however the two are pipelined, a second worker cannot make a
 batch faster than the copy alone (two workers 1.4x as fast as one on two cores needs the copy
-under about 43% of a worker's lookup, or a third core). Keys as bytes (\`routeLines\`) or hashes have no
+under about 43% of a worker's lookup, or a third core). Nor can the calling thread hash instead
+of copy: over 4M keys of 17 characters, hashing each in JavaScript from its characters (as a
+single \`ring.get\` does) took 70-74 ns a key, \`getSlots\` (copy and lookup) 64-75, and a lookup
+of the hashes 5: at that size the cost is reading each string from memory, whoever reads it
+(measured by hand, four rounds). Keys as bytes (\`routeLines\`) or hashes have no
 such stage and scale with the workers.
 
 ${ratioTable(suites.pool.ratios!)}

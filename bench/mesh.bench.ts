@@ -6,7 +6,7 @@ import { ensureBuilt } from './built.js';
 import { find, interleaved, machine, measure, quick, ratio, ratioTable, save, table, type Ratio, type Result } from './harness.js';
 
 // The built package, as users run it (a loader's helpers around closures would be measured too).
-const { Mesh, SmoothWrr } = (await import(ensureBuilt())) as typeof import('../src/index.js');
+const { BoundedLoad, Mesh, SmoothWrr } = (await import(ensureBuilt())) as typeof import('../src/index.js');
 type Mesh = InstanceType<typeof Mesh>;
 
 const ENDPOINTS = 100;
@@ -75,7 +75,19 @@ for (const policy of POLICIES) {
   const raw = rawCase(policy, wasm.mesh);
   const paired = await interleaved(`mesh ${policy} (wasm): route + report / ${raw.name.replace(/ \(.*/, '')} (interleaved rounds)`, wasm.case, raw, TARGET[policy]);
   ratios.push(paired);
-  if (policy === 'ring-hash') ringHashRates.push(...paired.rates);
+  if (policy === 'ring-hash') {
+    ringHashRates.push(...paired.rates);
+    // What bounded loads alone cost on the same ring: the public BoundedLoad, a request's cost
+    // counted and released (its pick tests the owner's bound; the get under it is the raw case).
+    // The mesh's route and report add the rest: the route object, the counts, health, metrics.
+    const ring = wasm.mesh.ring('llm');
+    const bounded = new BoundedLoad(ring, { c: 1.25 });
+    for (const e of wasm.mesh.endpoints('llm')) bounded.setCapacity(e.id, e.capacity);
+    const alone = { name: 'raw BoundedLoad acquireSlot + releaseSlot', fn: () => { for (let i = 0; i < BATCH; i++) bounded.releaseSlot(bounded.acquireSlot(keys[i]!)); }, items: BATCH };
+    ratios.push(await interleaved('mesh ring-hash (wasm): route + report / BoundedLoad acquireSlot + releaseSlot, same ring (interleaved rounds)', wasm.case, alone));
+    ratios.push(await interleaved('BoundedLoad acquireSlot + releaseSlot / raw ring.get, same ring (interleaved rounds)', alone, raw));
+    bounded.dispose();
+  }
 }
 // Then both engines side by side, for the table and the engine ratio.
 for (const policy of POLICIES) {

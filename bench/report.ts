@@ -137,9 +137,13 @@ path unchanged between runs: the target line lies inside the spread from one run
 a single run says met or not by chance. Ring-hash read 0.19x to 0.21x until the raw \`ring.get\`
 itself became a quarter faster (its whole path inlined into the caller, see the ring section:
 about 60 -> 45 ns); route + report did not move with it (about 0.3 µs; 3.3 M/s), so the ratio
-now reads about 0.16x. Of that 0.3 µs, \`BoundedLoad\`'s acquire and release take 0.1 (the get,
-then the owner's bound tested and the cost counted and released), and the rest is the mesh's
-bookkeeping spread thin over the route's checks, the route object, the counts and health.
+now reads about 0.16x. The two rows after it split the 6x: \`BoundedLoad\` alone on the same ring
+(a request's cost counted and released, the owner's bound tested: the core API a router without
+the mesh would call) costs about 2x the get, and the mesh's route and report about 3x that (the
+route object, the counts, health, metrics). A probe with every check of route() and report()
+cut out of a copy of the built package (the bounded pick, the route object, the release and
+the counts kept) ran at 215-231 ns against 259-299 for the whole: about 4.5x the get, so no
+trimming of the checks alone reaches 5x.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}
 

@@ -67,9 +67,9 @@ the key check's error message) spent the budget and called the hash: 1.17x \`con
 rate. A short key on a table under 65,536 points now takes one method with its rare paths called
 out (\`lookupKey\`, \`xxh32AsciiShort\`, \`slotOfHashSmall\`), all inlined: 56 -> 45 ns a get. That
 puts the ratio on its line, not past it: two full runs of the final code read 1.57x and 1.46x,
-probes of the same interleaved rounds 1.50x to 1.58x. What is left is mostly the hash's own chain
-of dependent multiplies (xxh32 over 11 bytes: two lanes, three single bytes, the final mix; about
-55 cycles that no reordering shortens) and the characters' reads. At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
+probes of the same interleaved rounds 1.50x to 1.58x. What is left is mostly the characters'
+reads (about 2 ns each) and the hash's chain of dependent steps (xxh32 over 11 bytes: two lanes,
+three single bytes, the final mix, each step waiting on the one before: about 40 cycles). At 160,000 points the core's table (index, positions, owners: 2.3 MB) outgrows the
 core's L2 cache (about 1 MB), and past it a load that waits on another costs about 180 ns here
 (a pointer chase over 2 to 16 MB; 20 ns within 1 MB): a get from it makes two such loads in a
 row, as \`consistent-hash\`'s binary search and point map do. So a ring of 65,536 points or more

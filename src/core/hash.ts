@@ -93,22 +93,7 @@ export function xxh32Ascii(s: string): number {
  * more and bigger functions ran out of it and called the hash instead of inlining it.
  */
 export function xxh32AsciiShort(s: string): number {
-  const len = s.length;
-  let h = (P5 + len) | 0, p = 0, seen = 0;
-  for (; p + 4 <= len; p += 4) {
-    const c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
-    seen |= c0 | c1 | c2 | c3;
-    h = imul(rotl((h + imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), P3)) | 0, 17), P4);
-  }
-  for (; p < len; p++) {
-    const c = s.charCodeAt(p);
-    seen |= c;
-    h = imul(rotl((h + imul(c, P5)) | 0, 11), P1);
-  }
-  if (seen > 0x7f) return -1;
-  h = imul(h ^ (h >>> 15), P2);
-  h = imul(h ^ (h >>> 13), P3);
-  return (h ^ (h >>> 16)) >>> 0;
+  return xxh32AsciiTail(s, 0, (P5 + s.length) | 0, 0);
 }
 
 function xxh32AsciiLong(s: string): number {
@@ -135,22 +120,27 @@ function xxh32AsciiLong(s: string): number {
   return xxh32AsciiTail(s, p, h, seen);
 }
 
-/** xxh32's last (len & 15) bytes and final mix, from character p on, over the state h. */
+/**
+ * xxh32's last (len & 15) bytes and final mix, from character p on, over the state h; -1 if a
+ * character read (here or before: `seen`) is past ASCII. Calls nothing but rotl (see
+ * xxh32AsciiShort).
+ */
 function xxh32AsciiTail(s: string, p: number, h: number, seen: number): number {
   const len = s.length;
-  let c0: number, c1: number, c2: number, c3: number;
   for (; p + 4 <= len; p += 4) {
-    c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
+    const c0 = s.charCodeAt(p), c1 = s.charCodeAt(p + 1), c2 = s.charCodeAt(p + 2), c3 = s.charCodeAt(p + 3);
     seen |= c0 | c1 | c2 | c3;
-    h = Math.imul(rotl((h + Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), P3)) | 0, 17), P4);
+    h = imul(rotl((h + imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), P3)) | 0, 17), P4);
   }
   for (; p < len; p++) {
-    c0 = s.charCodeAt(p);
-    seen |= c0;
-    h = Math.imul(rotl((h + Math.imul(c0, P5)) | 0, 11), P1);
+    const c = s.charCodeAt(p);
+    seen |= c;
+    h = imul(rotl((h + imul(c, P5)) | 0, 11), P1);
   }
   if (seen > 0x7f) return -1;
-  return avalanche(h);
+  h = imul(h ^ (h >>> 15), P2);
+  h = imul(h ^ (h >>> 13), P3);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 // ---- MD5 (RFC 1321) -------------------------------------------------------------------------

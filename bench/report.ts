@@ -137,15 +137,15 @@ below has them now, beside the same service with none; "at the request limit" ha
 99 of 100 endpoints at \`maxRequests: 1\`, so that one goes out at nearly every route and comes back
 at every report (a probe of the same case with other keys, before and after: ring-hash 11.4 and
 1.35 µs a report and route, swrr 10.5 and 0.83, p2c 3.8 and 0.88).
-Across a day's full runs the ratio to the raw pick read 0.28x to 0.34x for swrr with its code
-path unchanged between runs: the target line lies inside the spread from one run to the next, so
+Across full runs the ratio to the raw pick read 0.28x to 0.38x for swrr with its code path
+unchanged between runs: the target line lies inside the spread from one run to the next, so
 a single run says met or not by chance. Ring-hash read 0.19x to 0.21x until the raw \`ring.get\`
 itself became a quarter faster (its whole path inlined into the caller, see the ring section:
 about 60 -> 45 ns); route + report did not move with it (about 0.3 µs; 3.3 M/s), so the ratio
-now reads about 0.16x. The two rows after it split the 6x: \`BoundedLoad\` alone on the same ring
-(a request's cost counted and released, the owner's bound tested: the core API a router without
-the mesh would call) costs about 2x the get, and the mesh's route and report about 3x that (the
-route object, the counts, health, metrics). A probe with every check of route() and report()
+now reads 0.16x to 0.17x. The two rows after it split the 6x: \`BoundedLoad\` alone on the same
+ring (a request's cost counted and released, the owner's bound tested: the core API a router
+without the mesh would call) costs 2.1x to 2.6x the get, and the mesh's route and report 2.3x to
+2.9x that (the route object, the counts, health, metrics; two runs). A probe with every check of route() and report()
 cut out of a copy of the built package (the bounded pick, the route object, the release and
 the counts kept) ran at 215-231 ns against 259-299 for the whole: about 4.5x the get, so no
 trimming of the checks alone reaches 5x.

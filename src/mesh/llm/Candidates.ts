@@ -7,7 +7,10 @@ export class Candidates {
   readonly endpoints: Endpoint[] = [];
   /** Blocks of the prompt each one holds cached. */
   matched = new Float64Array(16);
-  /** In-flight tokens, on an average endpoint's scale (tokens x mean capacity / its capacity). */
+  /**
+   * In-flight tokens, on an average endpoint's scale (tokens x mean capacity / its capacity); the
+   * filter writes each one's tokens as they are and the scores rescale them.
+   */
   load = new Float64Array(16);
   /** Requests waiting: the engine's report when fresh, else the router's requests in flight there. */
   queue = new Float64Array(16);

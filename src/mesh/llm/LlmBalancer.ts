@@ -141,20 +141,25 @@ export class LlmBalancer implements Balancer {
     let total = cost, capacity = 0;
     for (let j = 0; j < this.#list.length; j++) {
       const e = this.#list[j]!;
-      if ((allowed && !allowed(e)) || this.#ring.load(e.id) + cost > e.maxInflight) continue;
+      if (allowed && !allowed(e)) continue;
+      // Its in-flight cost, read once (a lookup by id) and kept for the scores (#score scales it).
+      const load = this.#ring.load(e.id);
+      if (load + cost > e.maxInflight) continue;
       c.idHash[c.n] = this.#idHashes[j]!;
       c.matched[c.n] = tracker.matched[tracker.slotOf(e.id)]!;
+      c.load[c.n] = load;
       c.endpoints[c.n++] = e;
-      total += this.#ring.load(e.id);
+      total += load;
       capacity += e.capacity;
     }
     if (this.policy === 'ttft' && c.n > 1) {
       const bound = (this.#settings.boundedLoad * total) / capacity;
       let kept = 0;
       for (let i = 0; i < c.n; i++) {
-        if (this.#ring.load(c.endpoints[i]!.id) + cost > bound * c.endpoints[i]!.capacity) continue;
+        if (c.load[i]! + cost > bound * c.endpoints[i]!.capacity) continue;
         c.idHash[kept] = c.idHash[i]!;
         c.matched[kept] = c.matched[i]!;
+        c.load[kept] = c.load[i]!;
         c.endpoints[kept++] = c.endpoints[i]!;
       }
       if (kept > 0) c.n = kept;
@@ -168,8 +173,8 @@ export class LlmBalancer implements Balancer {
     const ttft = this.policy === 'ttft';
     for (let i = 0; i < c.n; i++) {
       const e = c.endpoints[i]!;
-      const load = this.#ring.load(e.id);
-      c.load[i] = (load * this.#meanCapacity) / e.capacity;
+      // The filter left each one's in-flight cost here.
+      c.load[i] = (c.load[i]! * this.#meanCapacity) / e.capacity;
       const report = this.#state.report(e.id, now);
       c.queue[i] = report ? report.queueLength : c.load[i]!;
       c.kvUsage[i] = report ? report.kvUsage : NaN;

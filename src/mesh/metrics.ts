@@ -1,7 +1,10 @@
 // Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
-import type { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import type { Counter, Gauge, Metric } from 'prom-client';
 import { promClient } from '../lazy.js';
-import { kRouteBuckets, type EndpointTally, type Tallies } from './tally.js';
+import { Buckets, type EndpointTally, type Tallies } from './tally.js';
+
+/** Upper bounds of the cached-share buckets. */
+const kShareBuckets: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
 
 /** What the metrics read from the mesh when scraped (gauges are computed then, not kept). */
 export interface MetricsSource {
@@ -20,12 +23,11 @@ export class MeshMetrics {
   readonly ejections: Counter<'service' | 'endpoint' | 'cause'>;
   readonly rejections: Counter<'service' | 'reason'>;
   readonly retries: Counter<'service' | 'result'>;
-  readonly #hits: Histogram<'service' | 'kind'>;
-  // One child per service and kind: an observation then hashes no label set.
-  readonly #hitChildren = new Map<string, { predicted: { observe(v: number): void }; delivered: { observe(v: number): void } }>();
+  // The cached shares by service, counted into plain buckets as the route durations are.
+  readonly #hits = new Map<string, { predicted: Buckets; delivered: Buckets }>();
 
   constructor(source: MetricsSource) {
-    const { Counter, Gauge, Histogram } = promClient();
+    const { Counter, Gauge } = promClient();
     const registers = [this.registry];
     const publishAll = () => {
       for (const [service, tally] of source.tallies()) for (const [id, t] of tally.endpoints) this.publish(service, id, t);
@@ -35,14 +37,20 @@ export class MeshMetrics {
     this.ejections = new Counter({ name: 'wasmesh_ejections_total', help: 'Outlier-detection ejections.', labelNames: ['service', 'endpoint', 'cause'], registers });
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
     this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or not: not_retryable (the failure or method), budget_exhausted, no_endpoint (none other than the one that failed).', labelNames: ['service', 'result'], registers });
-    this.registry.registerMetric(routeDurations(source) as unknown as Metric);
-    this.#hits = new Histogram({
-      name: 'wasmesh_prefix_cached_share',
-      help: 'Share of an LLM request\'s prompt tokens cached at its endpoint: predicted by the router (kind="predicted"), or as the engine reported it (kind="delivered", usage.prompt_tokens_details.cached_tokens).',
-      labelNames: ['service', 'kind'],
-      buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
-      registers,
-    });
+    this.registry.registerMetric(
+      plainHistogram('wasmesh_route_duration_seconds', 'Time route() takes, sampled: one route in 16 is timed (wasmesh_requests_routed_total counts them all).', function* () {
+        for (const [service, tally] of source.tallies()) yield [{ service }, tally.routeSeconds];
+      }),
+    );
+    const hits = this.#hits;
+    this.registry.registerMetric(
+      plainHistogram('wasmesh_prefix_cached_share', 'Share of an LLM request\'s prompt tokens cached at its endpoint: predicted by the router (kind="predicted"), or as the engine reported it (kind="delivered", usage.prompt_tokens_details.cached_tokens).', function* () {
+        for (const [service, h] of hits) {
+          yield [{ service, kind: 'predicted' }, h.predicted];
+          yield [{ service, kind: 'delivered' }, h.delivered];
+        }
+      }),
+    );
     const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) =>
       new Gauge({ name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
     gauge('wasmesh_inflight_cost', 'In-flight cost per endpoint.', ['service', 'endpoint'], (g) => {
@@ -91,18 +99,18 @@ export class MeshMetrics {
 
   /** The predicted cached share of a routed LLM request. */
   prefixHit(service: string, share: number): void {
-    this.#hitChild(service, 'predicted').observe(share);
+    this.#hitsOf(service).predicted.add(share);
   }
 
   /** The cached share the engine reported. */
   prefixDelivered(service: string, share: number): void {
-    this.#hitChild(service, 'delivered').observe(share);
+    this.#hitsOf(service).delivered.add(share);
   }
 
-  #hitChild(service: string, kind: 'predicted' | 'delivered') {
-    let children = this.#hitChildren.get(service);
-    if (!children) this.#hitChildren.set(service, (children = { predicted: this.#hits.labels({ service, kind: 'predicted' }), delivered: this.#hits.labels({ service, kind: 'delivered' }) }));
-    return children[kind];
+  #hitsOf(service: string): { predicted: Buckets; delivered: Buckets } {
+    let h = this.#hits.get(service);
+    if (!h) this.#hits.set(service, (h = { predicted: new Buckets(kShareBuckets), delivered: new Buckets(kShareBuckets) }));
+    return h;
   }
 
   /** Removes the series of an endpoint the mesh no longer counts. */
@@ -127,36 +135,34 @@ export class MeshMetrics {
 }
 
 /**
- * The route duration histogram, read from each service's tally when scraped. route() counts into
- * plain buckets: prom-client's Histogram builds and hashes a label set on every observation,
- * which was a quarter of what a route costs. The registry takes any object with this shape.
+ * A histogram counted into plain buckets (Buckets) and read when scraped: prom-client's Histogram
+ * builds and hashes a label set on every observation, which was a quarter of what a route cost
+ * (the route durations) and a fiftieth of an LLM decision (the cached shares). The registry takes
+ * any object with this shape. `series` lists each label set's buckets; one with no observation
+ * is left out, as prom-client leaves out a label set never observed.
  */
-function routeDurations(source: MetricsSource) {
-  const name = 'wasmesh_route_duration_seconds';
-  return {
+function plainHistogram(name: string, help: string, series: () => Iterable<[Record<string, string>, Buckets]>): Metric {
+  const metric = {
     name,
-    help: 'Time route() takes, sampled: one route in 16 is timed (wasmesh_requests_routed_total counts them all).',
+    help,
     type: 'histogram',
     aggregator: 'sum',
     async get() {
       const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-      for (const [service, tally] of source.tallies()) {
-        const d = tally.routeSeconds;
-        if (d.count === 0) continue;
+      for (const [labels, b] of series()) {
+        if (b.count === 0) continue;
         let cumulative = 0;
-        for (let i = 0; i <= kRouteBuckets.length; i++) {
-          cumulative += d.counts[i]!;
-          values.push({ metricName: `${name}_bucket`, labels: { le: i < kRouteBuckets.length ? kRouteBuckets[i]! : '+Inf', service }, value: cumulative });
+        for (let i = 0; i <= b.bounds.length; i++) {
+          cumulative += b.counts[i]!;
+          values.push({ metricName: `${name}_bucket`, labels: { le: i < b.bounds.length ? b.bounds[i]! : '+Inf', ...labels }, value: cumulative });
         }
-        values.push({ metricName: `${name}_sum`, labels: { service }, value: d.sum }, { metricName: `${name}_count`, labels: { service }, value: d.count });
+        values.push({ metricName: `${name}_sum`, labels, value: b.sum }, { metricName: `${name}_count`, labels, value: b.count });
       }
-      return { name, help: this.help, type: 'histogram', aggregator: 'sum', values };
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
     },
     reset(): void {
-      for (const tally of source.tallies().values()) {
-        tally.routeSeconds.counts.fill(0);
-        tally.routeSeconds.sum = tally.routeSeconds.count = 0;
-      }
+      for (const [, b] of series()) b.reset();
     },
   };
+  return metric as unknown as Metric;
 }

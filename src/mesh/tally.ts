@@ -26,18 +26,32 @@ export class EndpointTally {
 /** Upper bounds (seconds) of the route duration buckets. */
 export const kRouteBuckets: readonly number[] = [1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3];
 
-/** Durations counted into fixed buckets (not cumulative; the last one is above every bound). */
-export class Durations {
-  readonly counts = new Float64Array(kRouteBuckets.length + 1);
+/**
+ * Observations counted into fixed buckets, as a Prometheus histogram has them when scraped (not
+ * cumulative here; a value counts in the first bucket whose bound it does not exceed, the last
+ * bucket is above every bound).
+ */
+export class Buckets {
+  readonly counts: Float64Array;
   sum = 0;
   count = 0;
 
-  add(seconds: number): void {
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  add(value: number): void {
+    const bounds = this.bounds;
     let i = 0;
-    while (i < kRouteBuckets.length && seconds > kRouteBuckets[i]!) i++;
+    while (i < bounds.length && value > bounds[i]!) i++;
     this.counts[i]!++;
-    this.sum += seconds;
+    this.sum += value;
     this.count++;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = this.count = 0;
   }
 }
 
@@ -47,7 +61,7 @@ export class ServiceTally {
   inflight = 0;
   retrying = 0;
   /** How long route() took. */
-  readonly routeSeconds = new Durations();
+  readonly routeSeconds = new Buckets(kRouteBuckets);
   readonly endpoints = new Map<string, EndpointTally>();
 
   endpoint(id: string): EndpointTally {

@@ -217,7 +217,10 @@ prefix-cache decision's time goes (a profile over 120K decisions): the block cha
 (each block's hash seeds the next, so it runs at the latency of one 64-byte xxh64, 17 ns a block),
 the prompt's UTF-8 encoding 12% (\`encodeInto\`), evicting as many blocks as the decision records
 12% (a deletion from the index's hash table each, over a table larger than the cache), the
-matching and recording 7%, the JavaScript around them (filters, scores, metrics) about 15%.
+matching and recording 7%, the JavaScript around them (filters, scores, metrics) about 15%
+before two of its costs were taken out: each candidate's in-flight cost read by id three times,
+and a label set built per decision for the cached-share histogram (now plain buckets, as the
+route durations are).
 
 ${ratioTable(suites.prefix.ratios!)}
 

@@ -104,4 +104,33 @@ test('a removed endpoint keeps its series while its requests finish, then they a
   assert.equal(await series('a100'), []);
 });
 
+
+test("the cached-share histogram reads as prom-client's Histogram would, given the same observations", async () => {
+  // The mesh counts it into plain buckets (no label set per decision); prom-client's own
+  // Histogram, fed the same shares, is the reference for the exposition text.
+  const { default: client } = await import('prom-client');
+  const endpoints = Array.from({ length: 4 }, (_, i) => ({ id: `gpu-${i}`, address: `127.0.0.1:${9100 + i}`, resources: { accelerator: 'L4', count: 1 } }));
+  const mesh = new Mesh({ clock: () => 0, random: () => 0.5 });
+  mesh.apply({ services: [{ name: 'llm', policy: 'prefix-cache', endpoints }] });
+  const registry = new client.Registry();
+  const reference = new client.Histogram({
+    name: 'wasmesh_prefix_cached_share',
+    help: 'reference',
+    labelNames: ['service', 'kind'],
+    buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+    registers: [registry],
+  });
+  for (let i = 0; i < 120; i++) {
+    const route = mesh.route({ service: 'llm', prompt: `${`system prompt ${i % 4}. `.repeat(40)}question ${i}` });
+    reference.observe({ service: 'llm', kind: 'predicted' }, route.cachedShare!);
+    const outcome = { status: 200, cachedTokens: (i * 37) % 101, promptTokens: 100 };
+    mesh.report(route, outcome);
+    reference.observe({ service: 'llm', kind: 'delivered' }, Math.min(1, outcome.cachedTokens / outcome.promptTokens));
+  }
+  const samples = (text: string) => text.split('\n').filter((l) => l.startsWith('wasmesh_prefix_cached_share'));
+  const ours = samples(await mesh.metrics());
+  assert.ok(ours.length > 20, `both kinds' buckets, sums and counts: ${ours.length} lines`);
+  assert.equal(ours, samples(await registry.metrics()));
+});
+
 test.run();

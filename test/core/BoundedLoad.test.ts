@@ -128,6 +128,10 @@ for (const engine of ENGINES) {
     throwsCode(() => new BoundedLoad(b.ring, { c: 0.9 }), 'INVALID_OPTION', /options\.c must be a number from 1 to 100, got 0\.9/);
     throwsCode(() => b.add('zz'), 'UNKNOWN_NODE', /add: no node "zz" on the ring/);
     throwsCode(() => b.pick('k', 0), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got 0/);
+    // Every branch of the cost check: not a number, not finite, not above zero.
+    for (const [bad, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'], [-0.5, '-0\\.5'], ['2', '"2"']] as const) {
+      throwsCode(() => b.acquireSlot('k', bad as number), 'INVALID_ARGUMENT', new RegExp(`cost must be a finite number > 0, got ${shown}`));
+    }
     throwsCode(() => b.release('l4', 1), 'INVALID_ARGUMENT', /release of 1 on node "l4" exceeds its in-flight cost 0/);
     throwsCode(() => b.setCapacity('l4', -1), 'INVALID_WEIGHT', /capacity must be a finite number > 0, got -1/);
     throwsCode(() => b.setLimit('l4', 0), 'INVALID_ARGUMENT', /limit must be a number > 0 \(Infinity for none\), got 0/);

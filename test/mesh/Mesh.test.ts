@@ -179,6 +179,8 @@ for (const engine of ENGINES) {
     throwsCode(() => mesh.route({ service: 'nope' }), 'NO_ENDPOINT', /no service "nope"; services: chat, embed, batch/);
     throwsCode(() => mesh.route({ service: 'chat' }), 'INVALID_KEY', /routes by key/);
     throwsCode(() => mesh.route({ service: 'embed', cost: -1 }), 'INVALID_ARGUMENT', /cost must be a finite number > 0, got -1/);
+    for (const bad of [NaN, Infinity, '1'] as const) throwsCode(() => mesh.route({ service: 'embed', cost: bad as number }), 'INVALID_ARGUMENT', /route cost must be a finite number > 0, got/);
+    assert.is(mesh.endpoints('embed').reduce((sum, e) => sum + e.load, 0), 0, 'a refused route counts nothing');
     throwsCode(() => new Mesh({ engine: 'x' as never }), 'INVALID_OPTION', /options\.engine must be one of/);
   });
 

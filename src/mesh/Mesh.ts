@@ -661,7 +661,11 @@ export class Mesh {
 
   // Routes waiting requests while there is room: the next by band and fair share first.
   #drain(service: string): void {
-    if (this.#waiting.size === 0) return;
+    // Most services queue nothing: report() inlines this test, not the loop.
+    if (this.#waiting.size !== 0) this.#drainQueue(service);
+  }
+
+  #drainQueue(service: string): void {
     const queue = this.#waiting.get(service);
     for (let head = queue?.peek(); head; head = queue!.peek()) {
       let route: Route;
@@ -906,8 +910,13 @@ export class Mesh {
   }
 
   #service(name: string): ServiceState {
-    // Most routers route one service after another of the same name: the last answer, while its snapshot stands.
+    // Most routers route one service after another of the same name: the last answer, while its
+    // snapshot stands (the lookup in a method of its own, so that route() inlines this one).
     if (name === this.#lastName && this.#lastIn === this.#snapshot) return this.#last!;
+    return this.#lookUpService(name);
+  }
+
+  #lookUpService(name: string): ServiceState {
     const s = this.#snapshot.services.get(name);
     if (s) {
       this.#lastName = name;

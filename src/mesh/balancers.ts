@@ -161,8 +161,12 @@ export class RingHashBalancer implements Balancer {
 
   pick(key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     if (key === undefined) throw new WasmeshError('INVALID_KEY', 'a ring-hash service routes by key: route() needs request.key');
-    // Most requests exclude nothing: one engine call, no closures.
-    if (!allowed) return this.#acquire(key, cost, undefined);
+    // Most requests exclude nothing: one engine call, no closures (the filtered path in a method
+    // of its own: a closure here would make every call allocate a context for what it captures).
+    return allowed ? this.#pickAllowed(key, cost, allowed) : this.#acquire(key, cost, undefined);
+  }
+
+  #pickAllowed(key: string, cost: number, allowed: (e: Endpoint) => boolean): Pick | undefined {
     const excluded = [...this.#byId.values()].filter((e) => !this.standing.has(e.id) && !allowed(e)).map((e) => e.id);
     return excluding(excluded, this.#setEligible, () => this.#acquire(key, cost, excluded));
   }
@@ -171,16 +175,19 @@ export class RingHashBalancer implements Balancer {
     const bounded = this.#bounded;
     const slot = bounded.acquireSlot(key, cost);
     if (slot < 0) return undefined;
-    const ring = this.#ring;
     let endpoint = this.#bySlot[slot];
-    if (endpoint === undefined) this.#bySlot[slot] = endpoint = this.#byId.get(ring.nodeAt(slot)!)!;
-    if (slot === bounded.ownerSlot) {
-      // The common answer reuses one object: the mesh reads a pick before the next one.
-      this.#owned.endpoint = endpoint;
-      this.#owned.slot = slot;
-      return this.#owned;
-    }
-    const owner = ring.nodeAt(bounded.ownerSlot)!;
+    if (endpoint === undefined) this.#bySlot[slot] = endpoint = this.#byId.get(this.#ring.nodeAt(slot)!)!;
+    if (slot !== bounded.ownerSlot) return this.#passedOn(slot, endpoint, cost, excluded);
+    // The common answer reuses one object: the mesh reads a pick before the next one.
+    this.#owned.endpoint = endpoint;
+    this.#owned.slot = slot;
+    return this.#owned;
+  }
+
+  // A key its owner did not take, and why (a method of its own: route() inlines the owner's case).
+  #passedOn(slot: number, endpoint: Endpoint, cost: number, excluded: readonly string[] | undefined): Pick {
+    const bounded = this.#bounded;
+    const owner = this.#ring.nodeAt(bounded.ownerSlot)!;
     const out = this.standing.reasons(owner);
     const reason =
       out & kEjected ? `ring: owner ${owner} is ejected`
@@ -405,7 +412,12 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
       const e = bySlot[slot]!;
       if ((loads[slot]! + cost > e.maxInflight || (allowed !== undefined && !allowed(e))) && !standing.has(e.id)) out.push(e.id);
     }
-    return out.length === 0 ? this.#next(cost) : excluding(out, this.#setEligible, () => this.#next(cost));
+    return out.length === 0 ? this.#next(cost) : this.#nextExcluding(out, cost);
+  }
+
+  // A method of its own: with the closure in pick, every pick allocated a context for `cost`.
+  #nextExcluding(out: readonly string[], cost: number): Pick | undefined {
+    return excluding(out, this.#setEligible, () => this.#next(cost));
   }
 
   #next(cost: number): Pick | undefined {

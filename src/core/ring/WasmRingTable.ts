@@ -294,6 +294,15 @@ function searchBucket(u: Uint32Array, pos: number, slot: number, lo: number, hi:
   return u[slot + lo]!;
 }
 
+interface LoadViews {
+  readonly load: Float64Array;
+  readonly capacity: Float64Array;
+  readonly limit: Float64Array;
+  readonly eligible: Uint8Array;
+}
+
+const kNoViews: LoadViews = { load: new Float64Array(0), capacity: new Float64Array(0), limit: new Float64Array(0), eligible: new Uint8Array(0) };
+
 /** LoadArrays in the core's memory, so the walk reads them in place. */
 class WasmLoadArrays implements LoadArrays {
   loadPtr = 0;
@@ -301,7 +310,8 @@ class WasmLoadArrays implements LoadArrays {
   limitPtr = 0;
   eligiblePtr = 0;
   private slots = 0;
-  private views?: { load: Float64Array; capacity: Float64Array; limit: Float64Array; eligible: Uint8Array };
+  // Empty until first used, and after a reserve or a growth of memory (which detaches them).
+  private views: LoadViews = kNoViews;
 
   constructor(private readonly core: CoreExports) {
     this.reserve(16);
@@ -327,10 +337,10 @@ class WasmLoadArrays implements LoadArrays {
       this.free();
     }
     Object.assign(this, ptrs, { slots: n });
-    this.views = undefined;
+    this.views = kNoViews;
   }
 
-  private viewsAt(p: { loadPtr: number; capacityPtr: number; limitPtr: number; eligiblePtr: number }, n: number) {
+  private viewsAt(p: { loadPtr: number; capacityPtr: number; limitPtr: number; eligiblePtr: number }, n: number): LoadViews {
     const buffer = this.core.memory.buffer;
     return {
       load: new Float64Array(buffer, p.loadPtr, n),
@@ -347,10 +357,15 @@ class WasmLoadArrays implements LoadArrays {
     return v.eligible[s] !== 0 && used < Math.ceil(share * v.capacity[s]!) && used + cost <= v.limit[s]!;
   }
 
-  // Memory growth detaches the old buffer and empties its views: then take new ones.
-  private current() {
-    if (!this.views || this.views.load.length === 0) this.views = this.viewsAt(this, this.slots);
-    return this.views;
+  // Memory growth detaches the old buffer and empties its views: then take new ones (in a method
+  // of their own, so that the test alone is inlined into a route's pick and release).
+  private current(): LoadViews {
+    const v = this.views;
+    return v.load.length !== 0 ? v : this.renew();
+  }
+
+  private renew(): LoadViews {
+    return (this.views = this.viewsAt(this, this.slots));
   }
 
   get load(): Float64Array {

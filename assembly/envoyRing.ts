@@ -92,21 +92,54 @@ export function envoyRingIndex(pos: usize, n: u32, h: u64): u32 {
   return lo == n ? 0 : lo;
 }
 
-/** Slots of n keys (UTF-8 back to back, u32 offsets[n + 1]) into out (i32). */
-export function envoyRingLookupKeys(pos: usize, slot: usize, count: u32, bytes: usize, offsets: usize, n: u32, out: usize): void {
+/**
+ * A bucket index over the sorted points for batch lookups: index[b] is the first point at or
+ * after b << (64 - bits), index[1 << bits] = count (bits from 1 to 31). A lookup then searches one
+ * bucket (a point or two) instead of the whole ring: the plain binary search over 2,000 points
+ * was four-fifths of a pre-hashed lookup, its branches mispredicted half the time.
+ */
+export function envoyRingIndexBuild(pos: usize, count: u32, index: usize, bits: u32): void {
+  const buckets: u32 = 1 << bits;
+  const shift: u64 = 64 - <u64>bits;
+  let p: u32 = 0;
+  for (let b: u32 = 0; b < buckets; b++) {
+    const start: u64 = (<u64>b) << shift;
+    while (p < count && load<u64>(pos + (<usize>p << 3)) < start) p++;
+    store<u32>(index + (<usize>b << 2), p);
+  }
+  store<u32>(index + (<usize>buckets << 2), count);
+}
+
+// envoyRingIndex's answer through the bucket index: the first point at or after h lies in h's
+// bucket or is the next bucket's first.
+// @ts-ignore: decorator
+@inline
+function indexedFind(pos: usize, count: u32, index: usize, bits: u32, h: u64): u32 {
+  const b = <usize>(h >> (64 - <u64>bits));
+  let lo = load<u32>(index + (b << 2)), hi = load<u32>(index + ((b + 1) << 2));
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (load<u64>(pos + (<usize>mid << 3)) < h) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo == count ? 0 : lo;
+}
+
+/** Slots of n keys (UTF-8 back to back, u32 offsets[n + 1]) into out (i32), through the bucket index. */
+export function envoyRingLookupKeys(pos: usize, slot: usize, count: u32, index: usize, bits: u32, bytes: usize, offsets: usize, n: u32, out: usize): void {
   let start = load<u32>(offsets);
   for (let i: usize = 0; i < <usize>n; i++) {
     const end = load<u32>(offsets + ((i + 1) << 2));
-    const at = envoyRingIndex(pos, count, xxh64(bytes + <usize>start, end - start, 0));
+    const at = indexedFind(pos, count, index, bits, xxh64(bytes + <usize>start, end - start, 0));
     store<i32>(out + (i << 2), load<i32>(slot + (<usize>at << 2)));
     start = end;
   }
 }
 
-/** Slots of n pre-hashed keys (u64) into out. */
-export function envoyRingLookupHashed(pos: usize, slot: usize, count: u32, hashes: usize, n: u32, out: usize): void {
+/** Slots of n pre-hashed keys (u64) into out, through the bucket index. */
+export function envoyRingLookupHashed(pos: usize, slot: usize, count: u32, index: usize, bits: u32, hashes: usize, n: u32, out: usize): void {
   for (let i: usize = 0; i < <usize>n; i++) {
-    const at = envoyRingIndex(pos, count, load<u64>(hashes + (i << 3)));
+    const at = indexedFind(pos, count, index, bits, load<u64>(hashes + (i << 3)));
     store<i32>(out + (i << 2), load<i32>(slot + (<usize>at << 2)));
   }
 }

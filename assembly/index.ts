@@ -6,4 +6,4 @@ export * from './wrr';
 export { xxh64, prefixChainText, prefixChainTokens } from './prefix';
 export { pixNew, pixFree, pixSetCapacity, pixCount, pixRecord, pixRemove, pixMatch, pixMatchText, pixMatchTokens, pixBytes } from './prefixIndex';
 export { maglevBuild, maglevLookupKeys, maglevLookupHashed, maglevLookupKey, maglevIndex } from './maglev';
-export { envoyRingBuild, envoyRingIndex, envoyRingLookupKeys, envoyRingLookupHashed, envoyRingKeyIndex } from './envoyRing';
+export { envoyRingBuild, envoyRingIndex, envoyRingIndexBuild, envoyRingLookupKeys, envoyRingLookupHashed, envoyRingKeyIndex } from './envoyRing';

@@ -62,8 +62,9 @@ export interface CoreExports {
   maglevIndex(m: number, ptr: number, len: number): number;
   envoyRingBuild(specs: number, ids: number, weights: number, n: number, scale: number, pos: number, slot: number, key: number, tpos: number, tslot: number, counts: number): number;
   envoyRingIndex(pos: number, n: number, h: bigint): number;
-  envoyRingLookupKeys(pos: number, slot: number, count: number, bytes: number, offsets: number, n: number, out: number): void;
-  envoyRingLookupHashed(pos: number, slot: number, count: number, hashes: number, n: number, out: number): void;
+  envoyRingIndexBuild(pos: number, count: number, index: number, bits: number): void;
+  envoyRingLookupKeys(pos: number, slot: number, count: number, index: number, bits: number, bytes: number, offsets: number, n: number, out: number): void;
+  envoyRingLookupHashed(pos: number, slot: number, count: number, index: number, bits: number, hashes: number, n: number, out: number): void;
   envoyRingKeyIndex(pos: number, count: number, ptr: number, len: number): number;
   pixNew(ttlMs: number): number;
   pixBytes(table: number): number;

@@ -86,6 +86,30 @@ t('both engines agree with the reference over random nodes, weights and ring siz
   );
 });
 
+t('batch lookups of hashes through the bucket index: every hash, the points themselves and the ends of the space, as the reference', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 1, max: 5000 }),
+      fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { maxLength: 40 }),
+      (ids, minRing, random) => {
+        const expected = reference(ids.map((id) => [id, 1]), minRing, 8_388_608);
+        // Each point, one either side of it, both ends of the 64-bit space and random hashes.
+        const max = (1n << 64n) - 1n;
+        const edges = expected.flatMap(([p]) => [p, p === 0n ? p : p - 1n, p === max ? p : p + 1n]).slice(0, 300);
+        const hashes = BigUint64Array.from([0n, 1n, max, max - 1n, ...edges, ...random]);
+        const want = [...hashes].map((h) => lookup(expected, h));
+        for (const engine of ['wasm', 'ts'] as const) {
+          const ring = new HashRing({ hash: 'envoy', minRingSize: minRing, engine }).addMany(ids);
+          assert.equal([...ring.getSlotsHashed(hashes)].map((slot) => ring.nodeAt(slot)), want, engine);
+          ring.dispose();
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 t('a removal rebuilds the ring of the nodes left, in the order they were added; bounded loads walk it', () => {
   const ring = new HashRing({ hash: 'envoy' }).addMany(['a', 'b', 'c', 'd']);
   ring.remove('c');

@@ -5,16 +5,33 @@ import { lookupInWindows } from '../stagedKeys.js';
 import { heapI32, heapU32, heapU8, scratch, wasmCore, type CoreExports } from '../wasm.js';
 import type { EnvoyNode, EnvoyRingTable } from './EnvoyRingTable.js';
 
-const registry = new FinalizationRegistry<{ pos: number; slot: number }>((p) => {
-  const core = wasmCore();
+interface Owned {
+  pos: number;
+  slot: number;
+  /** The batch lookups' bucket index (assembly/envoyRing.ts, envoyRingIndexBuild). */
+  index: number;
+}
+
+function freeOwned(core: CoreExports, p: Owned): void {
   if (p.pos) core.free(p.pos);
   if (p.slot) core.free(p.slot);
-});
+  if (p.index) core.free(p.index);
+  p.pos = p.slot = p.index = 0;
+}
+
+const registry = new FinalizationRegistry<Owned>((p) => freeOwned(wasmCore(), p));
+
+/**
+ * Bits of the bucket index for `count` points: about a bucket a point (a search of a bucket is a
+ * point or two), at most 2^20 buckets (4 MB) for Envoy's largest rings of 8M points.
+ */
+const indexBits = (count: number) => Math.min(20, Math.max(1, Math.ceil(Math.log2(Math.max(2, count)))));
 
 export class WasmEnvoyRing implements EnvoyRingTable {
   readonly #core: CoreExports;
-  readonly #owned = { pos: 0, slot: 0 };
+  readonly #owned: Owned = { pos: 0, slot: 0, index: 0 };
   #count = 0;
+  #bits = 1;
   readonly #token = {};
 
   constructor() {
@@ -29,7 +46,9 @@ export class WasmEnvoyRing implements EnvoyRingTable {
   build(nodes: readonly EnvoyNode[], scale: number): void {
     const core = this.#core;
     const cap = Math.ceil(scale) + nodes.length + 1;
-    const pos = core.alloc(cap * 8), slot = core.alloc(cap * 4);
+    // The index sized for the most points the ring may have (cap), allocated with the points.
+    const bits = indexBits(cap);
+    const pos = core.alloc(cap * 8), slot = core.alloc(cap * 4), index = core.alloc(((1 << bits) + 1) * 4);
     // Scratch: specs (12 a node), weights (8), the point key (id + "_" + 20 digits), the sort's temporaries and counts.
     const n = nodes.length;
     const idBytes = nodes.reduce((sum, x) => sum + x.bytes.length, 0);
@@ -48,11 +67,11 @@ export class WasmEnvoyRing implements EnvoyRingTable {
       f64[i] = x.weight;
     });
     const count = core.envoyRingBuild(base + specsAt, base + idsAt, base + weightsAt, n, scale, pos, slot, base + keyAt, base + tposAt, base + tslotAt, base + countsAt);
-    if (this.#owned.pos) core.free(this.#owned.pos);
-    if (this.#owned.slot) core.free(this.#owned.slot);
-    this.#owned.pos = pos;
-    this.#owned.slot = slot;
+    core.envoyRingIndexBuild(pos, count, index, bits);
+    freeOwned(core, this.#owned);
+    Object.assign(this.#owned, { pos, slot, index });
     this.#count = count;
+    this.#bits = bits;
   }
 
   indexOfKey(key: string): number {
@@ -71,7 +90,7 @@ export class WasmEnvoyRing implements EnvoyRingTable {
       unitsOf(keys);
       return void out.fill(-1, 0, keys.length);
     }
-    lookupInWindows(keys, out, (k, n) => this.#core.envoyRingLookupKeys(this.#owned.pos, this.#owned.slot, this.#count, k.bytes, k.offsets, n, k.out));
+    lookupInWindows(keys, out, (k, n) => this.#core.envoyRingLookupKeys(this.#owned.pos, this.#owned.slot, this.#count, this.#owned.index, this.#bits, k.bytes, k.offsets, n, k.out));
   }
 
   lookupHashed(hashes: BigUint64Array, out: Int32Array): void {
@@ -80,7 +99,7 @@ export class WasmEnvoyRing implements EnvoyRingTable {
     const ptr = scratch(n * 12 + 8);
     new BigUint64Array(heapU8().buffer, ptr, n).set(hashes);
     const outPtr = ptr + n * 8;
-    this.#core.envoyRingLookupHashed(this.#owned.pos, this.#owned.slot, this.#count, ptr, n, outPtr);
+    this.#core.envoyRingLookupHashed(this.#owned.pos, this.#owned.slot, this.#count, this.#owned.index, this.#bits, ptr, n, outPtr);
     out.set(heapI32().subarray(outPtr >>> 2, (outPtr >>> 2) + n));
   }
 
@@ -91,8 +110,6 @@ export class WasmEnvoyRing implements EnvoyRingTable {
 
   dispose(): void {
     registry.unregister(this.#token);
-    if (this.#owned.pos) this.#core.free(this.#owned.pos);
-    if (this.#owned.slot) this.#core.free(this.#owned.slot);
-    this.#owned.pos = this.#owned.slot = 0;
+    freeOwned(this.#core, this.#owned);
   }
 }

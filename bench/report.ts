@@ -137,19 +137,24 @@ below has them now, beside the same service with none; "at the request limit" ha
 99 of 100 endpoints at \`maxRequests: 1\`, so that one goes out at nearly every route and comes back
 at every report (a probe of the same case with other keys, before and after: ring-hash 11.4 and
 1.35 µs a report and route, swrr 10.5 and 0.83, p2c 3.8 and 0.88).
-Across full runs the ratio to the raw pick read 0.28x to 0.38x for swrr with its code path
-unchanged between runs: the target line lies inside the spread from one run to the next, so
-a single run says met or not by chance. Ring-hash read 0.19x to 0.21x until the raw \`ring.get\`
-itself became a quarter faster (its whole path inlined into the caller, see the ring section:
-about 60 -> 45 ns); route + report did not move with it (about 0.3 µs; 3.3 M/s), so the ratio
-now reads 0.16x to 0.17x. The two rows after it split the 6x: \`BoundedLoad\` alone on the same
+What kept route + report at 6x the get was V8's inlining budget, not its work. V8 inlines the
+calls of a function it optimizes up to about 920 bytes of their bytecode all told (and none
+past 460 alone), so a few methods whose rare case was long (the outlier detector's ejected set,
+460 bytes for a one-line common answer; its record; the service lookup; the admission queue's
+drain; \`BoundedLoad\`'s sync, past the 460 alone) spent route()'s and report()'s budget, and
+the bounded pick, the route's constructor and the route's facts at report were calls. Each
+such method now keeps its common answer and calls out the rest (and the filtered picks'
+closures sit in methods of their own, out of the unfiltered pick's bytecode): route() inlines the pick, the bounded acquire and the constructor, report() the whole
+release. ring-hash route + report became 1.22x as fast (ten alternating in-process runs of the
+two builds, 1.11x to 1.34x), swrr 1.09x, p2c 1.11x; ring-hash now reads 0.20x to 0.21x of the
+raw get (two full runs; on the line), swrr 0.36x and 0.40x. Before, ring-hash read 0.19x to
+0.21x until the get itself became a quarter faster (about 60 -> 45 ns, see the ring section),
+then 0.16x to 0.17x. The two rows after it split the ratio: \`BoundedLoad\` alone on the same
 ring (a request's cost counted and released, the owner's bound tested: the core API a router
-without the mesh would call) costs 2.1x to 2.6x the get, and the mesh's route and report 2.3x to
-2.9x that (the route object, the counts, health, metrics; two runs). A probe with every check of route() and report()
-cut out of a copy of the built package (the bounded pick, the route object, the release and
-the counts kept) ran at 215-231 ns against 259-299 for the whole: about 4.5x the get. The 5x
-line lies between the two: only a route without nearly all of its checks (circuit, health,
-limits, metrics) would cross it, or a bounded pick much closer to the get's own cost.
+without the mesh would call) costs about 2.3x the get, and the mesh's route and report about
+2.1x that (the route object, the counts, health, metrics). Across full runs swrr's ratio
+moved by a tenth with its code unchanged; the spread from one run to the next is wider than
+the spread within one.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}
 
@@ -342,6 +347,13 @@ if (suites.maglev) {
 Lookups at 1,000 equal nodes (100,000 keys a batch), the table build for 100 nodes (65,537
 entries, Envoy's default), and over 100 equal nodes: the busiest node's keys over the mean, and
 the keys that move when one node leaves (1% must).
+
+Envoy's ring looks up batches through a bucket index over its 64-bit points (about a bucket a
+point, at most 2^20 buckets; \`assembly/envoyRing.ts\`), as the xxh32 ring does over its 32-bit
+ones: a binary search over its 2,000 points here was four-fifths of a pre-hashed lookup, whose
+branches go either way at random (pre-hashed 20 -> 113 M/s, string keys 11 -> 21 M/s, one run
+each; Envoy's ratio to the xxh32 ring had fallen to 0.54x when the xxh32 ring's string keys got
+faster). Single lookups (\`get\`) still search the whole ring: one call's cost is the crossing.
 
 | | ring (160 points a node) | maglev |
 |---|---:|---:|

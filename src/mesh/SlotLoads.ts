@@ -7,6 +7,13 @@ export class SlotLoads {
   #total = 0;
   #slotOf = new Map<string, number>();
   #ids: readonly string[] = [];
+  // In-flight limits by slot, when the balancer has some (limitBy), and a lower bound of every
+  // slot's room under its limit: lowered as costs come, left as they go (room only grows then,
+  // so the bound stays true) and made exact by the scans that found it too low (settle). A pick
+  // whose cost fits it tests no endpoint's limit: with limits far from reached, a route scanned
+  // every endpoint for nothing (swrr and p2c at 0.38x of the same service without limits).
+  #limits: Float64Array | undefined;
+  #room = Infinity;
 
   /** Costs by slot, for the picks that score by them; replaced by a reslot. */
   get bySlot(): Float64Array {
@@ -22,7 +29,7 @@ export class SlotLoads {
     return this.#total;
   }
 
-  /** New slots: ids[slot] is the endpoint in each; an id staying keeps its cost. */
+  /** New slots: ids[slot] is the endpoint in each; an id staying keeps its cost. Limits are set again after (limitBy). */
   reslot(ids: readonly string[]): void {
     const loads = new Float64Array(ids.length);
     ids.forEach((id, slot) => (loads[slot] = this.load(id)));
@@ -30,6 +37,30 @@ export class SlotLoads {
     this.#loads = loads;
     this.#ids = ids;
     this.#slotOf = new Map(ids.map((id, slot) => [id, slot]));
+    this.limitBy(undefined);
+  }
+
+  /** In-flight limits by slot (Infinity: none), or undefined when no endpoint has one. */
+  limitBy(limits: Float64Array | undefined): void {
+    this.#limits = limits;
+    this.#room = Infinity;
+    if (limits) for (let slot = 0; slot < limits.length; slot++) this.lower(slot);
+  }
+
+  /** Whether every slot has room for `cost` under its limit, as far as the bound knows (false: scan them). */
+  fits(cost: number): boolean {
+    return cost <= this.#room;
+  }
+
+  /** The least room a scan of the slots found (of those a pick may take). */
+  settle(room: number): void {
+    this.#room = room;
+  }
+
+  /** Takes a slot's room into the bound (a cost counted on it, or an endpoint back in the picks). */
+  lower(slot: number): void {
+    const limits = this.#limits;
+    if (limits !== undefined) this.#room = Math.min(this.#room, roomUnder(limits[slot]!, this.#loads[slot]!));
   }
 
   /** Counts cost on the endpoint in `slot` (a pick's). */
@@ -37,6 +68,7 @@ export class SlotLoads {
     if (cost > 0) {
       this.#loads[slot]! += cost;
       this.#total += cost;
+      this.lower(slot);
     }
   }
 
@@ -59,4 +91,12 @@ export class SlotLoads {
     const slot = this.#slotOf.get(id);
     return slot === undefined ? 0 : this.#loads[slot]!;
   }
+}
+
+/**
+ * Room for more cost under an in-flight limit, kept a hair short of limit - load: a cost that fits
+ * it then passes the exact test (load + cost <= limit) too, whatever the rounding of either sum.
+ */
+export function roomUnder(limit: number, load: number): number {
+  return limit === Infinity ? Infinity : limit - load - 1e-12 * (Math.abs(limit) + Math.abs(load));
 }

@@ -9,7 +9,7 @@ import type { Endpoint } from './endpoints.js';
 import type { EngineReports } from './EngineReports.js';
 import type { Random } from './random.js';
 import type { AcceleratorSpec } from './catalog.js';
-import { SlotLoads } from './SlotLoads.js';
+import { roomUnder, SlotLoads } from './SlotLoads.js';
 import { kEjected, kFull, Standing } from './Standing.js';
 
 export type Policy = 'ring-hash' | 'swrr' | 'p2c' | 'prefix-cache' | 'ttft' | 'maglev';
@@ -349,6 +349,7 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
     const ids = this.wrr.nodes();
     this.#bySlot = ids.map((id) => this.#byId.get(id)!);
     this.loads.reslot(ids);
+    this.loads.limitBy(this.#limited ? Float64Array.from(this.#bySlot, (e) => e.maxInflight) : undefined);
   }
 
   /** Records a load report; weights follow at the next update. */
@@ -402,16 +403,23 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
 
   pick(_key: string | undefined, cost: number, allowed?: (e: Endpoint) => boolean): Pick | undefined {
     // NOTE: with nothing to exclude no endpoint is touched, so the round robin keeps its cycle.
-    if (!allowed && !this.#limited) return this.#next(cost);
-    // The endpoints this request may not go to, by slot over the loads array (a load read by id
-    // for each endpoint was most of a limited service's route), less those out already.
+    return !allowed && (!this.#limited || this.loads.fits(cost)) ? this.#next(cost) : this.#pickScanning(cost, allowed);
+  }
+
+  // The endpoints this request may not go to, by slot over the loads array (a load read by id for
+  // each endpoint was most of a limited service's route), less those out already; the least room
+  // among them all settles the loads' bound. A method of its own, so that route() inlines pick.
+  #pickScanning(cost: number, allowed: ((e: Endpoint) => boolean) | undefined): Pick | undefined {
     const out = this.#excluded;
     out.length = 0;
     const loads = this.loads.bySlot, bySlot = this.#bySlot, standing = this.standing;
+    let room = Infinity;
     for (let slot = 0; slot < bySlot.length; slot++) {
       const e = bySlot[slot]!;
+      room = Math.min(room, roomUnder(e.maxInflight, loads[slot]!));
       if ((loads[slot]! + cost > e.maxInflight || (allowed !== undefined && !allowed(e))) && !standing.has(e.id)) out.push(e.id);
     }
+    if (this.#limited) this.loads.settle(room);
     return out.length === 0 ? this.#next(cost) : this.#nextExcluding(out, cost);
   }
 
@@ -512,6 +520,7 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     this.#limited = anyLimit(this.#endpoints);
     this.#pool = new Int32Array(this.#endpoints.length);
     this.#limits = Float64Array.from(this.#endpoints, (e) => e.maxInflight);
+    this.loads.limitBy(this.#limited ? this.#limits : undefined);
     this.#positionOf = new Map(this.#endpoints.map((e, i) => [e.id, i]));
     this.#open = new Int32Array(this.#endpoints.length);
     this.#openCount = 0;
@@ -533,6 +542,8 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
       open.copyWithin(lo + 1, lo, count);
       open[lo] = at;
       this.#openCount++;
+      // Its room may be less than the bound the picks read (settled over the open ones).
+      this.loads.lower(at);
     } else if (!eligible && listed) {
       open.copyWithin(lo, lo + 1, count);
       this.#openCount--;
@@ -545,14 +556,19 @@ export class P2cBalancer extends CountsBySlot implements Balancer {
     let pool: Int32Array | undefined;
     let n = all.length;
     const open = this.standing.size > 0 ? this.#open : undefined;
-    if (allowed || this.#limited) {
+    if (allowed || (this.#limited && !this.loads.fits(cost))) {
       pool = this.#pool;
       n = 0;
       const m = open ? this.#openCount : all.length, limits = this.#limits;
+      // The least room among the candidates settles the loads' bound (an endpoint coming back
+      // in lowers it again: #toggle).
+      let room = Infinity;
       for (let k = 0; k < m; k++) {
         const i = open ? open[k]! : k;
+        room = Math.min(room, roomUnder(limits[i]!, loads[i]!));
         if (loads[i]! + cost <= limits[i]! && (!allowed || allowed(all[i]!))) pool[n++] = i;
       }
+      if (this.#limited) this.loads.settle(room);
     } else if (open) {
       pool = open;
       n = this.#openCount;

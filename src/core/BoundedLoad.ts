@@ -199,14 +199,14 @@ export class BoundedLoad {
     return slot;
   }
 
-  // After a membership change: slots that changed hands start empty; capacity defaults to the
-  // ring weight; the departed nodes' in-flight cost leaves the total.
   // The check alone here, the work in #resync: with it in this one, #sync was past V8's limit on
   // the bytecode of a function it inlines, and every pick and release paid a call for the check.
   #sync(): void {
     if (this.#version !== this.ring.version) this.#resync();
   }
 
+  // After a membership change: slots that changed hands start empty; capacity defaults to the
+  // ring weight; the departed nodes' in-flight cost leaves the total.
   #resync(): void {
     const ids = this.ring.nodes();
     let slots = 0;

@@ -423,7 +423,7 @@ export class SwrrBalancer extends CountsBySlot implements Balancer {
     return out.length === 0 ? this.#next(cost) : this.#nextExcluding(out, cost);
   }
 
-  // A method of its own: with the closure in pick, every pick allocated a context for `cost`.
+  // A method of its own: a closure in pick would make every pick allocate a context for `cost`.
   #nextExcluding(out: readonly string[], cost: number): Pick | undefined {
     return excluding(out, this.#setEligible, () => this.#next(cost));
   }

@@ -90,11 +90,11 @@ export class OutlierDetector {
   record(id: string, failed: boolean): void {
     // A clock read costs about as much as the rest of a route on some hosts: only success-rate
     // intervals and an ejection need the time. The common answer (a success, nothing failing,
-    // no intervals) here, the rest in #count: a small method is inlined into report() whole.
-    if (failed || this.settings.successRate !== undefined || this.#failing !== 0) this.#count(id, failed);
+    // no intervals) here, the rest in #countOutcome: a small method is inlined into report() whole.
+    if (failed || this.settings.successRate !== undefined || this.#failing !== 0) this.#countOutcome(id, failed);
   }
 
-  #count(id: string, failed: boolean): void {
+  #countOutcome(id: string, failed: boolean): void {
     if (this.settings.successRate !== undefined) this.#interval(this.#clock());
     const h = this.#health(id);
     h.requests++;

@@ -81,22 +81,11 @@ function sortPoints(pos: usize, slot: usize, n: u32, tpos: usize, tslot: usize, 
   // Four passes: the result is back in pos and slot.
 }
 
-/** The index of the first point at or after h (0 past the last: the ring wraps). */
-export function envoyRingIndex(pos: usize, n: u32, h: u64): u32 {
-  let lo: u32 = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (load<u64>(pos + (<usize>mid << 3)) < h) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo == n ? 0 : lo;
-}
-
 /**
  * A bucket index over the sorted points for batch lookups: index[b] is the first point at or
  * after b << (64 - bits), index[1 << bits] = count (bits from 1 to 31). A lookup then searches one
- * bucket (a point or two) instead of the whole ring: the plain binary search over 2,000 points
- * was four-fifths of a pre-hashed lookup, its branches mispredicted half the time.
+ * bucket (a point or two) instead of the whole ring: a binary search over 2,000 points was
+ * four-fifths of a pre-hashed batch lookup, its branches mispredicted half the time.
  */
 export function envoyRingIndexBuild(pos: usize, count: u32, index: usize, bits: u32): void {
   const buckets: u32 = 1 << bits;
@@ -110,11 +99,11 @@ export function envoyRingIndexBuild(pos: usize, count: u32, index: usize, bits: 
   store<u32>(index + (<usize>buckets << 2), count);
 }
 
-// envoyRingIndex's answer through the bucket index: the first point at or after h lies in h's
-// bucket or is the next bucket's first.
+// The index of the first point at or after h (0 past the last: the ring wraps), through the
+// bucket index: it lies in h's bucket or is the next bucket's first.
 // @ts-ignore: decorator
 @inline
-function indexedFind(pos: usize, count: u32, index: usize, bits: u32, h: u64): u32 {
+function find(pos: usize, count: u32, index: usize, bits: u32, h: u64): u32 {
   const b = <usize>(h >> (64 - <u64>bits));
   let lo = load<u32>(index + (b << 2)), hi = load<u32>(index + ((b + 1) << 2));
   while (lo < hi) {
@@ -125,12 +114,17 @@ function indexedFind(pos: usize, count: u32, index: usize, bits: u32, h: u64): u
   return lo == count ? 0 : lo;
 }
 
+/** The point index of one hash (find's, for a single lookup). */
+export function envoyRingIndex(pos: usize, count: u32, index: usize, bits: u32, h: u64): u32 {
+  return find(pos, count, index, bits, h);
+}
+
 /** Slots of n keys (UTF-8 back to back, u32 offsets[n + 1]) into out (i32), through the bucket index. */
 export function envoyRingLookupKeys(pos: usize, slot: usize, count: u32, index: usize, bits: u32, bytes: usize, offsets: usize, n: u32, out: usize): void {
   let start = load<u32>(offsets);
   for (let i: usize = 0; i < <usize>n; i++) {
     const end = load<u32>(offsets + ((i + 1) << 2));
-    const at = indexedFind(pos, count, index, bits, xxh64(bytes + <usize>start, end - start, 0));
+    const at = find(pos, count, index, bits, xxh64(bytes + <usize>start, end - start, 0));
     store<i32>(out + (i << 2), load<i32>(slot + (<usize>at << 2)));
     start = end;
   }
@@ -139,12 +133,12 @@ export function envoyRingLookupKeys(pos: usize, slot: usize, count: u32, index: 
 /** Slots of n pre-hashed keys (u64) into out, through the bucket index. */
 export function envoyRingLookupHashed(pos: usize, slot: usize, count: u32, index: usize, bits: u32, hashes: usize, n: u32, out: usize): void {
   for (let i: usize = 0; i < <usize>n; i++) {
-    const at = indexedFind(pos, count, index, bits, load<u64>(hashes + (i << 3)));
+    const at = find(pos, count, index, bits, load<u64>(hashes + (i << 3)));
     store<i32>(out + (i << 2), load<i32>(slot + (<usize>at << 2)));
   }
 }
 
 /** The point index of one key. */
-export function envoyRingKeyIndex(pos: usize, count: u32, ptr: usize, len: u32): u32 {
-  return envoyRingIndex(pos, count, xxh64(ptr, len, 0));
+export function envoyRingKeyIndex(pos: usize, count: u32, index: usize, bits: u32, ptr: usize, len: u32): u32 {
+  return find(pos, count, index, bits, xxh64(ptr, len, 0));
 }

@@ -367,12 +367,12 @@ Lookups at 1,000 equal nodes (100,000 keys a batch), the table build for 100 nod
 entries, Envoy's default), and over 100 equal nodes: the busiest node's keys over the mean, and
 the keys that move when one node leaves (1% must).
 
-Envoy's ring looks up batches through a bucket index over its 64-bit points (about a bucket a
+Envoy's ring looks up keys through a bucket index over its 64-bit points (about a bucket a
 point, at most 2^20 buckets; \`assembly/envoyRing.ts\`), as the xxh32 ring does over its 32-bit
 ones: a binary search over its 2,000 points here was four-fifths of a pre-hashed lookup, whose
 branches go either way at random (pre-hashed 20 -> 113 M/s, string keys 11 -> 21 M/s, one run
 each; Envoy's ratio to the xxh32 ring had fallen to 0.54x when the xxh32 ring's string keys got
-faster). Single lookups (\`get\`) still search the whole ring: one call's cost is the crossing.
+faster). Single lookups (\`get\`, bounded picks) search the same way.
 
 | | ring (160 points a node) | maglev |
 |---|---:|---:|

@@ -61,11 +61,11 @@ export interface CoreExports {
   maglevLookupKey(table: number, m: number, ptr: number, len: number): number;
   maglevIndex(m: number, ptr: number, len: number): number;
   envoyRingBuild(specs: number, ids: number, weights: number, n: number, scale: number, pos: number, slot: number, key: number, tpos: number, tslot: number, counts: number): number;
-  envoyRingIndex(pos: number, n: number, h: bigint): number;
+  envoyRingIndex(pos: number, count: number, index: number, bits: number, h: bigint): number;
   envoyRingIndexBuild(pos: number, count: number, index: number, bits: number): void;
   envoyRingLookupKeys(pos: number, slot: number, count: number, index: number, bits: number, bytes: number, offsets: number, n: number, out: number): void;
   envoyRingLookupHashed(pos: number, slot: number, count: number, index: number, bits: number, hashes: number, n: number, out: number): void;
-  envoyRingKeyIndex(pos: number, count: number, ptr: number, len: number): number;
+  envoyRingKeyIndex(pos: number, count: number, index: number, bits: number, ptr: number, len: number): number;
   pixNew(ttlMs: number): number;
   pixBytes(table: number): number;
   pixFree(table: number): void;

@@ -8,7 +8,7 @@ import type { EnvoyNode, EnvoyRingTable } from './EnvoyRingTable.js';
 interface Owned {
   pos: number;
   slot: number;
-  /** The batch lookups' bucket index (assembly/envoyRing.ts, envoyRingIndexBuild). */
+  /** The lookups' bucket index (assembly/envoyRing.ts, envoyRingIndexBuild). */
   index: number;
 }
 
@@ -78,11 +78,11 @@ export class WasmEnvoyRing implements EnvoyRingTable {
     if (this.#count === 0) return -1;
     const ptr = scratch(key.length * 3 + 8);
     const len = encodeKey(key, heapU8(), ptr);
-    return this.#core.envoyRingKeyIndex(this.#owned.pos, this.#count, ptr, len);
+    return this.#core.envoyRingKeyIndex(this.#owned.pos, this.#count, this.#owned.index, this.#bits, ptr, len);
   }
 
   indexOfHash(hash: bigint): number {
-    return this.#count === 0 ? -1 : this.#core.envoyRingIndex(this.#owned.pos, this.#count, hash);
+    return this.#count === 0 ? -1 : this.#core.envoyRingIndex(this.#owned.pos, this.#count, this.#owned.index, this.#bits, hash);
   }
 
   lookupKeys(keys: readonly string[], out: Int32Array): void {

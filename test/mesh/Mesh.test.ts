@@ -137,6 +137,18 @@ for (const engine of ENGINES) {
     }
   });
 
+  t('in-flight limits hold to the exact sum whatever the rounding: 0.6 in flight and 1.7 allowed leave no room for 1.1 (0.6 + 1.1 > 1.7 in doubles)', () => {
+    for (const policy of ['swrr', 'p2c'] as const) {
+      const mesh = new Mesh({ engine });
+      mesh.apply({ services: [{ name: 's', policy, endpoints: ['a', 'b'].map((id, i) => ({ id, address: `127.0.0.1:${9001 + i}`, maxInflight: 1.7, resources: { accelerator: 'L4', count: 1 } })) }] });
+      const held = [mesh.route({ service: 's', cost: 0.6 }), mesh.route({ service: 's', cost: 0.6 })];
+      assert.equal(held.map((r) => r.endpoint.id).sort(), ['a', 'b'], policy);
+      throwsCode(() => mesh.route({ service: 's', cost: 1.1 }), 'OVERLOADED', /at its in-flight limit for cost 1.1/);
+      mesh.report(held[0]!);
+      assert.is(mesh.route({ service: 's', cost: 1.1 }).endpoint.id, held[0]!.endpoint.id, `${policy}: room again where cost was released`);
+    }
+  });
+
   t('swrr spreads by capacity; apply reports each endpoint\'s share change', () => {
     const mesh = new Mesh({ engine });
     mesh.apply(fleet());

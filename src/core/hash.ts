@@ -123,7 +123,9 @@ function xxh32AsciiLong(s: string): number {
 /**
  * xxh32's last (len & 15) bytes and final mix, from character p on, over the state h; -1 if a
  * character read (here or before: `seen`) is past ASCII. Calls nothing but rotl (see
- * xxh32AsciiShort).
+ * xxh32AsciiShort): the final mix repeats avalanche's three lines. A get calling avalanche read
+ * 1.34x-1.40x of consistent-hash's at 1,600 points in three probes; with these lines, 1.57x in
+ * two of three (1.27x in the other).
  */
 function xxh32AsciiTail(s: string, p: number, h: number, seen: number): number {
   const len = s.length;

@@ -113,7 +113,7 @@ pick each policy stands on over the same table: \`ring.get\` on the mesh's own r
 typed array of loads. The difference is what the mesh adds per request: a route object, the
 in-flight counts, health, metrics. The route is the one allocation (GC share measured while
 routing below); a clock read costs about 90 ns on this host, so the common path reads none (route
-durations are timed one route in 16). The figures are of the built package (\`dist/\`).
+durations are timed one route in 128). The figures are of the built package (\`dist/\`).
 
 The ratios to the raw picks are measured in alternating rounds (the mesh, the raw pick, the mesh,
 ...), before any TS-engine mesh runs in the process, and show the 10th..90th percentile of the

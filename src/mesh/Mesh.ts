@@ -14,7 +14,7 @@ import { catalogOf, endpointOf, meets, type Endpoint, type Requirements } from '
 import { seededRandom, type Random } from './random.js';
 import { kDefaultOutlierSettings, OutlierDetector, type Ejection } from './health.js';
 import { MeshMetrics } from './metrics.js';
-import { Tallies, type EndpointTally, type ServiceTally } from './tally.js';
+import { kRouteTimedEvery, Tallies, type EndpointTally, type ServiceTally } from './tally.js';
 import { backoffMs, kDefaultRetrySettings, retryable, withinBudget, type FailureKind } from './retry.js';
 import { LlmBalancer } from './llm/LlmBalancer.js';
 import { MaglevBalancer } from './MaglevBalancer.js';
@@ -183,8 +183,6 @@ function panicReason(all: number, ejected: number, reason: string | DeferredReas
   return `panic (${all - ejected} of ${all} healthy): ${typeof reason === 'string' ? reason : reason.format()}`;
 }
 
-/** route() durations are sampled: one route in this many is timed (a power of two). */
-const kTimedEvery = 16;
 
 // Module-wide: an incarnation names one endpoint of one mesh, whichever mesh a route is reported to.
 let incarnations = 0;
@@ -418,8 +416,8 @@ export class Mesh {
   }
 
   #routeAttempt(request: RouteRequest, attempt: number): Route {
-    // One route in kTimedEvery is timed: two clock reads cost a third of a route on some hosts.
-    const start = (this.#timing++ & (kTimedEvery - 1)) === 0 ? performance.now() : -1;
+    // One route in kRouteTimedEvery is timed (tally.ts says why so few).
+    const start = (this.#timing++ & (kRouteTimedEvery - 1)) === 0 ? performance.now() : -1;
     try {
       return this.#route(request, start, attempt);
     } catch (error) {

@@ -1,7 +1,7 @@
 // Prometheus metrics of one Mesh, with prom-client: a registry per mesh, no global state.
 import type { Counter, Gauge, Metric } from 'prom-client';
 import { promClient } from '../lazy.js';
-import { Buckets, type EndpointTally, type Tallies } from './tally.js';
+import { Buckets, kRouteTimedEvery, type EndpointTally, type Tallies } from './tally.js';
 
 /** Upper bounds of the cached-share buckets. */
 const kShareBuckets: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
@@ -38,7 +38,7 @@ export class MeshMetrics {
     this.rejections = new Counter({ name: 'wasmesh_rejections_total', help: 'Requests refused: circuit open, overloaded, no endpoint.', labelNames: ['service', 'reason'], registers });
     this.retries = new Counter({ name: 'wasmesh_retries_total', help: 'Retry decisions: retried, or not: not_retryable (the failure or method), budget_exhausted, no_endpoint (none other than the one that failed).', labelNames: ['service', 'result'], registers });
     this.registry.registerMetric(
-      plainHistogram('wasmesh_route_duration_seconds', 'Time route() takes, sampled: one route in 16 is timed (wasmesh_requests_routed_total counts them all).', function* () {
+      plainHistogram('wasmesh_route_duration_seconds', `Time route() takes, sampled: one route in ${kRouteTimedEvery} is timed (wasmesh_requests_routed_total counts them all).`, function* () {
         for (const [service, tally] of source.tallies()) yield [{ service }, tally.routeSeconds];
       }),
     );

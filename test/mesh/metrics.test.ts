@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Mesh, type MeshConfig } from '../../src/index.js';
+import { kRouteTimedEvery } from '../../src/mesh/tally.js';
 
 const config: MeshConfig = {
   services: [
@@ -58,10 +59,23 @@ test('the exposition text parses and its counts match the routed traffic', async
   assert.ok(value('wasmesh_utilization_by_accelerator', { accelerator: 'H100' }) >= 0 && value('wasmesh_utilization_by_accelerator') > 0);
   assert.ok(Math.abs(value('wasmesh_capacity_share', { endpoint: 'h100' }) - 989 / (989 + 121)) < 1e-9);
   assert.ok(Math.abs(value('wasmesh_routed_share') - 1) < 1e-9);
-  // One route in 16 is timed: routes 0, 16 and 32 of the 35.
-  assert.is(value('wasmesh_route_duration_seconds_count'), 3);
+  // One route in kRouteTimedEvery is timed: the first of these 36 (the refused one counts too).
+  assert.is(value('wasmesh_route_duration_seconds_count'), 1);
   assert.is(value('wasmesh_panic'), 0);
   assert.ok(value('wasmesh_ring_points', { endpoint: 'h100' }) > value('wasmesh_ring_points', { endpoint: 'l4' }));
+});
+
+test('one route in kRouteTimedEvery is timed, refused ones included, and its duration lands in a bucket', async () => {
+  const mesh = new Mesh();
+  mesh.apply(config);
+  const count = async () => parse(await mesh.metrics()).filter((s) => s.name === 'wasmesh_route_duration_seconds_count').reduce((n, s) => n + s.value, 0);
+  for (let i = 0; i < 2 * kRouteTimedEvery; i++) mesh.report(mesh.route({ service: 'chat', key: `k${i}` }));
+  assert.is(await count(), 2);
+  mesh.report(mesh.route({ service: 'chat', key: 'timed' }));
+  assert.is(await count(), 3);
+  const buckets = parse(await mesh.metrics()).filter((s) => s.name === 'wasmesh_route_duration_seconds_bucket');
+  assert.is(buckets.find((s) => s.labels.le === '+Inf')?.value, 3);
+  assert.ok(Number(parse(await mesh.metrics()).find((s) => s.name === 'wasmesh_route_duration_seconds_sum')?.value) > 0);
 });
 
 test('ejections are counted, and each mesh has its own registry', async () => {

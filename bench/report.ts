@@ -112,7 +112,7 @@ pick each policy stands on over the same table: \`ring.get\` on the mesh's own r
 \`SmoothWrr.pick\` over the weights the mesh gives (capacities), and p2c as two random draws over a
 typed array of loads. The difference is what the mesh adds per request: a route object, the
 in-flight counts, health, metrics. The route is the one allocation (GC share measured while
-routing below); a clock read costs about 90 ns on this host, so the common path reads none (route
+routing below); a clock read costs 60 to 90 ns on this host, so the common path reads none (route
 durations are timed one route in 128). The figures are of the built package (\`dist/\`).
 
 The ratios to the raw picks are measured in alternating rounds (the mesh, the raw pick, the mesh,
@@ -150,15 +150,21 @@ the bounded pick, the route's constructor and the route's facts at report were c
 such method now keeps its common answer and calls out the rest (and the filtered picks'
 closures sit in methods of their own, out of the unfiltered pick's bytecode): route() inlines the pick, the bounded acquire and the constructor, report() the whole
 release. ring-hash route + report became 1.22x as fast (ten alternating in-process runs of the
-two builds, 1.11x to 1.34x), swrr 1.09x, p2c 1.11x; ring-hash now reads 0.197x, 0.203x and 0.21x of the
-raw get in three full runs (on the line: met in two), swrr 0.35x to 0.40x. Before, ring-hash read 0.19x to
-0.21x until the get itself became a quarter faster (about 60 -> 45 ns, see the ring section),
-then 0.16x to 0.17x. The two rows after it split the ratio: \`BoundedLoad\` alone on the same
-ring (a request's cost counted and released, the owner's bound tested: the core API a router
-without the mesh would call) costs about 2.3x the get, and the mesh's route and report about
-2.1x that (the route object, the counts, health, metrics). Across full runs swrr's ratio
-moved by a tenth with its code unchanged; the spread from one run to the next is wider than
-the spread within one.
+two builds, 1.11x to 1.34x), swrr 1.09x, p2c 1.11x. Timing one route in 128 instead of
+16 then took another 1.04x (ring-hash) to 1.08x (p2c) off. Each policy's ratio is measured
+twice: in this process, and in three fresh processes (the targets' figure, their median; the
+spread their lowest and highest). Within one process both sides keep the code layout and the
+compiled code they got, and one process's ring-hash ratio moved by more than a change to the
+route did: 0.197x to 0.21x in three full runs of the code before the sampling change, 0.28x in
+two full runs after it, while fresh processes of the same rounds read 0.20x to 0.25x (eight). ring-hash is
+met with little room; swrr with more (0.35x to 0.44x). Before the inlining work,
+ring-hash read 0.19x to 0.21x until the get itself became a quarter faster (about 60 -> 45 ns,
+see the ring section), then 0.16x to 0.17x. The two rows after it split the ratio:
+\`BoundedLoad\` alone on the same ring (a request's cost counted and released, the owner's bound
+tested: the core API a router without the mesh would call) costs about 2x the get, and the
+mesh's route and report about 2x that (the route object, the counts, health, metrics). Across
+full runs swrr's ratio moved by a tenth with its code unchanged; the spread from one run to the
+next is wider than the spread within one.
 ${suites.mesh.gcShare === undefined ? '' : `\nTime in garbage collection while routing (ring-hash, Wasm): ${(Number(suites.mesh.gcShare) * 100).toFixed(1)}%.\n`}
 ${ratioTable(suites.mesh.ratios!)}
 

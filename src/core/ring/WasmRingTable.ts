@@ -99,12 +99,19 @@ export class WasmRingTable implements RingTable {
     return this.mode === MODE_XXH32 && key.length <= kShortKey ? xxh32Ascii(key) : -1;
   }
 
-  /** The slot owning hash h (lookupKey's search, or the compact copy's once there is one). */
+  /**
+   * The slot owning hash h: the compact copy's search once there is one, else the table's. The
+   * copy's case alone here, the rest in #slotOfHashInTable: with both in this method, a get's
+   * loop ran out of V8's inlining budget and called the copy's search (and inlined the table's
+   * search twice, the copy's build too).
+   */
   #slotOfHash(h: number): number {
-    if (!this.#big) return slotOfHash(heapU32(), this.#at, h);
     const compact = this.#compact;
-    if (compact !== undefined) return compact.slotOf(h);
-    this.#buildCompact(this.#at);
+    return compact !== undefined ? compact.slotOf(h) : this.#slotOfHashInTable(h);
+  }
+
+  #slotOfHashInTable(h: number): number {
+    if (this.#big) this.#buildCompact(this.#at);
     return slotOfHash(heapU32(), this.#at, h);
   }
 

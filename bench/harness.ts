@@ -1,8 +1,11 @@
 // Thin layer over benny: warm-up, items-per-second figures with their spread, ratios within
 // one run, and a results file. Every figure a benchmark reports comes through here.
 import b from 'benny';
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export interface Case {
   name: string;
@@ -136,6 +139,37 @@ export async function interleaved(label: string, a: Case, b: Case, target?: numb
   }
   const at = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
   return { label, value: at(ratios, 0.5), low: at(ratios, 0.1), high: at(ratios, 0.9), rates, ...(target === undefined ? {} : { target }) };
+}
+
+/**
+ * Fresh processes for an interleaved pair. Within one process both sides keep the code layout
+ * and the compiled code they got, and one process's ratio can move by more than a change to the
+ * code does (the mesh's ring-hash route + report / get: 0.20x to 0.28x across processes, the
+ * code unchanged). A script runs a pair alone when given `--pair <name>` (pairWanted) and
+ * answers with answerPair; inFreshProcesses runs it that many times, one after the other, and
+ * reports the median, with the lowest and highest as the spread.
+ */
+export const pairWanted: string | undefined = process.argv.includes('--pair') ? process.argv[process.argv.indexOf('--pair') + 1] : undefined;
+
+/** The child's side: the pair's ratio on stdout as JSON, then exit. */
+export function answerPair(r: Ratio): never {
+  process.stdout.write(`${JSON.stringify({ value: r.value, low: r.low, high: r.high })}\n`);
+  process.exit(0);
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The pair `name` of `script` (a bench file's import.meta.url) in `processes` fresh processes. */
+export async function inFreshProcesses(label: string, script: string, name: string, target?: number, processes = 3): Promise<Ratio> {
+  const values: number[] = [];
+  for (let i = 0; i < processes; i++) {
+    process.stderr.write(`  ${name}: fresh process ${i + 1} of ${processes}\n`);
+    const args = ['--import', 'tsx', fileURLToPath(script), '--pair', name, ...(quick ? ['--quick'] : [])];
+    const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 1 << 20 });
+    values.push((JSON.parse(stdout.trim().split('\n').at(-1)!) as Ratio).value);
+  }
+  values.sort((a, b) => a - b);
+  return { label: `${label} (interleaved rounds, median of ${processes} fresh processes; spread: their lowest..highest)`, value: values[processes >> 1]!, low: values[0]!, high: values.at(-1)!, ...(target === undefined ? {} : { target }) };
 }
 
 /** How many times faster `a` is than `b` (medians, same run). */

@@ -2,14 +2,11 @@
 // the raw core pick on the same table in the same run (what the mesh adds per request). The
 // metrics a route records are part of the cost (counters, the route-duration histogram).
 //   npm run bench:mesh      npm run bench:mesh -- --quick
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { ensureBuilt } from './built.js';
-import { find, interleaved, machine, measure, quick, ratio, ratioTable, save, table, type Ratio, type Result } from './harness.js';
+import { answerPair, find, inFreshProcesses, interleaved, machine, pairWanted, measure, quick, ratio, ratioTable, save, table, type Ratio, type Result } from './harness.js';
 
 // The built package, as users run it (a loader's helpers around closures would be measured too).
 const { BoundedLoad, Mesh, SmoothWrr } = (await import(ensureBuilt())) as typeof import('../src/index.js');
-const run = promisify(execFile);
 type Mesh = InstanceType<typeof Mesh>;
 
 const ENDPOINTS = 100;
@@ -70,30 +67,11 @@ const TARGET = { "ring-hash": 0.2, swrr: 0.33, p2c: 0.33 } as const;
 const POLICIES = ['ring-hash', 'swrr', 'p2c'] as const;
 const pairLabel = (policy: (typeof POLICIES)[number], raw: string) => `mesh ${policy} (wasm): route + report / ${raw.replace(/ \(.*/, '')}`;
 
-// A child process (`--pair <policy>`): the interleaved pair alone, as JSON on stdout.
-const pairArg = process.argv.indexOf('--pair');
-if (pairArg > 0) {
-  const policy = process.argv[pairArg + 1] as (typeof POLICIES)[number];
+// A child process: one policy's pair alone (harness.ts, inFreshProcesses).
+if (pairWanted !== undefined) {
+  const policy = pairWanted as (typeof POLICIES)[number];
   const wasm = meshCase('wasm', policy);
-  const { value, low, high } = await interleaved('pair', wasm.case, rawCase(policy, wasm.mesh));
-  process.stdout.write(`${JSON.stringify({ value, low, high })}\n`);
-  process.exit(0);
-}
-
-// The same pair in fresh processes, the targets' figure: within one process both sides keep
-// the code layout and the compiled code they got, and one process's ratio moved by more than a
-// change to the route did (ring-hash: 0.20x to 0.28x across processes, the code unchanged).
-const PROCESSES = 3;
-async function acrossProcesses(policy: (typeof POLICIES)[number], raw: string): Promise<Ratio> {
-  const values: number[] = [];
-  for (let i = 0; i < PROCESSES; i++) {
-    process.stderr.write(`  ${policy}: fresh process ${i + 1} of ${PROCESSES}\n`);
-    const args = ['--import', 'tsx', new URL(import.meta.url).pathname, '--pair', policy, ...(quick ? ['--quick'] : [])];
-    const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20 });
-    values.push((JSON.parse(stdout.trim().split('\n').at(-1)!) as Ratio).value);
-  }
-  values.sort((a, b) => a - b);
-  return { label: `${pairLabel(policy, raw)} (interleaved rounds, median of ${PROCESSES} fresh processes; spread: their lowest..highest)`, value: values[PROCESSES >> 1]!, low: values[0]!, high: values.at(-1)!, target: TARGET[policy] };
+  answerPair(await interleaved('pair', wasm.case, rawCase(policy, wasm.mesh)));
 }
 
 const ratios: Ratio[] = [];
@@ -105,7 +83,7 @@ for (const policy of POLICIES) {
   const wasm = meshCase('wasm', policy);
   const raw = rawCase(policy, wasm.mesh);
   const paired = await interleaved(`${pairLabel(policy, raw.name)} (interleaved rounds, this process)`, wasm.case, raw);
-  ratios.push(paired, await acrossProcesses(policy, raw.name));
+  ratios.push(paired, await inFreshProcesses(pairLabel(policy, raw.name), import.meta.url, policy, TARGET[policy]));
   if (policy === 'ring-hash') {
     ringHashRates.push(...paired.rates);
     // What bounded loads alone cost on the same ring: the public BoundedLoad, a request's cost

@@ -9,7 +9,7 @@ import { MODE_XXH32 } from '../src/core/hash.js';
 import { packSpecs } from '../src/core/ring/RingTable.js';
 import { WasmRingTable } from '../src/core/ring/WasmRingTable.js';
 import { heapI32, heapU32, scratch, wasmCore } from '../src/core/wasm.js';
-import { find, fromRounds, interleaved, machine, measure, quick, ratio, ratioTable, save, table, type Case, type Ratio, type Result } from './harness.js';
+import { answerPair, find, fromRounds, inFreshProcesses, interleaved, machine, pairWanted, measure, quick, ratio, ratioTable, save, table, type Case, type Ratio, type Result } from './harness.js';
 import { loadSpread } from '../src/core/stats.js';
 import { nodeIds, randomU32 } from './inputs.js';
 import { checksum, nativeMissing, nativeRing } from './native.js';
@@ -51,7 +51,9 @@ const next = () => windows[turn++ % windows.length]!;
 // And a loop of its own for each library: one loop shared by both makes that call site
 // polymorphic too, inlining one and not the other.
 const singleGet: Ratio[] = [];
-for (const points of [1_600, 160_000]) {
+const singleGetLabel = (points: number) => `single get, ${points.toLocaleString('en-US')} points: wasm / consistent-hash`;
+// A child process (harness.ts, inFreshProcesses): one point count's pair alone.
+for (const points of pairWanted === undefined ? [1_600, 160_000] : [Number(pairWanted)]) {
   const ids = nodeIds(points / VNODES);
   const wasm = new HashRing({ vnodes: VNODES }).addMany(ids);
   const ch = new ConsistentHash({ weight: VNODES, range: 4_000_037 });
@@ -73,12 +75,14 @@ for (const points of [1_600, 160_000]) {
     },
     items: WINDOW,
   };
-  results.push(...(await measure(`single get, ${points} points`, [ours, theirs])));
+  if (pairWanted === undefined) results.push(...(await measure(`single get, ${points} points`, [ours, theirs])));
   // The ratio from alternating rounds, with its spread (the two figures above are measured one
   // after the other on a busy machine).
-  singleGet.push(await interleaved(`single get, ${points.toLocaleString('en-US')} points: wasm / consistent-hash (interleaved rounds)`, ours, theirs, 1.5));
+  const paired = await interleaved(`${singleGetLabel(points)} (interleaved rounds, this process)`, ours, theirs);
   if (sink) throw new Error('a lookup on a full ring found no node');
   wasm.dispose();
+  if (pairWanted !== undefined) answerPair(paired);
+  singleGet.push(paired, await inFreshProcesses(singleGetLabel(points), import.meta.url, String(points), 1.5));
 }
 
 // ---- 1. pre-hashed u32 lookups, and the lookup strategy -------------------------------------

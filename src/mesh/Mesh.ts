@@ -183,7 +183,6 @@ function panicReason(all: number, ejected: number, reason: string | DeferredReas
   return `panic (${all - ejected} of ${all} healthy): ${typeof reason === 'string' ? reason : reason.format()}`;
 }
 
-
 // Module-wide: an incarnation names one endpoint of one mesh, whichever mesh a route is reported to.
 let incarnations = 0;
 /** Incarnations of `ids`: kept from `before` for those in it, new for the others. */

@@ -27,8 +27,8 @@ export class EndpointTally {
  * route() durations are sampled: one route in this many is timed (a power of two). A timed route
  * cost about 250 ns more than another here (two clock reads of ~60 ns on this VM, and what V8
  * makes of the branch): timing one in 16 made route + report 1.07x slower than timing none, one
- * in 128 was within the noise of none (ring-hash, ten alternating in-process runs each). At 1,000 routes a second that is still
- * eight samples a second.
+ * in 128 was within the noise of none (ring-hash, ten alternating in-process runs each). At
+ * 1,000 routes a second that is still eight samples a second.
  */
 export const kRouteTimedEvery = 128;
 

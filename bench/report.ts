@@ -185,12 +185,13 @@ if (suites.pool) {
 Items are keys routed, over a ring of 100 nodes x 160 points. Per-task overhead (a round trip to a
 worker, minus its lookups): ${Number(suites.pool.overheadUs).toFixed(0)} µs; tasks of ${Number(suites.pool.chunkSize).toLocaleString('en-US')} keys.
 Keys as a \`string[]\` live in the calling thread's heap, so that thread copies every character out
-(encoding to UTF-8: about 45-57 ns a 15-character key here, by any method: rope and encodeInto,
-join and encodeInto, latin1Write, a charCodeAt loop) while a worker's lookup of the encoded key
-costs about 35-40. The copy is the longer stage and only the calling thread can do it, so one
-worker already keeps up with it: however the two are pipelined, a second worker cannot make a
-batch faster than the copy alone (two workers 1.4x as fast as one on two cores needs the copy
-under about 43% of a worker's lookup, or a third core). Nor can the calling thread hash instead
+(encoding to UTF-8: 22-30 ns a 15-character key in a quiet hour and 45-57 in a busy one, by the
+fastest methods: rope and encodeInto, join and encodeInto, latin1Write; \`v8.serialize\` and a
+charCodeAt loop are slower) while a worker's lookup of the encoded key costs about 31 (35-40
+busy). Only the calling thread can make the copy, and one worker pipelined with it already keeps
+both cores busy: on two cores two workers can be at most 2 x max(copy, lookup) / (copy + lookup)
+as fast as one, 1.1x-1.2x here (1.4x needs the copy under about 43% of a worker's lookup, or a
+third core). Nor can the calling thread hash instead
 of copy: over 4M keys of 17 characters, hashing each in JavaScript from its characters (as a
 single \`ring.get\` does) took 70-74 ns a key, \`getSlots\` (copy and lookup) 64-75, and a lookup
 of the hashes 5: at that size the cost is reading each string from memory, whoever reads it
